@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs stretch's build and test dependencies on Debian 12 (Debian packages and PyPI only).
+# Run as root, or with sudo available. Safe to run again.
+set -euo pipefail
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+packages=(
+  build-essential cmake ninja-build pkg-config git
+  libopenblas-dev         # f32/f64 GEMM (cblas)
+  libfmt-dev              # formatting
+  nlohmann-json3-dev      # configs, JSON reports
+  libcli11-dev            # command line
+  libgtest-dev            # tests
+  libbenchmark-dev        # bench/
+  python3 python3-numpy   # reference scripts that make test fixtures
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+fi

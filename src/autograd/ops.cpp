@@ -1,0 +1,248 @@
+#include "autograd/ops.h"
+
+#include <vector>
+
+#include "kernels/cpu/cross_entropy.h"
+#include "kernels/cpu/elementwise.h"
+#include "kernels/cpu/gemm.h"
+#include "kernels/cpu/norms.h"
+
+namespace stretch::ag {
+
+namespace {
+
+// Runs f(T{}) with T the scalar type of `type`.
+template <class F>
+void dispatch(dtype type, F&& f) {
+    if (type == dtype::f32)
+        f(float{});
+    else
+        f(double{});
+}
+
+void check_same_dtype(const var& a, const var& b) { STRETCH_ASSERT(a->value.type() == b->value.type()); }
+
+}  // namespace
+
+var linear(context& ctx, const var& x, const var& w, std::string name) {
+    check_same_dtype(x, w);
+    const std::int64_t m = x->value.dim(0), k = x->value.dim(-1), n = w->value.dim(0);
+    STRETCH_ASSERT(w->value.dim(1) == k);
+    auto y = make_var(tensor({m, n}, x->value.type()), std::move(name));
+    dispatch(x->value.type(), [&](auto t) {
+        using T = decltype(t);
+        cpu::linear_forward<T>(x->value.data<T>(), w->value.data<T>(), y->value.data<T>(), m, k, n);
+    });
+    if (ctx.records({&x, &w})) {
+        node* yp = y.get();
+        ctx.recorder->record(y, [x, w, yp, m, k, n] {
+            dispatch(x->value.type(), [&](auto t) {
+                using T = decltype(t);
+                T* dx = x->requires_grad ? x->grad_buffer().data<T>() : nullptr;
+                T* dw = w->requires_grad ? w->grad_buffer().data<T>() : nullptr;
+                cpu::linear_backward<T>(x->value.data<T>(), w->value.data<T>(), yp->grad_buffer().data<T>(), dx, dw,
+                                        m, k, n, true);
+            });
+        });
+    }
+    return y;
+}
+
+var add(context& ctx, const var& a, const var& b, std::string name) {
+    check_same_dtype(a, b);
+    STRETCH_ASSERT(a->value.numel() == b->value.numel());
+    auto y = make_var(a->value.clone(), std::move(name));
+    dispatch(a->value.type(), [&](auto t) {
+        using T = decltype(t);
+        T* py = y->value.data<T>();
+        const T* pb = b->value.data<T>();
+        for (std::int64_t i = 0; i < a->value.numel(); ++i) py[i] += pb[i];
+    });
+    if (ctx.records({&a, &b})) {
+        node* yp = y.get();
+        ctx.recorder->record(y, [a, b, yp] {
+            dispatch(a->value.type(), [&](auto t) {
+                using T = decltype(t);
+                const T* dy = yp->grad_buffer().data<T>();
+                for (const var* in : {&a, &b}) {
+                    if (!(*in)->requires_grad) continue;
+                    T* d = (*in)->grad_buffer().data<T>();
+                    for (std::int64_t i = 0; i < yp->value.numel(); ++i) d[i] += dy[i];
+                }
+            });
+        });
+    }
+    return y;
+}
+
+var rmsnorm(context& ctx, const var& x, const var& g, double eps, std::string name) {
+    const std::int64_t c = x->value.dim(-1), rows = x->value.numel() / c;
+    auto y = make_var(tensor(x->value.shape(), x->value.type()), std::move(name));
+    auto rstd = std::make_shared<tensor>(shape_t{rows}, x->value.type());
+    dispatch(x->value.type(), [&](auto t) {
+        using T = decltype(t);
+        cpu::rmsnorm_forward<T>(x->value.data<T>(), g ? g->value.data<T>() : nullptr, y->value.data<T>(),
+                                rstd->data<T>(), rows, c, eps);
+    });
+    if (ctx.records({&x, &g})) {
+        node* yp = y.get();
+        ctx.recorder->record(y, [x, g, yp, rstd, rows, c] {
+            dispatch(x->value.type(), [&](auto t) {
+                using T = decltype(t);
+                // The kernel needs a dx buffer even when only dg is wanted.
+                tensor scratch;
+                T* dx;
+                if (x->requires_grad) {
+                    dx = x->grad_buffer().data<T>();
+                } else {
+                    scratch = tensor(x->value.shape(), x->value.type());
+                    dx = scratch.data<T>();
+                }
+                T* dg = (g && g->requires_grad) ? g->grad_buffer().data<T>() : nullptr;
+                cpu::rmsnorm_backward<T>(x->value.data<T>(), g ? g->value.data<T>() : nullptr, rstd->data<T>(),
+                                         yp->grad_buffer().data<T>(), dx, dg, rows, c);
+            });
+        });
+    }
+    return y;
+}
+
+var swiglu(context& ctx, const var& a, const var& b, std::string name) {
+    check_same_dtype(a, b);
+    STRETCH_ASSERT(a->value.numel() == b->value.numel());
+    auto y = make_var(tensor(a->value.shape(), a->value.type()), std::move(name));
+    const std::int64_t n = a->value.numel();
+    dispatch(a->value.type(), [&](auto t) {
+        using T = decltype(t);
+        cpu::swiglu_forward<T>(a->value.data<T>(), b->value.data<T>(), y->value.data<T>(), n);
+    });
+    if (ctx.records({&a, &b})) {
+        node* yp = y.get();
+        ctx.recorder->record(y, [a, b, yp, n] {
+            dispatch(a->value.type(), [&](auto t) {
+                using T = decltype(t);
+                cpu::swiglu_backward<T>(a->value.data<T>(), b->value.data<T>(), yp->grad_buffer().data<T>(),
+                                        a->requires_grad ? a->grad_buffer().data<T>() : nullptr,
+                                        b->requires_grad ? b->grad_buffer().data<T>() : nullptr, n);
+            });
+        });
+    }
+    return y;
+}
+
+var embedding(context& ctx, const var& table, std::span<const std::int32_t> tokens, std::string name) {
+    const std::int64_t vocab = table->value.dim(0), c = table->value.dim(1);
+    const auto n = static_cast<std::int64_t>(tokens.size());
+    for (std::int64_t i = 0; i < n; ++i)
+        if (tokens[i] < 0 || tokens[i] >= vocab)
+            fail("token id {} at position {} is outside the vocabulary [0, {})", tokens[i], i, vocab);
+    auto y = make_var(tensor({n, c}, table->value.type()), std::move(name));
+    dispatch(table->value.type(), [&](auto t) {
+        using T = decltype(t);
+        cpu::embedding_forward<T>(table->value.data<T>(), tokens.data(), y->value.data<T>(), n, c);
+    });
+    if (ctx.records({&table})) {
+        node* yp = y.get();
+        std::vector<std::int32_t> ids(tokens.begin(), tokens.end());
+        ctx.recorder->record(y, [table, yp, ids = std::move(ids), n, c] {
+            dispatch(table->value.type(), [&](auto t) {
+                using T = decltype(t);
+                cpu::embedding_backward<T>(ids.data(), yp->grad_buffer().data<T>(), table->grad_buffer().data<T>(),
+                                           n, c);
+            });
+        });
+    }
+    return y;
+}
+
+var rope(context& ctx, const var& x, std::int64_t batch, std::int64_t time, std::int64_t heads,
+         std::int64_t head_dim, std::shared_ptr<const cpu::rope_table> table, cpu::rope_pairing pairing,
+         std::string name) {
+    STRETCH_ASSERT(x->value.numel() == batch * time * heads * head_dim);
+    auto y = make_var(x->value.clone(), std::move(name));
+    dispatch(x->value.type(), [&](auto t) {
+        using T = decltype(t);
+        cpu::rope_apply<T>(y->value.data<T>(), batch, time, heads, head_dim, *table, pairing, false);
+    });
+    if (ctx.records({&x})) {
+        node* yp = y.get();
+        ctx.recorder->record(y, [x, yp, batch, time, heads, head_dim, table, pairing] {
+            dispatch(x->value.type(), [&](auto t) {
+                using T = decltype(t);
+                tensor dx = yp->grad_buffer().clone();
+                cpu::rope_apply<T>(dx.data<T>(), batch, time, heads, head_dim, *table, pairing, true);
+                T* d = x->grad_buffer().data<T>();
+                const T* s = dx.data<T>();
+                for (std::int64_t i = 0; i < dx.numel(); ++i) d[i] += s[i];
+            });
+        });
+    }
+    return y;
+}
+
+var attention(context& ctx, const var& q, const var& k, const var& v, const cpu::attention_dims& dims, double scale,
+              std::string name) {
+    check_same_dtype(q, k);
+    check_same_dtype(q, v);
+    auto y = make_var(tensor({dims.batch * dims.time_q, dims.heads * dims.head_dim}, q->value.type()), std::move(name));
+    const bool records = ctx.records({&q, &k, &v});
+    std::shared_ptr<tensor> probs;
+    if (records)
+        probs = std::make_shared<tensor>(shape_t{dims.batch, dims.heads, dims.time_q, dims.time_k}, q->value.type());
+    dispatch(q->value.type(), [&](auto t) {
+        using T = decltype(t);
+        cpu::attention_forward<T>(q->value.data<T>(), k->value.data<T>(), v->value.data<T>(), y->value.data<T>(),
+                                  probs ? probs->data<T>() : nullptr, dims, T(scale));
+    });
+    if (records) {
+        node* yp = y.get();
+        ctx.recorder->record(y, [q, k, v, yp, probs, dims, scale] {
+            dispatch(q->value.type(), [&](auto t) {
+                using T = decltype(t);
+                cpu::attention_backward<T>(q->value.data<T>(), k->value.data<T>(), v->value.data<T>(),
+                                           probs->data<T>(), yp->grad_buffer().data<T>(),
+                                           q->grad_buffer().data<T>(), k->grad_buffer().data<T>(),
+                                           v->grad_buffer().data<T>(), dims, T(scale));
+            });
+        });
+    }
+    return y;
+}
+
+var cross_entropy(context& ctx, const var& logits, std::span<const std::int32_t> targets, std::string name) {
+    const std::int64_t n = logits->value.dim(0), vocab = logits->value.dim(1);
+    STRETCH_ASSERT(static_cast<std::int64_t>(targets.size()) == n);
+    std::vector<double> losses(static_cast<std::size_t>(n));
+    dispatch(logits->value.type(), [&](auto t) {
+        using T = decltype(t);
+        cpu::cross_entropy_forward<T>(logits->value.data<T>(), targets.data(), losses.data(), nullptr, n, vocab);
+    });
+    double sum = 0;
+    std::int64_t scored = 0;
+    for (std::int64_t i = 0; i < n; ++i)
+        if (targets[i] >= 0) {
+            sum += losses[static_cast<std::size_t>(i)];
+            ++scored;
+        }
+    STRETCH_ASSERT(scored > 0);
+    auto y = make_var(tensor({1}, logits->value.type()), std::move(name));
+    dispatch(logits->value.type(), [&](auto t) {
+        using T = decltype(t);
+        y->value.data<T>()[0] = T(sum / double(scored));
+    });
+    if (ctx.records({&logits})) {
+        node* yp = y.get();
+        std::vector<std::int32_t> ids(targets.begin(), targets.end());
+        ctx.recorder->record(y, [logits, yp, ids = std::move(ids), n, vocab, scored] {
+            dispatch(logits->value.type(), [&](auto t) {
+                using T = decltype(t);
+                const T weight = yp->grad_buffer().data<T>()[0] / T(scored);
+                cpu::cross_entropy_backward<T>(logits->value.data<T>(), ids.data(), logits->grad_buffer().data<T>(), n,
+                                               vocab, weight);
+            });
+        });
+    }
+    return y;
+}
+
+}  // namespace stretch::ag

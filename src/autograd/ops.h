@@ -1,0 +1,38 @@
+// The differentiable ops the models are written with. Each op computes its forward with a kernel
+// from kernels/cpu and, when the context records, pushes its backward (the matching kernel) onto the
+// tape. Forward and backward of an op sit side by side in ops.cpp. Tensors are 2-D [rows, features]
+// unless stated; every op works in f32 and f64 (f64 is what the finite-difference checks run).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "autograd/tape.h"
+#include "kernels/cpu/attention.h"
+#include "kernels/cpu/rope.h"
+
+namespace stretch::ag {
+
+// y[M,N] = x[M,K] w[N,K]^T
+var linear(context& ctx, const var& x, const var& w, std::string name);
+// y = a + b (same shape)
+var add(context& ctx, const var& a, const var& b, std::string name);
+// y = g * x / sqrt(mean(x^2) + eps) over the last dim; g may be null (no gain)
+var rmsnorm(context& ctx, const var& x, const var& g, double eps, std::string name);
+// y = silu(a) * b
+var swiglu(context& ctx, const var& a, const var& b, std::string name);
+// y[i] = table[tokens[i]]; token ids must be in range (checked)
+var embedding(context& ctx, const var& table, std::span<const std::int32_t> tokens, std::string name);
+// RoPE on x viewed as [B, T, H, D]; the table is shared by every layer of a forward.
+var rope(context& ctx, const var& x, std::int64_t batch, std::int64_t time, std::int64_t heads,
+         std::int64_t head_dim, std::shared_ptr<const cpu::rope_table> table, cpu::rope_pairing pairing,
+         std::string name);
+// Causal attention (kernels/cpu/attention.h): q [B*T_q, H*D], k/v [B*T_k, H_kv*D] -> [B*T_q, H*D].
+var attention(context& ctx, const var& q, const var& k, const var& v, const cpu::attention_dims& dims, double scale,
+              std::string name);
+// Mean cross-entropy (nats) over targets >= 0 of logits [N, V]: a scalar [1].
+var cross_entropy(context& ctx, const var& logits, std::span<const std::int32_t> targets, std::string name);
+
+}  // namespace stretch::ag

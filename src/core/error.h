@@ -1,0 +1,29 @@
+// Errors and invariants. `stretch::error` is for bad input (a file, a key, a length): one line naming
+// what, what was found and what was expected; only cli/main.cpp catches it. STRETCH_ASSERT is for
+// internal invariants a user cannot trigger; it is always on and aborts with the location.
+#pragma once
+
+#include <fmt/format.h>
+
+#include <stdexcept>
+#include <string>
+
+namespace stretch {
+
+struct error : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+template <class... Args>
+[[noreturn]] void fail(fmt::format_string<Args...> format, Args&&... args) {
+    throw error(fmt::format(format, std::forward<Args>(args)...));
+}
+
+[[noreturn]] void assertion_failed(const char* expression, const char* file, int line);
+
+}  // namespace stretch
+
+#define STRETCH_ASSERT(condition)                                                   \
+    do {                                                                            \
+        if (!(condition)) ::stretch::assertion_failed(#condition, __FILE__, __LINE__); \
+    } while (0)

@@ -1,0 +1,75 @@
+#include "core/tensor.h"
+
+#include <cstdlib>
+#include <cstring>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+namespace stretch {
+
+std::size_t dtype_size(dtype type) { return type == dtype::f32 ? 4 : 8; }
+
+const char* dtype_name(dtype type) { return type == dtype::f32 ? "f32" : "f64"; }
+
+std::int64_t shape_numel(const shape_t& shape) {
+    std::int64_t n = 1;
+    for (auto d : shape) {
+        STRETCH_ASSERT(d >= 0);
+        n *= d;
+    }
+    return n;
+}
+
+tensor::tensor(shape_t shape, dtype type) : shape_(std::move(shape)), numel_(shape_numel(shape_)), type_(type) {
+    constexpr std::size_t alignment = 64;  // one cache line, and a full AVX-512 register
+    std::size_t padded = (bytes() + alignment - 1) / alignment * alignment;
+    if (padded == 0) padded = alignment;
+    auto* memory = static_cast<std::byte*>(std::aligned_alloc(alignment, padded));
+    if (memory == nullptr) fail("out of memory allocating a tensor of shape {} ({} bytes)", shape_string(), padded);
+    std::memset(memory, 0, padded);
+    storage_ = std::shared_ptr<std::byte[]>(memory, [](std::byte* p) { std::free(p); });
+}
+
+std::int64_t tensor::dim(int i) const {
+    int r = rank();
+    if (i < 0) i += r;
+    STRETCH_ASSERT(i >= 0 && i < r);
+    return shape_[static_cast<std::size_t>(i)];
+}
+
+tensor tensor::reshape(shape_t shape) const {
+    STRETCH_ASSERT(shape_numel(shape) == numel_);
+    tensor t = *this;
+    t.shape_ = std::move(shape);
+    return t;
+}
+
+tensor tensor::clone() const {
+    tensor t(shape_, type_);
+    if (numel_ > 0) std::memcpy(t.raw(), raw(), bytes());
+    return t;
+}
+
+tensor tensor::to(dtype type) const {
+    if (type == type_) return clone();
+    tensor t(shape_, type);
+    if (type_ == dtype::f32) {
+        const float* src = data<float>();
+        double* dst = t.data<double>();
+        for (std::int64_t i = 0; i < numel_; ++i) dst[i] = src[i];
+    } else {
+        const double* src = data<double>();
+        float* dst = t.data<float>();
+        for (std::int64_t i = 0; i < numel_; ++i) dst[i] = static_cast<float>(src[i]);
+    }
+    return t;
+}
+
+void tensor::fill_zero() {
+    if (numel_ > 0) std::memset(raw(), 0, bytes());
+}
+
+std::string tensor::shape_string() const { return fmt::format("[{}]", fmt::join(shape_, ", ")); }
+
+}  // namespace stretch

@@ -1,0 +1,98 @@
+#include "core/thread_pool.h"
+
+#include <algorithm>
+#include <memory>
+
+#include <cblas.h>
+
+#include "core/error.h"
+
+namespace stretch {
+
+thread_pool::thread_pool(int n_threads) : n_threads_(std::max(1, n_threads)) {
+    for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+}
+
+thread_pool::~thread_pool() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    start_.notify_all();
+    for (auto& w : workers_) w.join();
+}
+
+// Set while a thread runs a chunk: kernels index per-thread scratch by thread index, so a nested
+// parallel_for would hand the same index to two threads at once.
+static thread_local bool inside_job = false;
+
+static void run_chunk(const std::function<void(std::int64_t, std::int64_t, int)>& fn, std::int64_t n, int n_threads,
+                      int index) {
+    std::int64_t begin = n * index / n_threads;
+    std::int64_t end = n * (index + 1) / n_threads;
+    if (begin >= end) return;
+    inside_job = true;
+    fn(begin, end, index);
+    inside_job = false;
+}
+
+void thread_pool::worker_loop(int index) {
+    std::uint64_t seen = 0;
+    for (;;) {
+        const std::function<void(std::int64_t, std::int64_t, int)>* job;
+        std::int64_t n;
+        {
+            std::unique_lock lock(mutex_);
+            start_.wait(lock, [&] { return stopping_ || generation_ != seen; });
+            if (stopping_) return;
+            seen = generation_;
+            job = job_;
+            n = job_n_;
+        }
+        run_chunk(*job, n, n_threads_, index);
+        {
+            std::lock_guard lock(mutex_);
+            if (--pending_ == 0) done_.notify_one();
+        }
+    }
+}
+
+void thread_pool::parallel_for(std::int64_t n, const std::function<void(std::int64_t, std::int64_t, int)>& fn) {
+    if (n <= 0) return;
+    STRETCH_ASSERT(!inside_job);
+    if (n_threads_ == 1) {
+        for (int i = 0; i < n_threads_; ++i) run_chunk(fn, n, n_threads_, i);
+        return;
+    }
+    {
+        std::lock_guard lock(mutex_);
+        job_ = &fn;
+        job_n_ = n;
+        pending_ = n_threads_ - 1;
+        ++generation_;
+    }
+    start_.notify_all();
+    run_chunk(fn, n, n_threads_, 0);
+    std::unique_lock lock(mutex_);
+    done_.wait(lock, [&] { return pending_ == 0; });
+    job_ = nullptr;
+}
+
+static std::unique_ptr<thread_pool>& pool_instance() {
+    static std::unique_ptr<thread_pool> instance;
+    return instance;
+}
+
+thread_pool& pool() {
+    auto& p = pool_instance();
+    if (!p) set_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+    return *p;
+}
+
+void set_threads(int n_threads) {
+    if (n_threads < 1) fail("--threads: found {}, expected a positive thread count", n_threads);
+    openblas_set_num_threads(1);
+    pool_instance() = std::make_unique<thread_pool>(n_threads);
+}
+
+}  // namespace stretch

@@ -1,0 +1,49 @@
+// A persistent pool of worker threads with a static partition of work: `parallel_for` splits
+// [0, n) into n_threads contiguous chunks, chunk k always going to thread k. Because the partition
+// depends only on n and the thread count, every reduction done per chunk is deterministic for a
+// fixed thread count (what exact training resume relies on). The calling thread runs chunk 0.
+// Not a task scheduler: no work stealing, no nesting (asserted).
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace stretch {
+
+class thread_pool {
+public:
+    explicit thread_pool(int n_threads);
+    ~thread_pool();
+    thread_pool(const thread_pool&) = delete;
+    thread_pool& operator=(const thread_pool&) = delete;
+
+    int size() const { return n_threads_; }
+
+    // fn(begin, end, thread_index) over a static partition of [0, n).
+    void parallel_for(std::int64_t n, const std::function<void(std::int64_t, std::int64_t, int)>& fn);
+
+private:
+    void worker_loop(int index);
+
+    int n_threads_;
+    std::vector<std::thread> workers_;
+    std::mutex mutex_;
+    std::condition_variable start_;
+    std::condition_variable done_;
+    const std::function<void(std::int64_t, std::int64_t, int)>* job_ = nullptr;
+    std::int64_t job_n_ = 0;
+    std::uint64_t generation_ = 0;
+    int pending_ = 0;
+    bool stopping_ = false;
+};
+
+// The process-wide pool used by kernels. `set_threads` recreates it (and pins the BLAS to one
+// thread per call, since the pool itself splits every GEMM).
+thread_pool& pool();
+void set_threads(int n_threads);
+
+}  // namespace stretch
