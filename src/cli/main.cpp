@@ -8,6 +8,8 @@
 int main(int argc, char** argv) {
     CLI::App app{"stretch: train Transformer language models short, read them long"};
     app.require_subcommand(1);
+    stretch::cli::add_train_command(app);
+    stretch::cli::add_eval_command(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

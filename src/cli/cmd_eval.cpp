@@ -1,0 +1,91 @@
+// `stretch eval`: per-length loss, perplexity, bits per byte and accuracy of a trained model on a
+// held-out text (eval/by_length.h), as a table on stdout and optionally JSON.
+#include <cstdio>
+#include <memory>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "core/thread_pool.h"
+#include "eval/by_length.h"
+#include "io/atomic_file.h"
+#include "io/corpus.h"
+#include "model/gguf_model.h"
+
+namespace stretch::cli {
+
+namespace {
+
+struct eval_args {
+    std::string model;
+    std::string text;
+    std::string lengths = "256,512,1024,2048,4096";
+    std::string mode = "plain";
+    std::string score = "all";
+    std::string json;
+    std::int64_t tokens = 16384;
+    int threads = 0;
+};
+
+void run(const eval_args& a) {
+    if (a.threads != 0) set_threads(a.threads);
+    eval_request request;
+    request.lengths = parse_lengths(a.lengths);
+    request.mode = parse_eval_mode(a.mode);
+    request.score = parse_score_rule(a.score);
+    if (a.tokens <= 0) fail("--tokens: found {}, expected a positive number of scored tokens", a.tokens);
+    request.token_budget = a.tokens;
+    const std::string model_path = resolve_model_path(a.model);
+    auto model = load_model(model_path);
+    const auto tokens = read_byte_tokens(a.text, "--text");
+    const std::int64_t n_ctx = model->config().n_ctx_train;
+
+    std::printf("model %s (n_ctx_train %lld), text %s (%zu tokens), mode %s, score %s\n", model_path.c_str(),
+                (long long)n_ctx, a.text.c_str(), tokens.size(), a.mode.c_str(), request.score.text().c_str());
+    std::printf("%8s %7s %9s %9s %10s %7s %8s %9s %8s\n", "length", "x_train", "mode", "loss", "ppl", "bpb",
+                "accuracy", "tokens", "seconds");
+    nlohmann::json results = nlohmann::json::array();
+    for (const std::int64_t length : request.lengths) {
+        eval_request one = request;
+        one.lengths = {length};
+        const length_result r = evaluate_by_length(*model, tokens, a.text, one).front();
+        std::printf("%8lld %7s %9s %9.4f %10.3f %7.4f %8.4f %9lld %8.1f\n", (long long)r.length,
+                    fmt::format("{:g}", double(r.length) / double(n_ctx)).c_str(), eval_mode_name(r.mode), r.loss,
+                    r.ppl, r.bpb, r.accuracy, (long long)r.tokens, r.seconds);
+        std::fflush(stdout);
+        results.push_back({{"length", r.length},
+                           {"mode", eval_mode_name(r.mode)},
+                           {"score", r.score.text()},
+                           {"loss", r.loss},
+                           {"ppl", r.ppl},
+                           {"bpb", r.bpb},
+                           {"accuracy", r.accuracy},
+                           {"tokens", r.tokens}});
+    }
+    if (!a.json.empty()) {
+        const nlohmann::json report = {
+            {"model", model_path}, {"text", a.text}, {"n_ctx_train", n_ctx}, {"results", results}};
+        const std::string text = report.dump(2) + "\n";
+        write_file_atomic(a.json, std::as_bytes(std::span(text.data(), text.size())));
+    }
+}
+
+}  // namespace
+
+void add_eval_command(CLI::App& app) {
+    auto args = std::make_shared<eval_args>();
+    CLI::App* cmd = app.add_subcommand("eval", "loss, perplexity, bits per byte and accuracy per context length");
+    cmd->add_option("--model", args->model, "model file or training output directory")->required();
+    cmd->add_option("--text", args->text, "held-out text file")->required();
+    cmd->add_option("--lengths", args->lengths, "comma-separated context lengths")->capture_default_str();
+    cmd->add_option("--mode", args->mode, "plain or repeated")->capture_default_str();
+    cmd->add_option("--score", args->score, "all, or last:N (score the last N tokens of each window)")
+        ->capture_default_str();
+    cmd->add_option("--tokens", args->tokens, "scored tokens per length (at least one window)")->capture_default_str();
+    cmd->add_option("--json", args->json, "also write the results as JSON to this file");
+    cmd->add_option("--threads", args->threads, "threads (default: all cores)");
+    cmd->callback([args] { run(*args); });
+}
+
+}  // namespace stretch::cli

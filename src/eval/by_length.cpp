@@ -1,0 +1,103 @@
+#include "eval/by_length.h"
+
+#include <chrono>
+#include <charconv>
+#include <cmath>
+#include <numbers>
+
+#include "core/error.h"
+#include "kernels/cpu/cross_entropy.h"
+
+namespace stretch {
+
+std::string score_rule::text() const { return last_n == 0 ? "all" : "last:" + std::to_string(last_n); }
+
+static std::int64_t parse_positive(std::string_view item, const char* what) {
+    std::int64_t v = 0;
+    auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), v);
+    if (ec != std::errc() || end != item.data() + item.size() || v <= 0)
+        fail("{}: '{}' is not a positive integer", what, item);
+    return v;
+}
+
+std::vector<std::int64_t> parse_lengths(const std::string& text) {
+    std::vector<std::int64_t> lengths;
+    std::string_view rest = text;
+    while (true) {
+        const auto comma = rest.find(',');
+        lengths.push_back(parse_positive(rest.substr(0, comma), "--lengths"));
+        if (comma == std::string_view::npos) break;
+        rest.remove_prefix(comma + 1);
+    }
+    return lengths;
+}
+
+eval_mode parse_eval_mode(const std::string& text) {
+    if (text == "plain") return eval_mode::plain;
+    if (text == "repeated") return eval_mode::repeated;
+    fail("--mode: '{}', expected plain or repeated", text);
+}
+
+score_rule parse_score_rule(const std::string& text) {
+    if (text == "all") return {};
+    if (text.starts_with("last:")) return {parse_positive(std::string_view(text).substr(5), "--score last:N")};
+    fail("--score: '{}', expected all or last:N", text);
+}
+
+const char* eval_mode_name(eval_mode mode) { return mode == eval_mode::plain ? "plain" : "repeated"; }
+
+std::vector<length_result> evaluate_by_length(const transformer& model, const std::vector<std::int32_t>& text,
+                                              const std::string& text_name, const eval_request& request) {
+    const std::int64_t n_ctx = model.config().n_ctx_train;
+    const auto n_text = static_cast<std::int64_t>(text.size());
+    const std::int64_t vocab = model.config().vocab_size;
+    std::vector<length_result> results;
+    for (const std::int64_t length : request.lengths) {
+        if (request.score.last_n > length)
+            fail("--score last:{}: more positions than the window length {}", request.score.last_n, length);
+        const std::int64_t per_window = request.score.last_n == 0 ? length : request.score.last_n;
+        const std::int64_t windows = std::max<std::int64_t>(1, request.token_budget / per_window);
+        // Window w reads `span` tokens of text starting at w * stride; repeated mode tiles its span.
+        const std::int64_t span = request.mode == eval_mode::plain ? length + 1 : std::min(length + 1, n_ctx);
+        const std::int64_t stride = request.mode == eval_mode::plain ? length : n_ctx;
+        if (n_text < span)
+            fail("--lengths {}: {} has {} tokens, expected at least {} for one window", length, text_name, n_text, span);
+        const std::int64_t n_windows = std::min(windows, (n_text - span) / stride + 1);
+
+        const auto start = std::chrono::steady_clock::now();
+        double loss_sum = 0;
+        std::int64_t hits = 0, scored = 0;
+        std::vector<std::int32_t> sample(static_cast<std::size_t>(length + 1));
+        for (std::int64_t w = 0; w < n_windows; ++w) {
+            for (std::int64_t i = 0; i <= length; ++i) sample[std::size_t(i)] = text[std::size_t(w * stride + i % span)];
+            ag::context inference;
+            ag::var logits = model.forward(inference, std::span(sample.data(), std::size_t(length)), 1, length);
+            std::vector<std::int32_t> targets(sample.begin() + 1, sample.end());
+            for (std::int64_t i = 0; i < length - per_window; ++i) targets[std::size_t(i)] = -1;
+            std::vector<double> losses(std::size_t(length), 0.0);
+            std::vector<std::uint8_t> hit(std::size_t(length), 0);
+            cpu::cross_entropy_forward<float>(logits->value.data<float>(), targets.data(), losses.data(), hit.data(),
+                                              length, vocab);
+            for (std::int64_t i = length - per_window; i < length; ++i) {
+                loss_sum += losses[std::size_t(i)];
+                hits += hit[std::size_t(i)];
+            }
+            scored += per_window;
+        }
+        length_result r;
+        r.length = length;
+        r.mode = request.mode;
+        r.score = request.score;
+        r.tokens = scored;
+        r.windows = n_windows;
+        r.loss = loss_sum / double(scored);
+        r.ppl = std::exp(r.loss);
+        r.bpb = r.loss / std::numbers::ln2;  // byte-level vocabulary: one token is one byte
+        r.accuracy = double(hits) / double(scored);
+        r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        results.push_back(r);
+    }
+    return results;
+}
+
+}  // namespace stretch

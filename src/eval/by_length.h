@@ -1,0 +1,57 @@
+// Per-length evaluation of a language model (methods.md G1–G3): for each length L, windows of
+// L + 1 tokens, the model reads the first L and predicts the next L; loss (nats/token), perplexity,
+// bits per byte and per-token accuracy (argmax == next token), token-weighted over every scored
+// position of every window, accumulated in double.
+//   plain:    consecutive non-overlapping windows of the held-out text (window k starts at k L).
+//   repeated: window k is the span of n_ctx_train tokens starting at k n_ctx_train, tiled until it
+//             is L + 1 tokens long (later copies can be predicted by copying; methods.md G2).
+//   score all | last:N: score every position, or only the last N of each window (G3).
+// Every length scores about the same number of tokens (`token_budget`), so lengths are comparable.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "model/transformer.h"
+
+namespace stretch {
+
+enum class eval_mode { plain, repeated };
+
+struct score_rule {
+    std::int64_t last_n = 0;  // 0: score all positions
+    std::string text() const;
+};
+
+struct length_result {
+    std::int64_t length = 0;
+    eval_mode mode = eval_mode::plain;
+    score_rule score;
+    double loss = 0;      // nats per token
+    double ppl = 0;
+    double bpb = 0;       // bits per byte of the scored targets
+    double accuracy = 0;
+    std::int64_t tokens = 0;   // scored tokens
+    std::int64_t windows = 0;
+    double seconds = 0;
+};
+
+// "256,512,1024" -> lengths; throws stretch::error naming the item that is not a positive integer.
+std::vector<std::int64_t> parse_lengths(const std::string& text);
+eval_mode parse_eval_mode(const std::string& text);
+score_rule parse_score_rule(const std::string& text);
+const char* eval_mode_name(eval_mode mode);
+
+struct eval_request {
+    std::vector<std::int64_t> lengths;
+    eval_mode mode = eval_mode::plain;
+    score_rule score;
+    std::int64_t token_budget = 16384;  // scored tokens per length (at least one window)
+};
+
+// `text_tokens`: byte-level tokens of the held-out text; `text_name` for errors.
+std::vector<length_result> evaluate_by_length(const transformer& model, const std::vector<std::int32_t>& text_tokens,
+                                              const std::string& text_name, const eval_request& request);
+
+}  // namespace stretch

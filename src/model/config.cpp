@@ -1,0 +1,35 @@
+#include "model/config.h"
+
+#include "core/error.h"
+
+namespace stretch {
+
+void model_config::validate(const char* where) const {
+    auto positive = [&](const char* key, std::int64_t value) {
+        if (value <= 0) fail("{}: {} = {}, expected a positive integer", where, key, value);
+    };
+    positive("vocab_size", vocab_size);
+    positive("d_model", d_model);
+    positive("n_layer", n_layer);
+    positive("n_head", n_head);
+    positive("n_head_kv", n_head_kv);
+    positive("d_ff", d_ff);
+    positive("n_ctx_train", n_ctx_train);
+    if (d_model % n_head != 0) fail("{}: d_model = {} is not divisible by n_head = {}", where, d_model, n_head);
+    if (head_dim() % 2 != 0) fail("{}: head dimension d_model / n_head = {}, expected an even number (RoPE pairs)", where, head_dim());
+    if (n_head % n_head_kv != 0)
+        fail("{}: n_head = {} is not divisible by n_head_kv = {} (grouped-query attention)", where, n_head, n_head_kv);
+    if (!(rope_base > 1.0)) fail("{}: rope_base = {}, expected a number > 1", where, rope_base);
+    if (!(norm_eps > 0.0)) fail("{}: norm_eps = {}, expected a number > 0", where, norm_eps);
+}
+
+std::int64_t model_config::n_parameters() const {
+    const std::int64_t kv_dim = head_dim() * n_head_kv;
+    const std::int64_t per_layer = 2 * d_model                       // two RMSNorm gains
+                                   + 2 * d_model * d_model           // wq, wo
+                                   + 2 * kv_dim * d_model            // wk, wv
+                                   + 3 * d_ff * d_model;             // w1, w2, w3
+    return vocab_size * d_model * (tie_embeddings ? 1 : 2) + n_layer * per_layer + d_model;
+}
+
+}  // namespace stretch

@@ -1,0 +1,84 @@
+#include "model/gguf_model.h"
+
+#include <cstring>
+#include <filesystem>
+
+#include "core/error.h"
+
+namespace stretch {
+
+void write_model_metadata(gguf::writer& out, const model_config& c) {
+    out.set_string("general.architecture", "llama");
+    out.set_string("general.name", "stretch");
+    out.set_u32("general.file_type", 0);  // all F32
+    out.set_u32("llama.vocab_size", static_cast<std::uint32_t>(c.vocab_size));
+    out.set_u32("llama.context_length", static_cast<std::uint32_t>(c.n_ctx_train));
+    out.set_u32("llama.embedding_length", static_cast<std::uint32_t>(c.d_model));
+    out.set_u32("llama.block_count", static_cast<std::uint32_t>(c.n_layer));
+    out.set_u32("llama.feed_forward_length", static_cast<std::uint32_t>(c.d_ff));
+    out.set_u32("llama.attention.head_count", static_cast<std::uint32_t>(c.n_head));
+    out.set_u32("llama.attention.head_count_kv", static_cast<std::uint32_t>(c.n_head_kv));
+    out.set_u32("llama.rope.dimension_count", static_cast<std::uint32_t>(c.head_dim()));
+    out.set_f32("llama.rope.freq_base", static_cast<float>(c.rope_base));
+    out.set_f32("llama.attention.layer_norm_rms_epsilon", static_cast<float>(c.norm_eps));
+    // Exact values and what llama.* cannot express.
+    out.set_f64("stretch.rope_base", c.rope_base);
+    out.set_f64("stretch.norm_eps", c.norm_eps);
+    out.set_string("stretch.rope_pairing", c.rope_pairing == cpu::rope_pairing::interleaved ? "interleaved" : "half");
+    out.set_bool("stretch.tie_embeddings", c.tie_embeddings);
+}
+
+void write_model_weights(gguf::writer& out, const transformer& model) {
+    for (const auto& [name, v] : model.parameters()) out.add_tensor(name, v->value);
+}
+
+model_config read_model_config(const gguf::reader& in) {
+    const std::string arch = in.get_string("general.architecture");
+    if (arch != "llama") fail("{}: general.architecture = '{}', expected 'llama'", in.path(), arch);
+    model_config c;
+    c.vocab_size = in.get_u32("llama.vocab_size");
+    c.n_ctx_train = in.get_u32("llama.context_length");
+    c.d_model = in.get_u32("llama.embedding_length");
+    c.n_layer = in.get_u32("llama.block_count");
+    c.d_ff = in.get_u32("llama.feed_forward_length");
+    c.n_head = in.get_u32("llama.attention.head_count");
+    c.n_head_kv = in.get_u32_or("llama.attention.head_count_kv", static_cast<std::uint32_t>(c.n_head));
+    c.rope_base = in.get_f64_or("stretch.rope_base", in.get_f32_or("llama.rope.freq_base", 10000.0f));
+    c.norm_eps = in.get_f64_or("stretch.norm_eps", in.get_f32_or("llama.attention.layer_norm_rms_epsilon", 1e-5f));
+    const std::string pairing = in.get_string_or("stretch.rope_pairing", "interleaved");
+    if (pairing != "interleaved" && pairing != "half")
+        fail("{}: stretch.rope_pairing = '{}', expected interleaved or half", in.path(), pairing);
+    c.rope_pairing = pairing == "half" ? cpu::rope_pairing::half : cpu::rope_pairing::interleaved;
+    c.tie_embeddings = in.get_bool_or("stretch.tie_embeddings", in.find_tensor("output.weight") == nullptr);
+    c.validate(in.path().c_str());
+    return c;
+}
+
+void read_model_weights(const gguf::reader& in, transformer& model) {
+    for (const auto& [name, v] : model.parameters()) {
+        tensor t = in.read_f32(name, v->value.shape());
+        std::memcpy(v->value.raw(), t.raw(), t.bytes());
+    }
+}
+
+std::string resolve_model_path(const std::string& path_or_dir) {
+    namespace fs = std::filesystem;
+    if (!fs::is_directory(path_or_dir)) {
+        if (!fs::exists(path_or_dir)) fail("--model {}: no such file or directory", path_or_dir);
+        return path_or_dir;
+    }
+    for (const char* name : {"model.gguf", "checkpoint.gguf"}) {
+        fs::path p = fs::path(path_or_dir) / name;
+        if (fs::exists(p)) return p.string();
+    }
+    fail("--model {}: directory holds neither model.gguf nor checkpoint.gguf", path_or_dir);
+}
+
+std::unique_ptr<transformer> load_model(const std::string& path_or_dir) {
+    auto in = gguf::reader::open(resolve_model_path(path_or_dir));
+    auto model = std::make_unique<transformer>(read_model_config(in));
+    read_model_weights(in, *model);
+    return model;
+}
+
+}  // namespace stretch

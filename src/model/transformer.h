@@ -1,0 +1,51 @@
+// The decoder-only pre-norm Transformer (methods.md D1): embedding, n_layer blocks of
+// (RMSNorm -> causal GQA self-attention with RoPE -> residual; RMSNorm -> SwiGLU FFN -> residual),
+// final RMSNorm, LM head (tied to the embedding or not). The forward is written once, against the
+// autograd ops: with a tape in the context it trains, without one it runs inference.
+// Parameter names are GGUF's llama names (token_embd.weight, blk.N.attn_q.weight, ...).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "autograd/ops.h"
+#include "core/rng.h"
+#include "model/config.h"
+
+namespace stretch {
+
+class transformer {
+public:
+    // Parameters are allocated (zero) in `type`; call `init` or load them.
+    transformer(const model_config& config, dtype type = dtype::f32);
+
+    const model_config& config() const { return config_; }
+    dtype type() const { return type_; }
+
+    // GPT-2 / llm.c initialisation: N(0, 0.02) for matrices, residual projections (attn_output,
+    // ffn_down) scaled by 1/sqrt(2 n_layer), norm gains 1.
+    void init(rng& generator);
+
+    // Every parameter with its GGUF name, in a fixed order (the optimizer and checkpoints rely on it).
+    const std::vector<std::pair<std::string, ag::var>>& parameters() const { return parameters_; }
+
+    // tokens: [B * T] ids, row-major [B, T]; returns logits [B * T, V].
+    ag::var forward(ag::context& ctx, std::span<const std::int32_t> tokens, std::int64_t batch, std::int64_t time) const;
+
+private:
+    struct block {
+        ag::var attn_norm, wq, wk, wv, wo, ffn_norm, w_gate, w_down, w_up;
+    };
+    ag::var add_parameter(const std::string& name, shape_t shape);
+
+    model_config config_;
+    dtype type_;
+    ag::var tok_embd_, out_norm_, output_;
+    std::vector<block> blocks_;
+    std::vector<std::pair<std::string, ag::var>> parameters_;
+};
+
+}  // namespace stretch

@@ -1,0 +1,65 @@
+#include "train/data_loader.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+
+namespace stretch {
+
+window_sampler::window_sampler(std::vector<std::vector<std::int32_t>> documents, std::vector<std::string> names,
+                               std::int64_t window, std::uint64_t seed)
+    : documents_(std::move(documents)), window_(window), generator_(seed) {
+    std::int64_t total = 0;
+    for (std::size_t i = 0; i < documents_.size(); ++i) {
+        const auto n = static_cast<std::int64_t>(documents_[i].size());
+        if (n < window + 1)
+            fail("--data {}: {} tokens, expected at least n_ctx_train + 1 = {}", names[i], n, window + 1);
+        total += n - window;  // starts 0 .. n - window - 1
+        cumulative_starts_.push_back(total);
+    }
+    STRETCH_ASSERT(total > 0);
+}
+
+batch window_sampler::next(std::int64_t batch_size) {
+    batch b;
+    b.inputs.reserve(static_cast<std::size_t>(batch_size * window_));
+    b.targets.reserve(static_cast<std::size_t>(batch_size * window_));
+    for (std::int64_t i = 0; i < batch_size; ++i) {
+        const auto pick = static_cast<std::int64_t>(generator_.below(static_cast<std::uint64_t>(cumulative_starts_.back())));
+        const auto doc = static_cast<std::size_t>(
+            std::upper_bound(cumulative_starts_.begin(), cumulative_starts_.end(), pick) - cumulative_starts_.begin());
+        const std::int64_t start = pick - (doc == 0 ? 0 : cumulative_starts_[doc - 1]);
+        const auto* p = documents_[doc].data() + start;
+        b.inputs.insert(b.inputs.end(), p, p + window_);
+        b.targets.insert(b.targets.end(), p + 1, p + window_ + 1);
+    }
+    return b;
+}
+
+std::string window_sampler::fingerprint() const {
+    std::uint64_t hash = 0xcbf29ce484222325ULL;  // FNV-1a, 64-bit
+    std::string sizes;
+    for (const auto& d : documents_) {
+        sizes += fmt::format("{}{}", sizes.empty() ? "" : "+", d.size());
+        for (std::int32_t t : d) {
+            hash ^= static_cast<std::uint64_t>(t);
+            hash *= 0x100000001b3ULL;
+        }
+    }
+    return fmt::format("{} tokens, fnv1a {:016x}", sizes, hash);
+}
+
+batch validation_windows(const std::vector<std::int32_t>& tokens, std::int64_t window, std::int64_t max_windows) {
+    batch b;
+    const auto n = static_cast<std::int64_t>(tokens.size());
+    for (std::int64_t w = 0; w < max_windows && (w + 1) * window + 1 <= n; ++w) {
+        const auto* p = tokens.data() + w * window;
+        b.inputs.insert(b.inputs.end(), p, p + window);
+        b.targets.insert(b.targets.end(), p + 1, p + window + 1);
+    }
+    return b;
+}
+
+}  // namespace stretch

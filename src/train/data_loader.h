@@ -1,0 +1,46 @@
+// Training batches: random windows of n_ctx_train + 1 tokens drawn uniformly from the training
+// documents (a window never crosses from one file into the next), inputs = the first T tokens,
+// targets = the next T. The sampler's whole state is its random-number state, which checkpoints
+// save, so a resumed run draws exactly the batches an uninterrupted run would have.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/rng.h"
+
+namespace stretch {
+
+struct batch {
+    std::vector<std::int32_t> inputs;   // [B, T]
+    std::vector<std::int32_t> targets;  // [B, T]
+};
+
+class window_sampler {
+public:
+    // Throws stretch::error naming the document (by index in `names`) too short for one window.
+    window_sampler(std::vector<std::vector<std::int32_t>> documents, std::vector<std::string> names,
+                   std::int64_t window, std::uint64_t seed);
+
+    batch next(std::int64_t batch_size);
+
+    std::string state() const { return generator_.state(); }
+    void set_state(const std::string& text, const char* where) { generator_.set_state(text, where); }
+
+    // A fingerprint of the training data (sizes and an FNV-1a hash) recorded in checkpoints, so that
+    // resuming on different data is refused instead of silently changing the run.
+    std::string fingerprint() const;
+
+private:
+    std::vector<std::vector<std::int32_t>> documents_;
+    std::vector<std::int64_t> cumulative_starts_;  // number of valid window starts up to each document
+    std::int64_t window_;
+    rng generator_;
+};
+
+// The fixed validation set: consecutive non-overlapping windows of `window` + 1 tokens from the
+// start of the held-out text, at most `max_windows`.
+batch validation_windows(const std::vector<std::int32_t>& tokens, std::int64_t window, std::int64_t max_windows);
+
+}  // namespace stretch

@@ -1,0 +1,59 @@
+// Everything a training run is configured by: the model's shape (model/config.h) and the training
+// hyper-parameters, as one flat list of named keys. Presets give the starting values; a JSON config
+// file (`--config FILE`, a flat object) and `--set key=value` override them, in that order. The key
+// table in run_config.cpp is the single list of keys: help, parsing, JSON and the checkpoint's
+// metadata are all generated from it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "model/config.h"
+
+namespace stretch {
+
+struct train_config {
+    std::int64_t steps = 800;
+    std::int64_t batch_size = 16;
+    double lr = 2e-3;
+    double min_lr_ratio = 0.1;   // cosine schedule decays to lr * min_lr_ratio
+    std::int64_t warmup_steps = 50;
+    double weight_decay = 0.1;   // decoupled (AdamW), matrices only
+    double beta1 = 0.9;
+    double beta2 = 0.95;
+    double adam_eps = 1e-8;
+    double grad_clip = 1.0;      // global L2 norm; 0 = off
+    std::int64_t eval_every = 100;
+    std::int64_t eval_windows = 16;  // validation windows of n_ctx_train tokens
+    std::int64_t checkpoint_every = 100;
+    std::int64_t log_every = 10;
+    std::uint64_t seed = 1337;
+};
+
+struct run_config {
+    model_config model;
+    train_config train;
+};
+
+// "tiny" (seconds, for tests) or "default" (the demo model).
+run_config preset(const std::string& name);
+
+// Applies a flat JSON object of keys; `where` names the source (a file) in errors.
+void apply_json(run_config& config, const nlohmann::json& object, const std::string& where);
+// Applies "key=value".
+void apply_assignment(run_config& config, const std::string& assignment);
+void apply_config_file(run_config& config, const std::string& path);
+
+// All keys with their current values (what a checkpoint stores and a report prints).
+nlohmann::json to_json(const run_config& config);
+
+struct config_key_info {
+    std::string name;
+    std::string help;
+};
+std::vector<config_key_info> config_keys();
+
+}  // namespace stretch

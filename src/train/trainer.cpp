@@ -1,0 +1,194 @@
+#include "train/trainer.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "autograd/ops.h"
+#include "core/error.h"
+#include "io/atomic_file.h"
+#include "io/corpus.h"
+#include "model/gguf_model.h"
+#include "train/adamw.h"
+#include "train/checkpoint.h"
+#include "train/data_loader.h"
+
+namespace stretch {
+
+namespace {
+
+namespace fs = std::filesystem;
+using clock_type = std::chrono::steady_clock;
+
+double validation_loss(const transformer& model, const batch& val, std::int64_t window) {
+    ag::context inference;
+    const auto rows = static_cast<std::int64_t>(val.inputs.size()) / window;
+    ag::var logits = model.forward(inference, val.inputs, rows, window);
+    ag::var loss = ag::cross_entropy(inference, logits, val.targets, "val_loss");
+    return double(loss->value.data<float>()[0]);
+}
+
+// Keeps the log lines of steps <= `step` (what a resumed run will not write again).
+void truncate_log(const std::string& path, std::int64_t step) {
+    std::ifstream in(path);
+    if (!in) return;
+    std::string kept, line;
+    while (std::getline(in, line)) {
+        if (line.empty()) continue;
+        auto entry = nlohmann::json::parse(line, nullptr, false);
+        if (entry.is_discarded()) break;  // a line cut short by a kill: drop it and what follows
+        if (entry.value("step", std::int64_t{0}) > step) break;
+        kept += line + "\n";
+    }
+    write_file_atomic(path, std::as_bytes(std::span(kept.data(), kept.size())));
+}
+
+std::string format_duration(double seconds) {
+    const auto s = static_cast<long>(std::lround(std::max(0.0, seconds)));
+    if (s >= 3600) return fmt::format("{}h{:02}m", s / 3600, (s % 3600) / 60);
+    if (s >= 60) return fmt::format("{}m{:02}s", s / 60, s % 60);
+    return fmt::format("{}s", s);
+}
+
+}  // namespace
+
+void train(const train_options& options) {
+    const fs::path out_dir(options.out_dir);
+    const std::string checkpoint_path = (out_dir / "checkpoint.gguf").string();
+    const std::string log_path = (out_dir / "log.jsonl").string();
+
+    run_config config = options.config;
+    if (options.resume) {
+        if (!fs::exists(checkpoint_path))
+            fail("--resume: {} does not exist, expected a checkpoint from an earlier run", checkpoint_path);
+        config = read_checkpoint_config(checkpoint_path);
+    }
+    if (options.steps) {
+        if (*options.steps <= 0) fail("--steps: found {}, expected a positive number of steps", *options.steps);
+        config.train.steps = *options.steps;
+    }
+    config.model.validate("model config");
+    const train_config& tc = config.train;
+    const std::int64_t window = config.model.n_ctx_train;
+    if (tc.batch_size <= 0) fail("batch_size = {}, expected a positive integer", tc.batch_size);
+    if (tc.eval_every <= 0 || tc.checkpoint_every <= 0 || tc.log_every <= 0)
+        fail("eval_every, checkpoint_every and log_every must be positive, found {}, {}, {}", tc.eval_every,
+             tc.checkpoint_every, tc.log_every);
+
+    std::vector<std::vector<std::int32_t>> documents;
+    for (const auto& path : options.data) documents.push_back(read_byte_tokens(path, "--data"));
+    if (documents.empty()) fail("--data: no training file given, expected at least one");
+    const auto val_tokens = read_byte_tokens(options.val, "--val");
+    const batch val = validation_windows(val_tokens, window, tc.eval_windows);
+    if (val.inputs.empty())
+        fail("--val {}: {} tokens, expected at least n_ctx_train + 1 = {}", options.val, val_tokens.size(), window + 1);
+
+    fs::create_directories(out_dir);
+    transformer model(config.model);
+    adamw optimizer(model.parameters(), tc);
+    window_sampler sampler(std::move(documents), options.data, window, tc.seed);
+    training_state state;
+    if (options.resume) {
+        state = load_checkpoint(checkpoint_path, model, optimizer);
+        if (state.data_fingerprint != sampler.fingerprint())
+            fail("--data: the training files differ from the checkpoint's ({}), found {}", state.data_fingerprint,
+                 sampler.fingerprint());
+        sampler.set_state(state.sampler_state, checkpoint_path.c_str());
+        truncate_log(log_path, state.step);
+    } else {
+        rng init_rng(tc.seed ^ 0x9e3779b97f4a7c15ULL);  // a stream separate from the data order
+        model.init(init_rng);
+        state.data_fingerprint = sampler.fingerprint();
+        write_file_atomic(log_path, {});
+    }
+    std::ofstream log(log_path, std::ios::app);
+    if (!log) fail("{}: cannot open for appending", log_path);
+
+    const bool tty = isatty(fileno(stderr)) != 0;
+    std::fprintf(stderr, "model: %lld parameters (%lld layers, d_model %lld, %lld heads / %lld kv), n_ctx_train %lld\n",
+                 (long long)config.model.n_parameters(), (long long)config.model.n_layer,
+                 (long long)config.model.d_model, (long long)config.model.n_head, (long long)config.model.n_head_kv,
+                 (long long)window);
+    if (options.resume) std::fprintf(stderr, "resuming from %s at step %lld\n", checkpoint_path.c_str(), (long long)state.step);
+
+    const std::int64_t tokens_per_step = tc.batch_size * window;
+    const auto start = clock_type::now();
+    const std::int64_t first_step = state.step;
+    double last_val = std::nan("");
+    auto save = [&] {
+        state.sampler_state = sampler.state();
+        save_checkpoint(checkpoint_path, config, model, optimizer, state);
+    };
+
+    while (state.step < tc.steps) {
+        const std::int64_t step = state.step + 1;
+        const batch b = sampler.next(tc.batch_size);
+        ag::tape tape;
+        ag::context ctx{&tape};
+        ag::var logits = model.forward(ctx, b.inputs, tc.batch_size, window);
+        ag::var loss = ag::cross_entropy(ctx, logits, b.targets, "loss");
+        const double loss_value = loss->value.data<float>()[0];
+        if (!std::isfinite(loss_value)) {
+            const ag::node* bad = ag::first_non_finite(tape);
+            fail("step {}: non-finite loss ({}); first non-finite tensor in the forward: '{}'; training stopped, "
+                 "{} left as it was (step {})",
+                 step, loss_value, bad ? bad->name : "loss", checkpoint_path, state.step);
+        }
+        tape.backward(loss);
+        if (const std::string* bad = optimizer.first_non_finite_grad())
+            fail("step {}: non-finite gradient of '{}'; training stopped, {} left as it was (step {})", step, *bad,
+                 checkpoint_path, state.step);
+        const double norm = optimizer.grad_norm();
+        if (tc.grad_clip > 0 && norm > tc.grad_clip) optimizer.scale_grads(tc.grad_clip / norm);
+        const double lr = learning_rate(tc, step);
+        optimizer.update(lr, step);
+        optimizer.zero_grad();
+        state.step = step;
+
+        const bool last = step == tc.steps;
+        const bool evaluate = step % tc.eval_every == 0 || last;
+        if (evaluate) last_val = validation_loss(model, val, window);
+        const double elapsed = std::chrono::duration<double>(clock_type::now() - start).count();
+        const double tokens_per_s = double((step - first_step) * tokens_per_step) / std::max(elapsed, 1e-9);
+        const double eta = double(tc.steps - step) * tokens_per_step / std::max(tokens_per_s, 1e-9);
+        if (step % tc.log_every == 0 || evaluate || last) {
+            nlohmann::json entry = {{"step", step},        {"loss", loss_value},       {"lr", lr},
+                                    {"grad_norm", norm},   {"tokens_per_s", tokens_per_s}, {"elapsed_s", elapsed}};
+            if (evaluate) entry["val_loss"] = last_val;
+            log << entry.dump() << "\n" << std::flush;
+            if (!tty) {
+                std::fprintf(stderr, "step %lld/%lld  loss %.4f  %s lr %.2e  %.0f tok/s  ETA %s\n", (long long)step,
+                             (long long)tc.steps, loss_value,
+                             evaluate ? fmt::format("val {:.4f} ", last_val).c_str() : "", lr, tokens_per_s,
+                             format_duration(eta).c_str());
+            }
+        }
+        if (tty) {
+            const int width = 24;
+            const int filled = static_cast<int>(width * step / tc.steps);
+            std::fprintf(stderr, "\r[%s%s] %lld/%lld  loss %.4f  val %.4f  %.0f tok/s  ETA %-8s", std::string(filled, '#').c_str(),
+                         std::string(width - filled, '.').c_str(), (long long)step, (long long)tc.steps, loss_value,
+                         last_val, tokens_per_s, format_duration(eta).c_str());
+            if (last) std::fprintf(stderr, "\n");
+        }
+        if (step % tc.checkpoint_every == 0 || last) save();
+    }
+
+    // The model alone (no optimizer state): what `eval` and other tools load.
+    gguf::writer out;
+    write_model_metadata(out, config.model);
+    out.set_string("stretch.config", to_json(config).dump());
+    write_model_weights(out, model);
+    out.write((out_dir / "model.gguf").string());
+    std::fprintf(stderr, "final validation loss %.4f nats/token; wrote %s and %s\n", last_val,
+                 checkpoint_path.c_str(), (out_dir / "model.gguf").string().c_str());
+}
+
+}  // namespace stretch
