@@ -1,0 +1,81 @@
+// `stretch bench`: the speed figures of benchmarks.md that exist so far, each beside the machine's
+// limit measured in the same run: f32 GEMM in the default model's training shapes as a fraction of
+// the FMA peak and of the BLAS's best square sgemm, and training tokens/s of the default model.
+#include <cstdio>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "core/thread_pool.h"
+#include "eval/throughput.h"
+#include "io/atomic_file.h"
+
+namespace stretch::cli {
+
+namespace {
+
+struct bench_args {
+    int threads = 0;
+    double seconds = 1.0;
+    std::int64_t train_steps = 5;
+    std::string json;
+};
+
+void run(const bench_args& a) {
+    if (a.threads != 0) set_threads(a.threads);
+    const run_config config = preset("default");
+    const auto& m = config.model;
+    const std::int64_t rows = config.train.batch_size * m.n_ctx_train;
+
+    const double peak = measure_fma_peak_gflops(a.seconds);
+    const double square = measure_square_sgemm(2048, a.seconds);
+    std::printf("threads %d\n", pool().size());
+    std::printf("limit  FMA peak (independent FMAs, all threads)      %8.1f GFLOP/s\n", peak);
+    std::printf("limit  BLAS sgemm 2048^3 (OpenBLAS, split by rows)    %8.1f GFLOP/s  (%.0f%% of FMA peak)\n", square,
+                100 * square / peak);
+    std::printf("\n%-34s %10s %8s %10s %8s\n", "GEMM (default model, B*T rows)", "fwd GF/s", "%peak", "bwd GF/s",
+                "%peak");
+    nlohmann::json gemms = nlohmann::json::array();
+    const struct {
+        const char* name;
+        std::int64_t k, n;
+    } shapes[] = {{"attn_q/attn_output  [C -> C]", m.d_model, m.d_model},
+                  {"attn_k/attn_v  [C -> kv]", m.d_model, m.head_dim() * m.n_head_kv},
+                  {"ffn_gate/ffn_up  [C -> d_ff]", m.d_model, m.d_ff},
+                  {"ffn_down  [d_ff -> C]", m.d_ff, m.d_model},
+                  {"logits  [C -> V]", m.d_model, m.vocab_size}};
+    for (const auto& s : shapes) {
+        const gemm_figure f = measure_linear(rows, s.k, s.n, a.seconds);
+        std::printf("%-34s %10.1f %7.0f%% %10.1f %7.0f%%\n", s.name, f.forward_gflops, 100 * f.forward_gflops / peak,
+                    f.backward_gflops, 100 * f.backward_gflops / peak);
+        gemms.push_back({{"name", s.name}, {"m", rows}, {"k", s.k}, {"n", s.n}, {"forward_gflops", f.forward_gflops},
+                         {"backward_gflops", f.backward_gflops}});
+    }
+    const double tokens_per_s = measure_training_tokens_per_s(config, a.train_steps, 2);
+    std::printf("\ntraining, default model (%lld parameters, batch %lld x %lld): %.0f tokens/s\n",
+                (long long)m.n_parameters(), (long long)config.train.batch_size, (long long)m.n_ctx_train, tokens_per_s);
+    if (!a.json.empty()) {
+        const nlohmann::json report = {{"threads", pool().size()},
+                                       {"fma_peak_gflops", peak},
+                                       {"blas_square_sgemm_gflops", square},
+                                       {"gemm", gemms},
+                                       {"train_tokens_per_s", tokens_per_s}};
+        const std::string text = report.dump(2) + "\n";
+        write_file_atomic(a.json, std::as_bytes(std::span(text.data(), text.size())));
+    }
+}
+
+}  // namespace
+
+void add_bench_command(CLI::App& app) {
+    auto args = std::make_shared<bench_args>();
+    CLI::App* cmd = app.add_subcommand("bench", "speed beside the machine's limits (GEMM, training tokens/s)");
+    cmd->add_option("--threads", args->threads, "threads (default: all cores)");
+    cmd->add_option("--seconds", args->seconds, "time spent per figure")->capture_default_str();
+    cmd->add_option("--train-steps", args->train_steps, "timed training steps")->capture_default_str();
+    cmd->add_option("--json", args->json, "also write the figures as JSON to this file");
+    cmd->callback([args] { run(*args); });
+}
+
+}  // namespace stretch::cli

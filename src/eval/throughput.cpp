@@ -1,0 +1,143 @@
+#include "eval/throughput.h"
+
+#include <algorithm>
+#include <chrono>
+#include <vector>
+
+#if defined(__AVX512F__) || defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
+#include "autograd/ops.h"
+#include "core/rng.h"
+#include "core/thread_pool.h"
+#include "kernels/cpu/gemm.h"
+#include "model/transformer.h"
+#include "train/adamw.h"
+
+namespace stretch {
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+double seconds_since(clock_type::time_point t) { return std::chrono::duration<double>(clock_type::now() - t).count(); }
+
+// Runs `iterations` rounds of 12 independent FMA chains; returns the flops done. Twelve
+// accumulators cover the FMA latency (4 cycles) times the number of FMA pipes with room to spare.
+double fma_loop(std::int64_t iterations) {
+#if defined(__AVX512F__)
+    __m512 acc[12];
+    for (int i = 0; i < 12; ++i) acc[i] = _mm512_set1_ps(float(i));
+    const __m512 a = _mm512_set1_ps(0.999999f), b = _mm512_set1_ps(1e-7f);
+    for (std::int64_t it = 0; it < iterations; ++it)
+        for (int i = 0; i < 12; ++i) acc[i] = _mm512_fmadd_ps(acc[i], a, b);
+    __m512 sum = acc[0];
+    for (int i = 1; i < 12; ++i) sum = _mm512_add_ps(sum, acc[i]);
+    volatile float sink = _mm512_reduce_add_ps(sum);
+    (void)sink;
+    return double(iterations) * 12 * 16 * 2;
+#elif defined(__AVX2__) && defined(__FMA__)
+    __m256 acc[12];
+    for (int i = 0; i < 12; ++i) acc[i] = _mm256_set1_ps(float(i));
+    const __m256 a = _mm256_set1_ps(0.999999f), b = _mm256_set1_ps(1e-7f);
+    for (std::int64_t it = 0; it < iterations; ++it)
+        for (int i = 0; i < 12; ++i) acc[i] = _mm256_fmadd_ps(acc[i], a, b);
+    float out[8];
+    __m256 sum = acc[0];
+    for (int i = 1; i < 12; ++i) sum = _mm256_add_ps(sum, acc[i]);
+    _mm256_storeu_ps(out, sum);
+    volatile float sink = out[0];
+    (void)sink;
+    return double(iterations) * 12 * 8 * 2;
+#else
+    float acc[12];
+    for (int i = 0; i < 12; ++i) acc[i] = float(i);
+    for (std::int64_t it = 0; it < iterations; ++it)
+        for (int i = 0; i < 12; ++i) acc[i] = acc[i] * 0.999999f + 1e-7f;
+    volatile float sink = acc[0];
+    (void)sink;
+    return double(iterations) * 12 * 2;
+#endif
+}
+
+// Repeats `fn` until `seconds` have passed (at least 3 times); returns the best time of one call.
+template <class F>
+double best_time(double seconds, F&& fn) {
+    double best = 1e30;
+    const auto start = clock_type::now();
+    for (int reps = 0; reps < 3 || seconds_since(start) < seconds; ++reps) {
+        const auto t = clock_type::now();
+        fn();
+        best = std::min(best, seconds_since(t));
+    }
+    return best;
+}
+
+}  // namespace
+
+double measure_fma_peak_gflops(double seconds) {
+    auto& tp = pool();
+    const std::int64_t iterations = 2'000'000;
+    double flops = 0;
+    const double t = best_time(seconds, [&] {
+        std::vector<double> done(static_cast<std::size_t>(tp.size()));
+        tp.parallel_for(tp.size(), [&](std::int64_t b, std::int64_t e, int thread) {
+            for (std::int64_t i = b; i < e; ++i) done[std::size_t(thread)] += fma_loop(iterations);
+        });
+        flops = 0;
+        for (double d : done) flops += d;
+    });
+    return flops / t * 1e-9;
+}
+
+gemm_figure measure_linear(std::int64_t m, std::int64_t k, std::int64_t n, double seconds) {
+    rng generator(1);
+    auto random = [&](std::int64_t count) {
+        std::vector<float> v(static_cast<std::size_t>(count));
+        for (auto& x : v) x = float(generator.normal());
+        return v;
+    };
+    auto x = random(m * k), w = random(n * k), dy = random(m * n);
+    std::vector<float> y(std::size_t(m * n)), dx(std::size_t(m * k)), dw(std::size_t(n * k));
+    const double flops = 2.0 * double(m) * double(n) * double(k);
+    gemm_figure f{m, k, n, 0, 0};
+    f.forward_gflops = flops / best_time(seconds / 2, [&] { cpu::linear_forward<float>(x.data(), w.data(), y.data(), m, k, n); }) * 1e-9;
+    f.backward_gflops = 2 * flops /
+                        best_time(seconds / 2, [&] {
+                            cpu::linear_backward<float>(x.data(), w.data(), dy.data(), dx.data(), dw.data(), m, k, n, false);
+                        }) *
+                        1e-9;
+    return f;
+}
+
+double measure_square_sgemm(std::int64_t n, double seconds) {
+    std::vector<float> a(std::size_t(n * n), 0.5f), b(std::size_t(n * n), 0.25f), c(std::size_t(n * n));
+    const double t = best_time(seconds, [&] { cpu::linear_forward<float>(a.data(), b.data(), c.data(), n, n, n); });
+    return 2.0 * double(n) * double(n) * double(n) / t * 1e-9;
+}
+
+double measure_training_tokens_per_s(const run_config& config, std::int64_t steps, std::int64_t warmup) {
+    transformer model(config.model);
+    rng generator(config.train.seed);
+    model.init(generator);
+    adamw optimizer(model.parameters(), config.train);
+    const std::int64_t b = config.train.batch_size, t = config.model.n_ctx_train;
+    std::vector<std::int32_t> inputs(std::size_t(b * t)), targets(std::size_t(b * t));
+    double elapsed = 0;
+    for (std::int64_t step = 1; step <= warmup + steps; ++step) {
+        for (auto& id : inputs) id = std::int32_t(generator.below(std::uint64_t(config.model.vocab_size)));
+        for (auto& id : targets) id = std::int32_t(generator.below(std::uint64_t(config.model.vocab_size)));
+        const auto start = clock_type::now();
+        ag::tape tape;
+        ag::context ctx{&tape};
+        ag::var loss = ag::cross_entropy(ctx, model.forward(ctx, inputs, b, t), targets, "loss");
+        tape.backward(loss);
+        optimizer.update(config.train.lr, step);
+        optimizer.zero_grad();
+        if (step > warmup) elapsed += seconds_since(start);
+    }
+    return double(steps * b * t) / elapsed;
+}
+
+}  // namespace stretch

@@ -1,0 +1,33 @@
+// Speed measurements for `stretch bench` and bench/: every figure is taken beside the machine's
+// limit in the same run (benchmarks.md): the FMA peak is measured by a loop of independent fused
+// multiply-adds on every thread, and the BLAS's own best by a large square sgemm.
+// Not a profiler, and nothing here is asserted by tests.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "train/run_config.h"
+
+namespace stretch {
+
+// f32 GFLOP/s of independent FMAs on all pool threads for about `seconds`.
+double measure_fma_peak_gflops(double seconds);
+
+// GFLOP/s of cpu::linear_forward / linear_backward (dx and dw) for y[M,N] = x[M,K] w[N,K]^T,
+// the best of repeated runs lasting about `seconds` in all.
+struct gemm_figure {
+    std::int64_t m = 0, k = 0, n = 0;
+    double forward_gflops = 0;
+    double backward_gflops = 0;
+};
+gemm_figure measure_linear(std::int64_t m, std::int64_t k, std::int64_t n, double seconds);
+
+// GFLOP/s of one square sgemm (n x n x n) called on one thread per pool thread's share of rows
+// (the BLAS alone, split like our products).
+double measure_square_sgemm(std::int64_t n, double seconds);
+
+// Training tokens/s of a model (forward + backward + AdamW on random tokens), after `warmup` steps.
+double measure_training_tokens_per_s(const run_config& config, std::int64_t steps, std::int64_t warmup);
+
+}  // namespace stretch
