@@ -1,0 +1,285 @@
+// The float64 oracle: plain loops straight from the formulas in ref.h. Each function validates its
+// sizes (a mis-sized test buffer should fail loudly here, not read out of bounds) and otherwise
+// does the obvious thing in the obvious order.
+#include "kernels/ref/ref.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "core/error.h"
+
+namespace stretch::ref {
+
+namespace {
+
+std::size_t at(std::int64_t i) { return static_cast<std::size_t>(i); }
+
+bool sized(const vec& x, std::int64_t n) { return static_cast<std::int64_t>(x.size()) == n; }
+
+}  // namespace
+
+vec matmul(const vec& x, const vec& w, std::int64_t m, std::int64_t k, std::int64_t n) {
+    STRETCH_ASSERT(sized(x, m * k) && sized(w, n * k));
+    vec y(at(m * n));
+    for (std::int64_t r = 0; r < m; ++r)
+        for (std::int64_t o = 0; o < n; ++o) {
+            double sum = 0;
+            for (std::int64_t i = 0; i < k; ++i) sum += x[at(r * k + i)] * w[at(o * k + i)];
+            y[at(r * n + o)] = sum;
+        }
+    return y;
+}
+
+void matmul_backward(const vec& x, const vec& w, const vec& dy, vec& dx, vec& dw, std::int64_t m, std::int64_t k,
+                     std::int64_t n) {
+    STRETCH_ASSERT(sized(x, m * k) && sized(w, n * k) && sized(dy, m * n));
+    dx.assign(at(m * k), 0.0);
+    dw.assign(at(n * k), 0.0);
+    for (std::int64_t r = 0; r < m; ++r)
+        for (std::int64_t i = 0; i < k; ++i) {
+            double sum = 0;
+            for (std::int64_t o = 0; o < n; ++o) sum += dy[at(r * n + o)] * w[at(o * k + i)];
+            dx[at(r * k + i)] = sum;
+        }
+    for (std::int64_t o = 0; o < n; ++o)
+        for (std::int64_t i = 0; i < k; ++i) {
+            double sum = 0;
+            for (std::int64_t r = 0; r < m; ++r) sum += dy[at(r * n + o)] * x[at(r * k + i)];
+            dw[at(o * k + i)] = sum;
+        }
+}
+
+// 1 / sqrt(mean(x_r^2) + eps) of row r.
+static double inv_rms(const vec& x, std::int64_t r, std::int64_t c, double eps) {
+    double sum_sq = 0;
+    for (std::int64_t i = 0; i < c; ++i) sum_sq += x[at(r * c + i)] * x[at(r * c + i)];
+    return 1.0 / std::sqrt(sum_sq / double(c) + eps);
+}
+
+vec rmsnorm(const vec& x, const vec& g, std::int64_t rows, std::int64_t c, double eps) {
+    STRETCH_ASSERT(sized(x, rows * c) && (g.empty() || sized(g, c)));
+    vec y(x.size());
+    for (std::int64_t r = 0; r < rows; ++r) {
+        const double s = inv_rms(x, r, c, eps);
+        for (std::int64_t i = 0; i < c; ++i) y[at(r * c + i)] = (g.empty() ? 1.0 : g[at(i)]) * x[at(r * c + i)] * s;
+    }
+    return y;
+}
+
+void rmsnorm_backward(const vec& x, const vec& g, const vec& dy, vec& dx, vec& dg, std::int64_t rows,
+                      std::int64_t c, double eps) {
+    STRETCH_ASSERT(sized(x, rows * c) && sized(dy, rows * c) && (g.empty() || sized(g, c)));
+    dx.assign(x.size(), 0.0);
+    dg.assign(g.empty() ? 0 : at(c), 0.0);
+    for (std::int64_t r = 0; r < rows; ++r) {
+        const double s = inv_rms(x, r, c, eps);
+        // y_i = g_i x_i s with ds/dx_j = -s^3 x_j / C.
+        double u_dot_x = 0;
+        for (std::int64_t i = 0; i < c; ++i)
+            u_dot_x += (g.empty() ? 1.0 : g[at(i)]) * dy[at(r * c + i)] * x[at(r * c + i)];
+        for (std::int64_t j = 0; j < c; ++j) {
+            const double u_j = (g.empty() ? 1.0 : g[at(j)]) * dy[at(r * c + j)];
+            dx[at(r * c + j)] = u_j * s - u_dot_x * s * s * s * x[at(r * c + j)] / double(c);
+            if (!g.empty()) dg[at(j)] += dy[at(r * c + j)] * x[at(r * c + j)] * s;
+        }
+    }
+}
+
+double silu(double z) { return z / (1.0 + std::exp(-z)); }
+
+vec swiglu(const vec& a, const vec& b) {
+    STRETCH_ASSERT(a.size() == b.size());
+    vec y(a.size());
+    for (std::size_t i = 0; i < a.size(); ++i) y[i] = silu(a[i]) * b[i];
+    return y;
+}
+
+void swiglu_backward(const vec& a, const vec& b, const vec& dy, vec& da, vec& db) {
+    STRETCH_ASSERT(a.size() == b.size() && a.size() == dy.size());
+    da.assign(a.size(), 0.0);
+    db.assign(a.size(), 0.0);
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        const double sig = 1.0 / (1.0 + std::exp(-a[i]));
+        // d silu / dz = sigma(z) + z sigma(z) (1 - sigma(z))
+        da[i] = dy[i] * b[i] * (sig + a[i] * sig * (1.0 - sig));
+        db[i] = dy[i] * silu(a[i]);
+    }
+}
+
+vec embedding(const vec& table, const std::vector<std::int32_t>& tokens, std::int64_t c) {
+    const std::int64_t vocab = static_cast<std::int64_t>(table.size()) / c;
+    STRETCH_ASSERT(sized(table, vocab * c));
+    vec y(tokens.size() * at(c));
+    for (std::size_t i = 0; i < tokens.size(); ++i) {
+        STRETCH_ASSERT(tokens[i] >= 0 && tokens[i] < vocab);
+        for (std::int64_t j = 0; j < c; ++j) y[i * at(c) + at(j)] = table[at(tokens[i] * c + j)];
+    }
+    return y;
+}
+
+vec embedding_backward(const std::vector<std::int32_t>& tokens, const vec& dy, std::int64_t vocab, std::int64_t c) {
+    STRETCH_ASSERT(dy.size() == tokens.size() * at(c));
+    vec dtable(at(vocab * c), 0.0);
+    for (std::size_t i = 0; i < tokens.size(); ++i) {
+        STRETCH_ASSERT(tokens[i] >= 0 && tokens[i] < vocab);
+        for (std::int64_t j = 0; j < c; ++j) dtable[at(tokens[i] * c + j)] += dy[i * at(c) + at(j)];
+    }
+    return dtable;
+}
+
+vec rope(const vec& x, std::int64_t batch, std::int64_t time, std::int64_t heads, std::int64_t head_dim,
+         std::int64_t n_rot, const vec& positions, double base, rope_pairing pairing) {
+    STRETCH_ASSERT(sized(x, batch * time * heads * head_dim) && sized(positions, time));
+    STRETCH_ASSERT(n_rot > 0 && n_rot % 2 == 0 && n_rot <= head_dim);
+    vec y = x;  // dims >= n_rot pass through
+    const std::int64_t n_pairs = n_rot / 2;
+    for (std::int64_t b = 0; b < batch; ++b)
+        for (std::int64_t t = 0; t < time; ++t)
+            for (std::int64_t h = 0; h < heads; ++h) {
+                const std::int64_t row = ((b * time + t) * heads + h) * head_dim;
+                for (std::int64_t i = 0; i < n_pairs; ++i) {
+                    const double angle = positions[at(t)] * std::pow(base, -2.0 * double(i) / double(n_rot));
+                    const std::int64_t i0 = pairing == rope_pairing::interleaved ? 2 * i : i;
+                    const std::int64_t i1 = pairing == rope_pairing::interleaved ? 2 * i + 1 : i + n_pairs;
+                    const double x0 = x[at(row + i0)], x1 = x[at(row + i1)];
+                    y[at(row + i0)] = x0 * std::cos(angle) - x1 * std::sin(angle);
+                    y[at(row + i1)] = x0 * std::sin(angle) + x1 * std::cos(angle);
+                }
+            }
+    return y;
+}
+
+vec softmax(const vec& z) {
+    STRETCH_ASSERT(!z.empty());
+    double max = -std::numeric_limits<double>::infinity();
+    for (double zi : z) max = std::fmax(max, zi);
+    STRETCH_ASSERT(std::isfinite(max));  // at least one visible entry
+    vec p(z.size());
+    double sum = 0;
+    for (std::size_t i = 0; i < z.size(); ++i) {
+        p[i] = std::exp(z[i] - max);  // exp(-inf) = 0 exactly
+        sum += p[i];
+    }
+    for (double& pi : p) pi /= sum;
+    return p;
+}
+
+// Offsets of row i of head h (batch b) in the [B, T, H, D] layouts.
+static std::int64_t q_at(const attention_shape& s, std::int64_t b, std::int64_t i, std::int64_t h) {
+    return ((b * s.time_q + i) * s.heads + h) * s.head_dim;
+}
+static std::int64_t kv_at(const attention_shape& s, std::int64_t b, std::int64_t j, std::int64_t g) {
+    return ((b * s.time_k + j) * s.heads_kv + g) * s.head_dim;
+}
+static std::int64_t kv_head(const attention_shape& s, std::int64_t h) { return h / (s.heads / s.heads_kv); }
+
+vec attention_scores(const vec& q, const vec& k, const attention_shape& s, double scale) {
+    STRETCH_ASSERT(s.heads % s.heads_kv == 0 && s.time_q <= s.time_k);
+    STRETCH_ASSERT(sized(q, s.batch * s.time_q * s.heads * s.head_dim));
+    STRETCH_ASSERT(sized(k, s.batch * s.time_k * s.heads_kv * s.head_dim));
+    const std::int64_t offset = s.time_k - s.time_q;
+    vec scores(at(s.batch * s.heads * s.time_q * s.time_k));
+    for (std::int64_t b = 0; b < s.batch; ++b)
+        for (std::int64_t h = 0; h < s.heads; ++h)
+            for (std::int64_t i = 0; i < s.time_q; ++i)
+                for (std::int64_t j = 0; j < s.time_k; ++j) {
+                    double dot = 0;
+                    for (std::int64_t e = 0; e < s.head_dim; ++e)
+                        dot += q[at(q_at(s, b, i, h) + e)] * k[at(kv_at(s, b, j, kv_head(s, h)) + e)];
+                    const bool visible = j <= offset + i;
+                    scores[at(((b * s.heads + h) * s.time_q + i) * s.time_k + j)] =
+                        visible ? scale * dot : -std::numeric_limits<double>::infinity();
+                }
+    return scores;
+}
+
+// P [B, H, T_q, T_k]: the row-wise softmax of the masked scores.
+static vec attention_probs(const vec& q, const vec& k, const attention_shape& s, double scale) {
+    vec p = attention_scores(q, k, s, scale);
+    for (std::int64_t row = 0; row < s.batch * s.heads * s.time_q; ++row) {
+        const auto first = p.begin() + row * s.time_k;
+        const vec probs = softmax(vec(first, first + s.time_k));
+        std::copy(probs.begin(), probs.end(), first);
+    }
+    return p;
+}
+
+vec attention(const vec& q, const vec& k, const vec& v, const attention_shape& s, double scale) {
+    STRETCH_ASSERT(v.size() == k.size());
+    const vec p = attention_probs(q, k, s, scale);
+    vec out(q.size(), 0.0);
+    for (std::int64_t b = 0; b < s.batch; ++b)
+        for (std::int64_t h = 0; h < s.heads; ++h)
+            for (std::int64_t i = 0; i < s.time_q; ++i)
+                for (std::int64_t j = 0; j < s.time_k; ++j) {
+                    const double pij = p[at(((b * s.heads + h) * s.time_q + i) * s.time_k + j)];
+                    for (std::int64_t e = 0; e < s.head_dim; ++e)
+                        out[at(q_at(s, b, i, h) + e)] += pij * v[at(kv_at(s, b, j, kv_head(s, h)) + e)];
+                }
+    return out;
+}
+
+void attention_backward(const vec& q, const vec& k, const vec& v, const vec& dout, vec& dq, vec& dk, vec& dv,
+                        const attention_shape& s, double scale) {
+    STRETCH_ASSERT(v.size() == k.size() && dout.size() == q.size());
+    const vec p = attention_probs(q, k, s, scale);
+    dq.assign(q.size(), 0.0);
+    dk.assign(k.size(), 0.0);
+    dv.assign(v.size(), 0.0);
+    vec dp(at(s.time_k));
+    for (std::int64_t b = 0; b < s.batch; ++b)
+        for (std::int64_t h = 0; h < s.heads; ++h) {
+            const std::int64_t g = kv_head(s, h);
+            for (std::int64_t i = 0; i < s.time_q; ++i) {
+                const double* pi = p.data() + ((b * s.heads + h) * s.time_q + i) * s.time_k;
+                // dP_ij = dO_i . V_j, then the softmax Jacobian: dS_ij = P_ij (dP_ij - sum_l P_il dP_il).
+                double p_dot_dp = 0;
+                for (std::int64_t j = 0; j < s.time_k; ++j) {
+                    double dot = 0;
+                    for (std::int64_t e = 0; e < s.head_dim; ++e)
+                        dot += dout[at(q_at(s, b, i, h) + e)] * v[at(kv_at(s, b, j, g) + e)];
+                    dp[at(j)] = dot;
+                    p_dot_dp += pi[j] * dot;
+                }
+                for (std::int64_t j = 0; j < s.time_k; ++j) {
+                    const double ds = pi[j] * (dp[at(j)] - p_dot_dp);
+                    for (std::int64_t e = 0; e < s.head_dim; ++e) {
+                        dv[at(kv_at(s, b, j, g) + e)] += pi[j] * dout[at(q_at(s, b, i, h) + e)];
+                        dq[at(q_at(s, b, i, h) + e)] += scale * ds * k[at(kv_at(s, b, j, g) + e)];
+                        dk[at(kv_at(s, b, j, g) + e)] += scale * ds * q[at(q_at(s, b, i, h) + e)];
+                    }
+                }
+            }
+        }
+}
+
+vec cross_entropy(const vec& logits, const std::vector<std::int32_t>& targets, std::int64_t n, std::int64_t v) {
+    STRETCH_ASSERT(sized(logits, n * v) && static_cast<std::int64_t>(targets.size()) == n);
+    vec losses(at(n), 0.0);
+    for (std::int64_t i = 0; i < n; ++i) {
+        if (targets[at(i)] < 0) continue;
+        STRETCH_ASSERT(targets[at(i)] < v);
+        double max = logits[at(i * v)];
+        for (std::int64_t j = 1; j < v; ++j) max = std::fmax(max, logits[at(i * v + j)]);
+        double sum = 0;
+        for (std::int64_t j = 0; j < v; ++j) sum += std::exp(logits[at(i * v + j)] - max);
+        losses[at(i)] = max + std::log(sum) - logits[at(i * v + targets[at(i)])];
+    }
+    return losses;
+}
+
+vec cross_entropy_backward(const vec& logits, const std::vector<std::int32_t>& targets, std::int64_t n,
+                           std::int64_t v, double weight) {
+    STRETCH_ASSERT(sized(logits, n * v) && static_cast<std::int64_t>(targets.size()) == n);
+    vec dlogits(logits.size(), 0.0);
+    for (std::int64_t i = 0; i < n; ++i) {
+        if (targets[at(i)] < 0) continue;
+        const vec p = softmax(vec(logits.begin() + i * v, logits.begin() + (i + 1) * v));
+        for (std::int64_t j = 0; j < v; ++j) dlogits[at(i * v + j)] = weight * p[at(j)];
+        dlogits[at(i * v + targets[at(i)])] -= weight;
+    }
+    return dlogits;
+}
+
+}  // namespace stretch::ref

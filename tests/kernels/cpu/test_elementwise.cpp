@@ -1,0 +1,115 @@
+// kernels/cpu/elementwise (SwiGLU, embedding) against the float64 oracle in f32 and f64: odd
+// lengths, inputs reaching the sigmoid's saturated tails, accumulation into prefilled gradients,
+// null gradient outputs, and repeated token ids in the embedding backward.
+#include "kernels/cpu/elementwise.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "kernels/ref/ref.h"
+
+namespace stretch {
+namespace {
+
+using ref::vec;
+
+// SwiGLU is a few f32 operations per element (exp, divide, two multiplies), each rounding at
+// 6e-8 relative: ~3e-7. The backward's a * (1 - sigmoid(a)) is worse near saturation: sigmoid(a)
+// rounds to 3e-8 absolute next to 1, and |a| up to ~24 multiplies that, so ~7e-7 (measured
+// 7.5e-7). Compared elementwise with a floor of 1 on the magnitude (silu'(a) crosses zero),
+// 5e-6 is a ~7x margin.
+constexpr double f32_tol = 5e-6;
+// f64: the same handful of roundings at 1.1e-16; 1e-14 allows for exp's last-bit differences.
+constexpr double f64_tol = 1e-14;
+
+// Normal values times `scale`, rounded to f32 so both sides see the same input.
+vec random_vec(std::int64_t n, std::uint64_t seed, double scale = 1.0) {
+    std::mt19937_64 engine(seed);
+    std::normal_distribution<double> normal;
+    vec x(static_cast<std::size_t>(n));
+    for (double& v : x) v = double(float(scale * normal(engine)));
+    return x;
+}
+
+template <class T>
+std::vector<T> as(const vec& x) {
+    return std::vector<T>(x.begin(), x.end());
+}
+
+// max_i |got - want| / max(|want|, 1): relative for large values, absolute near zero.
+template <class T>
+double max_error(const std::vector<T>& got, const vec& want) {
+    EXPECT_EQ(got.size(), want.size());
+    double err = 0;
+    for (std::size_t i = 0; i < want.size(); ++i)
+        err = std::max(err, std::abs(double(got[i]) - want[i]) / std::max(std::abs(want[i]), 1.0));
+    return err;
+}
+
+template <class T>
+void check_swiglu(double tol) {
+    for (std::int64_t n : {1, 7, 1001}) {
+        SCOPED_TRACE(testing::Message() << "n=" << n);
+        // Scale 6 puts a few percent of a beyond |a| = 12, where sigmoid is within 6e-6 of 0 or 1.
+        const vec a = random_vec(n, 1, 6.0), b = random_vec(n, 2), dy = random_vec(n, 3);
+        std::vector<T> y(static_cast<std::size_t>(n));
+        cpu::swiglu_forward<T>(as<T>(a).data(), as<T>(b).data(), y.data(), n);
+        EXPECT_LT(max_error(y, ref::swiglu(a, b)), tol);
+
+        vec da_want, db_want;
+        ref::swiglu_backward(a, b, dy, da_want, db_want);
+        const vec da0 = random_vec(n, 4), db0 = random_vec(n, 5);
+        std::vector<T> da = as<T>(da0), db = as<T>(db0);
+        cpu::swiglu_backward<T>(as<T>(a).data(), as<T>(b).data(), as<T>(dy).data(), da.data(), db.data(), n);
+        for (std::size_t i = 0; i < da_want.size(); ++i) {
+            da_want[i] += da0[i];
+            db_want[i] += db0[i];
+        }
+        EXPECT_LT(max_error(da, da_want), tol);
+        EXPECT_LT(max_error(db, db_want), tol);
+
+        // Each gradient may be skipped on its own.
+        std::vector<T> only_da(static_cast<std::size_t>(n)), only_db(static_cast<std::size_t>(n));
+        cpu::swiglu_backward<T>(as<T>(a).data(), as<T>(b).data(), as<T>(dy).data(), only_da.data(), nullptr, n);
+        cpu::swiglu_backward<T>(as<T>(a).data(), as<T>(b).data(), as<T>(dy).data(), nullptr, only_db.data(), n);
+        vec da_only, db_only;
+        ref::swiglu_backward(a, b, dy, da_only, db_only);
+        EXPECT_LT(max_error(only_da, da_only), tol);
+        EXPECT_LT(max_error(only_db, db_only), tol);
+    }
+}
+
+TEST(KernelElementwise, SwigluF32MatchesRef) { check_swiglu<float>(f32_tol); }
+
+TEST(KernelElementwise, SwigluF64MatchesRef) { check_swiglu<double>(f64_tol); }
+
+template <class T>
+void check_embedding(double tol) {
+    const std::int64_t vocab = 13, c = 67;
+    // Repeats (3 three times, 12 twice) and an unused row: the backward must sum the repeats.
+    const std::vector<std::int32_t> tokens = {3, 0, 12, 3, 7, 12, 3, 1, 5};
+    const auto n = static_cast<std::int64_t>(tokens.size());
+    const vec table = random_vec(vocab * c, 6), dy = random_vec(n * c, 7);
+
+    std::vector<T> y(static_cast<std::size_t>(n * c));
+    cpu::embedding_forward<T>(as<T>(table).data(), tokens.data(), y.data(), n, c);
+    EXPECT_EQ(max_error(y, ref::embedding(table, tokens, c)), 0.0);  // a copy: exact
+
+    const vec dtable0 = random_vec(vocab * c, 8);
+    std::vector<T> dtable = as<T>(dtable0);
+    cpu::embedding_backward<T>(tokens.data(), as<T>(dy).data(), dtable.data(), n, c);
+    vec want = ref::embedding_backward(tokens, dy, vocab, c);
+    for (std::size_t i = 0; i < want.size(); ++i) want[i] += dtable0[i];
+    EXPECT_LT(max_error(dtable, want), tol);
+}
+
+// The embedding backward sums at most 4 terms per entry: 3 roundings, well inside the SwiGLU bound.
+TEST(KernelElementwise, EmbeddingF32MatchesRef) { check_embedding<float>(f32_tol); }
+
+TEST(KernelElementwise, EmbeddingF64MatchesRef) { check_embedding<double>(f64_tol); }
+
+}  // namespace
+}  // namespace stretch
