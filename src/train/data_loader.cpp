@@ -54,8 +54,12 @@ std::string window_sampler::fingerprint() const {
 batch validation_windows(const std::vector<std::int32_t>& tokens, std::int64_t window, std::int64_t max_windows) {
     batch b;
     const auto n = static_cast<std::int64_t>(tokens.size());
-    for (std::int64_t w = 0; w < max_windows && (w + 1) * window + 1 <= n; ++w) {
-        const auto* p = tokens.data() + w * window;
+    const std::int64_t fit = (n - 1) / window;  // non-overlapping windows with a next-token target
+    const std::int64_t count = std::min(max_windows, fit);
+    // Spread evenly over the whole text: the opening pages of a novel are not typical of it.
+    for (std::int64_t w = 0; w < count; ++w) {
+        const std::int64_t slot = count == 1 ? 0 : w * (fit - 1) / (count - 1);
+        const auto* p = tokens.data() + slot * window;
         b.inputs.insert(b.inputs.end(), p, p + window);
         b.targets.insert(b.targets.end(), p + 1, p + window + 1);
     }

@@ -39,8 +39,8 @@ private:
     rng generator_;
 };
 
-// The fixed validation set: consecutive non-overlapping windows of `window` + 1 tokens from the
-// start of the held-out text, at most `max_windows`.
+// The fixed validation set: at most `max_windows` non-overlapping windows of `window` + 1 tokens,
+// spread evenly over the held-out text.
 batch validation_windows(const std::vector<std::int32_t>& tokens, std::int64_t window, std::int64_t max_windows);
 
 }  // namespace stretch

@@ -1,0 +1,257 @@
+// Gradient checks for every op in autograd/ops.h. Each op's output is reduced to a scalar
+// L = sum(w ⊙ y) with a fixed random w; the tape's f64 gradient of L with respect to every entry
+// of every input (weights included) is compared with central finite differences of the forward
+// (tests/support/gradcheck.h), and the f32 backward is compared with the f64 one on the same
+// (f32-exact) inputs. Not a test of kernel accuracy against the oracle: tests/kernels/cpu does that.
+#include "autograd/ops.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <functional>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "support/gradcheck.h"
+
+namespace stretch {
+namespace {
+
+// Central differences in f64 with h = 1e-6: truncation O(h^2) ~ 1e-12 relative; rounding
+// ~ eps * sum|w_i y_i| / 2h ~ 2e-9 absolute for the ~50-term losses here, over the 1e-2 floor of
+// gradcheck_options: ~2e-7 (measured worst 2.1e-7, on an attention gradient entry below the
+// floor). 1e-6 is ~5x above that and 1e4x below a wrong factor, sign or index.
+constexpr double fd_tol = 1e-6;
+// f32 backward vs f64 backward on identical inputs: only f32 rounding differs, a few eps (6e-8)
+// times sqrt of the longest sum (<= 8 terms here): measured <= 8e-7 of the gradient's RMS
+// (attention). 1e-5 is a >10x margin, as in the kernel tests.
+constexpr double f32_tol = 1e-5;
+
+// Standard normal values rounded to f32 (so the f32 and f64 runs see the same numbers), as f64.
+tensor random_tensor(shape_t shape, std::uint64_t seed, double scale = 1.0) {
+    tensor t(std::move(shape), dtype::f64);
+    std::mt19937_64 engine(seed);
+    std::normal_distribution<double> normal;
+    for (std::int64_t i = 0; i < t.numel(); ++i) t.data<double>()[i] = double(float(scale * normal(engine)));
+    return t;
+}
+
+// An op applied to its inputs (all differentiable): what is checked.
+struct op_case {
+    std::vector<tensor> inputs;  // f64 values
+    std::function<ag::var(ag::context&, const std::vector<ag::var>&)> apply;
+};
+
+std::vector<ag::var> make_inputs(const op_case& c, dtype type) {
+    std::vector<ag::var> vars;
+    for (std::size_t i = 0; i < c.inputs.size(); ++i)
+        vars.push_back(ag::make_var(c.inputs[i].to(type), "input" + std::to_string(i), true));
+    return vars;
+}
+
+// Runs the op on a tape in `type`, backpropagates L = sum(w ⊙ y) and returns the inputs (with grads).
+std::vector<ag::var> backward(const op_case& c, dtype type, tensor& weights) {
+    std::vector<ag::var> vars = make_inputs(c, type);
+    ag::tape tape;
+    ag::context ctx{&tape};
+    ag::var y = c.apply(ctx, vars);
+    if (!weights.defined()) weights = random_tensor({y->value.numel()}, 99);
+    tape.backward(test::weighted_sum(ctx, y, weights.to(type)));
+    return vars;
+}
+
+void check_finite_differences(const op_case& c) {
+    tensor weights;
+    const std::vector<ag::var> vars = backward(c, dtype::f64, weights);
+    std::vector<tensor> before;
+    for (const auto& v : vars) before.push_back(v->value.clone());
+    const auto loss = [&] {
+        ag::context no_tape;
+        return test::weighted_sum_value(c.apply(no_tape, vars)->value, weights);
+    };
+    const test::gradcheck_report report = test::check_gradients(loss, vars);
+    std::int64_t total = 0;
+    for (const auto& v : vars) total += v->value.numel();
+    EXPECT_EQ(report.n_checked, total);
+    EXPECT_LT(report.max_relative_error, fd_tol) << report.worst;
+    for (std::size_t i = 0; i < vars.size(); ++i)
+        for (std::int64_t j = 0; j < before[i].numel(); ++j)
+            ASSERT_EQ(vars[i]->value.data<double>()[j], before[i].data<double>()[j]) << "input not restored";
+}
+
+void check_f32_matches_f64(const op_case& c) {
+    tensor weights;
+    const auto vars64 = backward(c, dtype::f64, weights);
+    const auto vars32 = backward(c, dtype::f32, weights);
+    for (std::size_t i = 0; i < vars64.size(); ++i) {
+        ASSERT_TRUE(vars32[i]->grad.defined() && vars64[i]->grad.defined()) << "input " << i;
+        const tensor g32 = vars32[i]->grad.to(dtype::f64);
+        const double* a = g32.data<double>();
+        const double* b = vars64[i]->grad.data<double>();
+        double sum_sq = 0, err = 0;
+        for (std::int64_t j = 0; j < g32.numel(); ++j) {
+            sum_sq += b[j] * b[j];
+            err = std::max(err, std::abs(a[j] - b[j]));
+        }
+        EXPECT_LT(err / std::max(std::sqrt(sum_sq / double(g32.numel())), 1e-300), f32_tol) << "input " << i;
+    }
+}
+
+// ---- one case per op ----
+
+op_case linear_case() {
+    return {{random_tensor({3, 5}, 1), random_tensor({4, 5}, 2)},
+            [](ag::context& ctx, const std::vector<ag::var>& in) { return ag::linear(ctx, in[0], in[1], "y"); }};
+}
+
+op_case add_case() {
+    return {{random_tensor({3, 4}, 3), random_tensor({3, 4}, 4)},
+            [](ag::context& ctx, const std::vector<ag::var>& in) { return ag::add(ctx, in[0], in[1], "y"); }};
+}
+
+op_case rmsnorm_case(bool with_gain) {
+    std::vector<tensor> inputs = {random_tensor({3, 6}, 5)};
+    if (with_gain) inputs.push_back(random_tensor({6}, 6));
+    return {inputs, [with_gain](ag::context& ctx, const std::vector<ag::var>& in) {
+                return ag::rmsnorm(ctx, in[0], with_gain ? in[1] : ag::var{}, 1e-5, "y");
+            }};
+}
+
+op_case swiglu_case() {
+    // Scale 3 reaches into sigmoid's curved region and tails, where a wrong derivative shows most.
+    return {{random_tensor({3, 5}, 7, 3.0), random_tensor({3, 5}, 8)},
+            [](ag::context& ctx, const std::vector<ag::var>& in) { return ag::swiglu(ctx, in[0], in[1], "y"); }};
+}
+
+op_case embedding_case() {
+    // Repeated ids (1, 3) must sum; rows 2 and 4 are unused and must get exactly zero.
+    return {{random_tensor({6, 4}, 9)}, [](ag::context& ctx, const std::vector<ag::var>& in) {
+                static const std::vector<std::int32_t> tokens = {1, 3, 1, 0, 5, 3};
+                return ag::embedding(ctx, in[0], tokens, "y");
+            }};
+}
+
+op_case rope_case(cpu::rope_pairing pairing, std::int64_t head_dim, std::int64_t n_rot) {
+    const std::int64_t batch = 2, time = 3, heads = 2;
+    const std::vector<double> positions = {0, 5, 1000.5};
+    auto table = std::make_shared<const cpu::rope_table>(
+        cpu::make_rope_table(positions, cpu::rope_inv_freq(10000.0, n_rot)));
+    return {{random_tensor({batch * time, heads * head_dim}, 10)},
+            [=](ag::context& ctx, const std::vector<ag::var>& in) {
+                return ag::rope(ctx, in[0], batch, time, heads, head_dim, table, pairing, "y");
+            }};
+}
+
+op_case attention_case(cpu::attention_dims d) {
+    const shape_t q_shape = {d.batch * d.time_q, d.heads * d.head_dim};
+    const shape_t kv_shape = {d.batch * d.time_k, d.heads_kv * d.head_dim};
+    // Scale 1.5 on q makes the softmax far from uniform, so every term of its Jacobian matters.
+    return {{random_tensor(q_shape, 11, 1.5), random_tensor(kv_shape, 12), random_tensor(kv_shape, 13)},
+            [d](ag::context& ctx, const std::vector<ag::var>& in) {
+                return ag::attention(ctx, in[0], in[1], in[2], d, 1.0 / std::sqrt(double(d.head_dim)), "y");
+            }};
+}
+
+op_case cross_entropy_case() {
+    // Rows 1 and 4 are ignored: their logits get exactly zero gradient; the mean is over 3 rows.
+    return {{random_tensor({5, 7}, 14, 2.0)}, [](ag::context& ctx, const std::vector<ag::var>& in) {
+                static const std::vector<std::int32_t> targets = {3, -1, 0, 6, -1};
+                return ag::cross_entropy(ctx, in[0], targets, "y");
+            }};
+}
+
+// ---- the checks ----
+
+TEST(OpLinear, FiniteDifferences) { check_finite_differences(linear_case()); }
+TEST(OpLinear, F32BackwardMatchesF64) { check_f32_matches_f64(linear_case()); }
+
+TEST(OpAdd, FiniteDifferences) { check_finite_differences(add_case()); }
+TEST(OpAdd, F32BackwardMatchesF64) { check_f32_matches_f64(add_case()); }
+
+TEST(OpRmsnorm, FiniteDifferencesWithGain) { check_finite_differences(rmsnorm_case(true)); }
+TEST(OpRmsnorm, FiniteDifferencesWithoutGain) { check_finite_differences(rmsnorm_case(false)); }
+TEST(OpRmsnorm, F32BackwardMatchesF64) {
+    check_f32_matches_f64(rmsnorm_case(true));
+    check_f32_matches_f64(rmsnorm_case(false));
+}
+
+TEST(OpSwiglu, FiniteDifferences) { check_finite_differences(swiglu_case()); }
+TEST(OpSwiglu, F32BackwardMatchesF64) { check_f32_matches_f64(swiglu_case()); }
+
+TEST(OpEmbedding, FiniteDifferences) { check_finite_differences(embedding_case()); }
+TEST(OpEmbedding, F32BackwardMatchesF64) { check_f32_matches_f64(embedding_case()); }
+
+TEST(OpEmbedding, RejectsOutOfRangeTokens) {
+    ag::context ctx;
+    const auto table = ag::make_var(random_tensor({4, 2}, 15), "table");
+    const std::vector<std::int32_t> bad = {0, 4};
+    EXPECT_THROW(ag::embedding(ctx, table, bad, "y"), error);
+}
+
+TEST(OpRope, FiniteDifferencesBothPairingsAndPartialRotary) {
+    for (auto pairing : {cpu::rope_pairing::interleaved, cpu::rope_pairing::half}) {
+        check_finite_differences(rope_case(pairing, 8, 8));
+        check_finite_differences(rope_case(pairing, 6, 4));  // dims 4, 5 pass through
+    }
+}
+TEST(OpRope, F32BackwardMatchesF64) {
+    for (auto pairing : {cpu::rope_pairing::interleaved, cpu::rope_pairing::half}) {
+        check_f32_matches_f64(rope_case(pairing, 8, 8));
+        check_f32_matches_f64(rope_case(pairing, 6, 4));
+    }
+}
+
+// (batch, time_q, time_k, heads, heads_kv, head_dim): plain, GQA 2 with T_q < T_k, GQA 4 decode-like.
+const std::vector<cpu::attention_dims> attention_shapes = {
+    {1, 3, 3, 2, 2, 4}, {2, 2, 5, 4, 2, 3}, {1, 1, 4, 4, 1, 4}, {1, 3, 4, 4, 1, 2}};
+
+TEST(OpAttention, FiniteDifferencesWithGroupsAndFewerQueries) {
+    for (const auto& d : attention_shapes) {
+        SCOPED_TRACE(testing::Message() << "Tq=" << d.time_q << " Tk=" << d.time_k << " H=" << d.heads
+                                        << " Hkv=" << d.heads_kv);
+        check_finite_differences(attention_case(d));
+    }
+}
+TEST(OpAttention, F32BackwardMatchesF64) {
+    for (const auto& d : attention_shapes) check_f32_matches_f64(attention_case(d));
+}
+
+TEST(OpCrossEntropy, FiniteDifferencesWithIgnoredTargets) { check_finite_differences(cross_entropy_case()); }
+TEST(OpCrossEntropy, F32BackwardMatchesF64) { check_f32_matches_f64(cross_entropy_case()); }
+
+// ---- the helpers themselves ----
+
+TEST(OpGradcheck, ReportsAWrongGradient) {
+    // If the tape's gradient is off by 1 %, the check must say so (and name the entry).
+    const op_case c = linear_case();
+    tensor weights;
+    const auto vars = backward(c, dtype::f64, weights);
+    vars[1]->grad.data<double>()[7] *= 1.01;
+    const auto loss = [&] {
+        ag::context no_tape;
+        return test::weighted_sum_value(c.apply(no_tape, vars)->value, weights);
+    };
+    const auto report = test::check_gradients(loss, vars);
+    EXPECT_NEAR(report.max_relative_error, 0.01 / 1.01, 1e-6);
+    EXPECT_NE(report.worst.find("input1[7]"), std::string::npos) << report.worst;
+}
+
+TEST(OpTape, RecordsOnlyWithATapeAndADifferentiableInput) {
+    const auto x = ag::make_var(random_tensor({2, 3}, 16), "x");
+    const auto w = ag::make_var(random_tensor({4, 3}, 17), "w");
+    ag::tape tape;
+    ag::context ctx{&tape};
+    ag::linear(ctx, x, w, "y");
+    EXPECT_TRUE(tape.outputs().empty());  // nothing requires a gradient
+    w->requires_grad = true;
+    ag::context no_tape;
+    ag::linear(no_tape, x, w, "y");
+    EXPECT_TRUE(tape.outputs().empty());
+    ag::linear(ctx, x, w, "y");
+    EXPECT_EQ(tape.outputs().size(), 1u);
+}
+
+}  // namespace
+}  // namespace stretch
