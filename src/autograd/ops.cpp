@@ -180,29 +180,44 @@ var rope(context& ctx, const var& x, std::int64_t batch, std::int64_t time, std:
     return y;
 }
 
+template <class T>
+cpu::far_operands<T> far_operands_of(const var& q_far, const var& k_far) {
+    if (q_far == nullptr) return {};
+    return {q_far->value.data<T>(), k_far->value.data<T>()};
+}
+
 var attention(context& ctx, const var& q, const var& k, const var& v, const cpu::attention_dims& dims, double scale,
-              std::string name) {
+              std::string name, const cpu::attention_rules& rules, const var& q_far, const var& k_far) {
     check_same_dtype(q, k);
     check_same_dtype(q, v);
+    const bool two_score = rules.far_from > 0;
+    STRETCH_ASSERT(two_score == (q_far != nullptr) && two_score == (k_far != nullptr));
+    if (two_score) {
+        check_same_dtype(q, q_far);
+        check_same_dtype(q, k_far);
+    }
     auto y = make_var(tensor({dims.batch * dims.time_q, dims.heads * dims.head_dim}, q->value.type()), std::move(name));
-    const bool records = ctx.records({&q, &k, &v});
+    const bool records = two_score ? ctx.records({&q, &k, &v, &q_far, &k_far}) : ctx.records({&q, &k, &v});
     std::shared_ptr<tensor> probs;
     if (records)
         probs = std::make_shared<tensor>(shape_t{dims.batch, dims.heads, dims.time_q, dims.time_k}, q->value.type());
     dispatch(q->value.type(), [&](auto t) {
         using T = decltype(t);
         cpu::attention_forward<T>(q->value.data<T>(), k->value.data<T>(), v->value.data<T>(), y->value.data<T>(),
-                                  probs ? probs->data<T>() : nullptr, dims, T(scale));
+                                  probs ? probs->data<T>() : nullptr, dims, T(scale), rules, far_operands_of<T>(q_far, k_far));
     });
     if (records) {
         node* yp = y.get();
-        ctx.recorder->record(y, [q, k, v, yp, probs, dims, scale] {
+        ctx.recorder->record(y, [q, k, v, q_far, k_far, yp, probs, dims, scale, rules, two_score] {
             dispatch(q->value.type(), [&](auto t) {
                 using T = decltype(t);
                 cpu::attention_backward<T>(q->value.data<T>(), k->value.data<T>(), v->value.data<T>(),
                                            probs->data<T>(), yp->grad_buffer().data<T>(),
                                            q->grad_buffer().data<T>(), k->grad_buffer().data<T>(),
-                                           v->grad_buffer().data<T>(), dims, T(scale));
+                                           v->grad_buffer().data<T>(), dims, T(scale), rules,
+                                           far_operands_of<T>(q_far, k_far),
+                                           two_score ? q_far->grad_buffer().data<T>() : nullptr,
+                                           two_score ? k_far->grad_buffer().data<T>() : nullptr);
             });
         });
     }

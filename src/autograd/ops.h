@@ -30,8 +30,11 @@ var rope(context& ctx, const var& x, std::int64_t batch, std::int64_t time, std:
          std::int64_t head_dim, std::shared_ptr<const cpu::rope_table> table, cpu::rope_pairing pairing,
          std::string name);
 // Causal attention (kernels/cpu/attention.h): q [B*T_q, H*D], k/v [B*T_k, H_kv*D] -> [B*T_q, H*D].
+// `rules` carry a variant's mask, per-query scale and two-score split; a two-score variant passes
+// its far operands q_far, k_far (shaped as q, k), which get gradients like q and k.
 var attention(context& ctx, const var& q, const var& k, const var& v, const cpu::attention_dims& dims, double scale,
-              std::string name);
+              std::string name, const cpu::attention_rules& rules = {}, const var& q_far = nullptr,
+              const var& k_far = nullptr);
 // Mean cross-entropy (nats) over targets >= 0 of logits [N, V]: a scalar [1].
 var cross_entropy(context& ctx, const var& logits, std::span<const std::int32_t> targets, std::string name);
 

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/position_options.h"
 #include "core/thread_pool.h"
 #include "eval/by_length.h"
 #include "io/atomic_file.h"
@@ -26,6 +27,7 @@ struct eval_args {
     std::string json;
     std::int64_t tokens = 16384;
     int threads = 0;
+    std::shared_ptr<position_options> positions = std::make_shared<position_options>();
 };
 
 void run(const eval_args& a) {
@@ -36,13 +38,16 @@ void run(const eval_args& a) {
     request.score = parse_score_rule(a.score);
     if (a.tokens <= 0) fail("--tokens: found {}, expected a positive number of scored tokens", a.tokens);
     request.token_budget = a.tokens;
+    request.positions = a.positions->parse();
     const std::string model_path = resolve_model_path(a.model);
     auto model = load_model(model_path);
     const auto tokens = read_byte_tokens(a.text, "--text");
     const std::int64_t n_ctx = model->config().n_ctx_train;
 
-    std::printf("model %s (n_ctx_train %lld), text %s (%zu tokens), mode %s, score %s\n", model_path.c_str(),
-                (long long)n_ctx, a.text.c_str(), tokens.size(), a.mode.c_str(), request.score.text().c_str());
+    const std::string method = request.positions.text();
+    std::printf("model %s (n_ctx_train %lld), text %s (%zu tokens), mode %s, score %s, pos %s\n", model_path.c_str(),
+                (long long)n_ctx, a.text.c_str(), tokens.size(), a.mode.c_str(), request.score.text().c_str(),
+                method.c_str());
     std::printf("%8s %7s %9s %9s %10s %7s %8s %9s %8s\n", "length", "x_train", "mode", "loss", "ppl", "bpb",
                 "accuracy", "tokens", "seconds");
     nlohmann::json results = nlohmann::json::array();
@@ -65,7 +70,7 @@ void run(const eval_args& a) {
     }
     if (!a.json.empty()) {
         const nlohmann::json report = {
-            {"model", model_path}, {"text", a.text}, {"n_ctx_train", n_ctx}, {"results", results}};
+            {"model", model_path}, {"text", a.text}, {"n_ctx_train", n_ctx}, {"pos", method}, {"results", results}};
         const std::string text = report.dump(2) + "\n";
         write_file_atomic(a.json, std::as_bytes(std::span(text.data(), text.size())));
     }
@@ -85,6 +90,7 @@ void add_eval_command(CLI::App& app) {
     cmd->add_option("--tokens", args->tokens, "scored tokens per length (at least one window)")->capture_default_str();
     cmd->add_option("--json", args->json, "also write the results as JSON to this file");
     cmd->add_option("--threads", args->threads, "threads (default: all cores)");
+    add_position_options(cmd, args->positions);
     cmd->callback([args] { run(*args); });
 }
 

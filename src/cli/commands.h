@@ -8,5 +8,6 @@ namespace stretch::cli {
 void add_train_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
+void add_variants_command(CLI::App& app);
 
 }  // namespace stretch::cli

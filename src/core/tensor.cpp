@@ -45,6 +45,14 @@ tensor tensor::reshape(shape_t shape) const {
     return t;
 }
 
+tensor tensor::leading(std::int64_t n) const {
+    STRETCH_ASSERT(rank() >= 1 && n >= 0 && n <= shape_[0]);
+    tensor t = *this;
+    t.shape_[0] = n;
+    t.numel_ = shape_numel(t.shape_);
+    return t;
+}
+
 tensor tensor::clone() const {
     tensor t(shape_, type_);
     if (numel_ > 0) std::memcpy(t.raw(), raw(), bytes());

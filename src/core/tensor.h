@@ -54,6 +54,8 @@ public:
 
     // Same storage, new shape with the same element count.
     tensor reshape(shape_t shape) const;
+    // Same storage, the first n entries of dimension 0 (a prefix of the buffer: a KV cache's filled rows).
+    tensor leading(std::int64_t n) const;
     tensor clone() const;
     // Element-wise conversion to another dtype (a clone when the dtype is the same).
     tensor to(dtype type) const;

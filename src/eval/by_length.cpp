@@ -63,6 +63,8 @@ std::vector<length_result> evaluate_by_length(const transformer& model, const st
         if (n_text < span)
             fail("--lengths {}: {} has {} tokens, expected at least {} for one window", length, text_name, n_text, span);
         const std::int64_t n_windows = std::min(windows, (n_text - span) / stride + 1);
+        const variants::position_setup positions(request.positions, model.position_context(length),
+                                                 request.positions_where);
 
         const auto start = std::chrono::steady_clock::now();
         double loss_sum = 0;
@@ -71,7 +73,7 @@ std::vector<length_result> evaluate_by_length(const transformer& model, const st
         for (std::int64_t w = 0; w < n_windows; ++w) {
             for (std::int64_t i = 0; i <= length; ++i) sample[std::size_t(i)] = text[std::size_t(w * stride + i % span)];
             ag::context inference;
-            ag::var logits = model.forward(inference, std::span(sample.data(), std::size_t(length)), 1, length);
+            ag::var logits = model.forward(inference, std::span(sample.data(), std::size_t(length)), 1, length, positions);
             std::vector<std::int32_t> targets(sample.begin() + 1, sample.end());
             for (std::int64_t i = 0; i < length - per_window; ++i) targets[std::size_t(i)] = -1;
             std::vector<double> losses(std::size_t(length), 0.0);

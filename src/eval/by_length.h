@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "model/transformer.h"
+#include "variants/spec.h"
 
 namespace stretch {
 
@@ -48,6 +49,9 @@ struct eval_request {
     eval_mode mode = eval_mode::plain;
     score_rule score;
     std::int64_t token_budget = 16384;  // scored tokens per length (at least one window)
+    // The position/attention variant, resolved per length (its automatic defaults follow L).
+    variants::position_spec positions = variants::parse_spec("default", "--pos");
+    std::string positions_where = "--pos";  // names the flag or config key in errors
 };
 
 // `text_tokens`: byte-level tokens of the held-out text; `text_name` for errors.

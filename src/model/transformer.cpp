@@ -1,6 +1,8 @@
 #include "model/transformer.h"
 
 #include <cmath>
+#include <functional>
+#include <memory>
 #include <fmt/format.h>
 
 namespace stretch {
@@ -50,29 +52,94 @@ void transformer::init(rng& generator) {
     }
 }
 
+variants::model_context transformer::position_context(std::int64_t target_length) const {
+    return {config_.n_ctx_train, config_.head_dim(), config_.rope_base, target_length};
+}
+
+namespace {
+
+using table_ptr = std::shared_ptr<const cpu::rope_table>;
+
+// Rotation tables of one forward (methods.md eq. 0.2), shared by every layer: queries and the keys
+// to rotate at their positions, and for a two-score variant the far-branch positions of both.
+struct rotation_plan {
+    table_ptr query, key, query_far, key_far;
+};
+
+table_ptr table_of(std::int64_t first, std::int64_t count, const std::function<double(std::int64_t)>& position,
+                   const variants::rotation& r) {
+    std::vector<double> positions(static_cast<std::size_t>(count));
+    for (std::int64_t t = 0; t < count; ++t) positions[static_cast<std::size_t>(t)] = position(first + t);
+    return std::make_shared<const cpu::rope_table>(cpu::make_rope_table(positions, r.inv_freq, r.mscale));
+}
+
+// Queries sit at past .. past + time - 1; keys to rotate are the new ones (same positions) unless the
+// cache keeps keys unrotated, in which case all time_k keys rotate, every step.
+rotation_plan make_rotation_plan(const variants::position_setup& positions, std::int64_t past, std::int64_t time,
+                                 bool rotate_all_keys) {
+    const std::int64_t time_k = past + time;
+    const variants::rotation r = positions.frequencies(time_k);
+    const auto identity = [](std::int64_t p) { return double(p); };
+    rotation_plan plan;
+    plan.query = table_of(past, time, identity, r);
+    plan.key = rotate_all_keys ? table_of(0, time_k, identity, r) : plan.query;
+    if (const auto& far = positions.far()) {
+        plan.query_far = table_of(past, time, far->query, r);
+        plan.key_far = rotate_all_keys ? table_of(0, time_k, far->key, r) : table_of(past, time, far->key, r);
+    }
+    return plan;
+}
+
+}  // namespace
+
 ag::var transformer::forward(ag::context& ctx, std::span<const std::int32_t> tokens, std::int64_t batch,
                              std::int64_t time) const {
+    return forward(ctx, tokens, batch, time, variants::position_setup::plain(position_context(time)));
+}
+
+ag::var transformer::forward(ag::context& ctx, std::span<const std::int32_t> tokens, std::int64_t batch,
+                             std::int64_t time, const variants::position_setup& positions, kv_cache* cache) const {
     STRETCH_ASSERT(static_cast<std::int64_t>(tokens.size()) == batch * time);
+    STRETCH_ASSERT(cache == nullptr || (batch == 1 && ctx.recorder == nullptr));
     const auto& c = config_;
     const std::int64_t hd = c.head_dim();
-    std::vector<double> positions(static_cast<std::size_t>(time));
-    for (std::int64_t t = 0; t < time; ++t) positions[static_cast<std::size_t>(t)] = double(t);
-    auto table = std::make_shared<const cpu::rope_table>(
-        cpu::make_rope_table(positions, cpu::rope_inv_freq(c.rope_base, hd)));
-    const cpu::attention_dims dims{batch, time, time, c.n_head, c.n_head_kv, hd};
+    const std::int64_t past = cache != nullptr ? cache->size() : 0, time_k = past + time;
+    const bool unrotated_cache = cache != nullptr && positions.cache_unrotated_keys();
+    const rotation_plan plan = make_rotation_plan(positions, past, time, unrotated_cache);
+    const bool two_score = positions.far().has_value();
+    const cpu::attention_rules rules = positions.rules(past, time, time_k);
+    const cpu::attention_dims dims{batch, time, time_k, c.n_head, c.n_head_kv, hd};
     const double scale = 1.0 / std::sqrt(double(hd));
+    const auto rope = [&](const ag::var& x, std::int64_t rows, std::int64_t heads, const table_ptr& table,
+                          const std::string& name) {
+        return ag::rope(ctx, x, batch, rows, heads, hd, table, c.rope_pairing, name);
+    };
 
     ag::var x = ag::embedding(ctx, tok_embd_, tokens, "token_embd");
     for (std::int64_t il = 0; il < c.n_layer; ++il) {
         const block& b = blocks_[static_cast<std::size_t>(il)];
         const std::string p = fmt::format("blk.{}.", il);
         ag::var h = ag::rmsnorm(ctx, x, b.attn_norm, c.norm_eps, p + "attn_norm");
-        ag::var q = ag::linear(ctx, h, b.wq, p + "q");
-        ag::var k = ag::linear(ctx, h, b.wk, p + "k");
+        ag::var q_raw = ag::linear(ctx, h, b.wq, p + "q");
+        ag::var k_raw = ag::linear(ctx, h, b.wk, p + "k");
         ag::var v = ag::linear(ctx, h, b.wv, p + "v");
-        q = ag::rope(ctx, q, batch, time, c.n_head, hd, table, c.rope_pairing, p + "q_rope");
-        k = ag::rope(ctx, k, batch, time, c.n_head_kv, hd, table, c.rope_pairing, p + "k_rope");
-        ag::var a = ag::attention(ctx, q, k, v, dims, scale, p + "attn");
+        ag::var q = rope(q_raw, time, c.n_head, plan.query, p + "q_rope");
+        ag::var q_far = two_score ? rope(q_raw, time, c.n_head, plan.query_far, p + "q_far_rope") : nullptr;
+        ag::var k, k_far;
+        if (cache == nullptr) {
+            k = rope(k_raw, time, c.n_head_kv, plan.key, p + "k_rope");
+            if (two_score) k_far = rope(k_raw, time, c.n_head_kv, plan.key_far, p + "k_far_rope");
+        } else if (unrotated_cache) {
+            cache->write(il, k_raw->value, v->value);
+            const ag::var keys = ag::make_var(cache->keys(il, time_k), p + "cache.k");
+            k = rope(keys, time_k, c.n_head_kv, plan.key, p + "k_rope");
+            if (two_score) k_far = rope(keys, time_k, c.n_head_kv, plan.key_far, p + "k_far_rope");
+        } else {
+            cache->write(il, rope(k_raw, time, c.n_head_kv, plan.key, p + "k_rope")->value, v->value);
+            k = ag::make_var(cache->keys(il, time_k), p + "cache.k");
+        }
+        if (cache != nullptr) v = ag::make_var(cache->values(il, time_k), p + "cache.v");
+        ag::var a = ag::attention(ctx, q, k, v, dims, scale, p + "attn", rules, q_far, k_far);
         x = ag::add(ctx, x, ag::linear(ctx, a, b.wo, p + "attn_out"), p + "attn_residual");
         h = ag::rmsnorm(ctx, x, b.ffn_norm, c.norm_eps, p + "ffn_norm");
         ag::var gate = ag::linear(ctx, h, b.w_gate, p + "ffn_gate");
@@ -80,6 +147,7 @@ ag::var transformer::forward(ag::context& ctx, std::span<const std::int32_t> tok
         ag::var f = ag::swiglu(ctx, gate, up, p + "ffn_swiglu");
         x = ag::add(ctx, x, ag::linear(ctx, f, b.w_down, p + "ffn_out"), p + "ffn_residual");
     }
+    if (cache != nullptr) cache->advance(time);
     x = ag::rmsnorm(ctx, x, out_norm_, c.norm_eps, "output_norm");
     return ag::linear(ctx, x, output_, "logits");
 }

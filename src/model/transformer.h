@@ -14,6 +14,8 @@
 #include "autograd/ops.h"
 #include "core/rng.h"
 #include "model/config.h"
+#include "model/kv_cache.h"
+#include "variants/spec.h"
 
 namespace stretch {
 
@@ -32,8 +34,15 @@ public:
     // Every parameter with its GGUF name, in a fixed order (the optimizer and checkpoints rely on it).
     const std::vector<std::pair<std::string, ag::var>>& parameters() const { return parameters_; }
 
-    // tokens: [B * T] ids, row-major [B, T]; returns logits [B * T, V].
+    // tokens: [B * T] ids, row-major [B, T]; returns logits [B * T, V]. Plain RoPE (training).
     ag::var forward(ag::context& ctx, std::span<const std::int32_t> tokens, std::int64_t batch, std::int64_t time) const;
+    // The same forward with a position/attention variant (variants/spec.h). With a cache (batch 1,
+    // no tape), the tokens continue the cached sequence and their keys and values are added to it.
+    ag::var forward(ag::context& ctx, std::span<const std::int32_t> tokens, std::int64_t batch, std::int64_t time,
+                    const variants::position_setup& positions, kv_cache* cache = nullptr) const;
+
+    // What a variant sees of this model when a run plans for `target_length` tokens.
+    variants::model_context position_context(std::int64_t target_length) const;
 
 private:
     struct block {

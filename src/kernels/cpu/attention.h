@@ -1,12 +1,17 @@
 // Causal multi-head self-attention with grouped-query heads, materialising one T_q x T_k score
-// matrix per head (methods.md eq. 0.2 with rho = rel, no bias, softmax):
-//   S = scale * Q_h K_g^T (+ causal mask),  P = softmax_rows(S) (f32/f64),  O_h = P V_g,
-// query head h reads K/V head g = h / (H / H_kv). Queries are the last T_q of T_k positions (a KV
-// cache decode has T_q < T_k). Memory is O(T_q * T_k) per head; the tiled online-softmax kernel
-// that removes it is a later piece of work.
+// matrix per head. It evaluates methods.md eq. (0.2) for every attention variant, given as data:
+//   S_ij = c_i * scale * q_i . k_j                      (near pairs, and all pairs of most variants)
+//   S_ij = c_i * scale * qf_i . kf_j   if i - j >= far_from > 0   (two-score variants: B9, B10, B16, B17)
+//   masked unless j <= i and (window = 0 or i - j < window or j < n_sink)    (B13, B17)
+//   P = softmax_rows(S) (f32/f64),  O_h = P V_g,
+// query head h reads K/V head g = h / (H / H_kv); i and j are positions, query row r sits at
+// i = T_k - T_q + r (a KV-cache decode has T_q < T_k). The rotations that make q, k, qf, kf are the
+// caller's (model/attention_plan.h). Memory is O(T_q * T_k) per head; the tiled online-softmax
+// kernel that removes it is later work (issue: fast kernels).
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 namespace stretch::cpu {
 
@@ -19,14 +24,37 @@ struct attention_dims {
     std::int64_t head_dim = 0;
 };
 
+// What a variant changes in eq. (0.2) besides the rotations.
+struct attention_rules {
+    std::int64_t window = 0;          // > 0: key j visible to query i only if i - j < window
+    std::int64_t n_sink = 0;          // with a window: keys j < n_sink stay visible
+    std::int64_t far_from = 0;        // > 0: pairs with i - j >= far_from score q_far . k_far
+    std::vector<double> query_scale;  // [T_q] logit factor c_i per query row; empty: all 1
+
+    bool visible(std::int64_t i, std::int64_t j) const {
+        return j <= i && (window <= 0 || i - j < window || j < n_sink);
+    }
+    bool far(std::int64_t i, std::int64_t j) const { return far_from > 0 && i - j >= far_from; }
+};
+
+// The second (far) score operands of a two-score variant, laid out as q and k; null otherwise.
+template <class T>
+struct far_operands {
+    const T* q = nullptr;  // [B, T_q, H, D]
+    const T* k = nullptr;  // [B, T_k, H_kv, D]
+};
+
 // q [B, T_q, H, D], k/v [B, T_k, H_kv, D], out [B, T_q, H, D].
 // probs [B, H, T_q, T_k] receives P when not null (kept for the backward).
 template <class T>
-void attention_forward(const T* q, const T* k, const T* v, T* out, T* probs, const attention_dims& dims, T scale);
+void attention_forward(const T* q, const T* k, const T* v, T* out, T* probs, const attention_dims& dims, T scale,
+                       const attention_rules& rules = {}, far_operands<T> far = {});
 
-// Gradients accumulate (+=) into dq, dk, dv from dout, using P saved by the forward.
+// Gradients accumulate (+=) into dq, dk, dv (and dq_far, dk_far for a two-score variant) from dout,
+// using P saved by the forward.
 template <class T>
 void attention_backward(const T* q, const T* k, const T* v, const T* probs, const T* dout, T* dq, T* dk, T* dv,
-                        const attention_dims& dims, T scale);
+                        const attention_dims& dims, T scale, const attention_rules& rules = {},
+                        far_operands<T> far = {}, T* dq_far = nullptr, T* dk_far = nullptr);
 
 }  // namespace stretch::cpu

@@ -1,0 +1,286 @@
+#include "variants/spec.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+
+namespace stretch::variants {
+
+namespace {
+
+std::vector<std::string> split(const std::string& text, char sep) {
+    std::vector<std::string> parts;
+    std::size_t start = 0;
+    while (true) {
+        const std::size_t at = text.find(sep, start);
+        parts.push_back(text.substr(start, at == std::string::npos ? std::string::npos : at - start));
+        if (at == std::string::npos) return parts;
+        start = at + 1;
+    }
+}
+
+std::optional<double> parse_number(const std::string& text) {
+    double v = 0;
+    const auto* end = text.data() + text.size();
+    const auto [ptr, ec] = std::from_chars(text.data(), end, v);
+    if (ec != std::errc() || ptr != end || text.empty()) return std::nullopt;
+    return v;
+}
+
+std::string format_number(double v) { return fmt::format("{:.10g}", v); }
+
+const char* type_name(param_type t) {
+    switch (t) {
+        case param_type::integer: return "an integer";
+        case param_type::real: return "a number";
+        case param_type::text: return "one of the listed words";
+        case param_type::real_list: return "numbers separated by ';'";
+    }
+    return "";
+}
+
+std::string range_text(const param_spec& p) {
+    const bool lo = std::isfinite(p.min), hi = std::isfinite(p.max);
+    if (lo && hi) return fmt::format("{} <= value <= {}", format_number(p.min), format_number(p.max));
+    if (lo) return fmt::format("value >= {}", format_number(p.min));
+    if (hi) return fmt::format("value <= {}", format_number(p.max));
+    return "any value";
+}
+
+std::vector<std::string> param_names(const variant_def& def) {
+    std::vector<std::string> names;
+    for (const auto& p : def.params) names.push_back(p.name);
+    return names;
+}
+
+spec_term parse_term(const std::string& term, const std::string& where) {
+    const std::size_t colon = term.find(':');
+    const std::string name = term.substr(0, colon);
+    spec_term out;
+    out.def = &find_variant(name, where);
+    if (colon == std::string::npos) return out;
+    for (const std::string& item : split(term.substr(colon + 1), ',')) {
+        const std::size_t eq = item.find('=');
+        const std::string key = item.substr(0, eq);
+        const auto& params = out.def->params;
+        const bool known = std::any_of(params.begin(), params.end(), [&](const param_spec& p) { return p.name == key; });
+        if (!known) {
+            const auto names = param_names(*out.def);
+            fail("{}: unknown key '{}' for variant '{}'; expected one of: {}", where, key, name,
+                 names.empty() ? std::string("(it has no parameters)") : fmt::format("{}", fmt::join(names, ", ")));
+        }
+        if (eq == std::string::npos || eq + 1 == item.size())
+            fail("{}: key '{}' of variant '{}' has no value; expected {}={}", where, key, name, key, "<value>");
+        if (out.given.count(key)) fail("{}: key '{}' of variant '{}' is given twice", where, key, name);
+        out.given[key] = item.substr(eq + 1);
+    }
+    return out;
+}
+
+std::string term_text(const spec_term& t) {
+    std::vector<std::string> items;
+    for (const auto& p : t.def->params)
+        if (auto it = t.given.find(p.name); it != t.given.end()) items.push_back(p.name + "=" + it->second);
+    return items.empty() ? t.def->name : fmt::format("{}:{}", t.def->name, fmt::join(items, ","));
+}
+
+std::string expand_aliases(const std::string& text) {
+    std::vector<std::string> terms;
+    for (const std::string& term : split(text, '+')) {
+        const auto it = std::find_if(aliases().begin(), aliases().end(), [&](const alias& a) { return a.name == term; });
+        terms.push_back(it == aliases().end() ? term : it->expansion);
+    }
+    return fmt::format("{}", fmt::join(terms, "+"));
+}
+
+int registry_rank(const variant_def* def) {
+    const auto all = all_variants();
+    return static_cast<int>(std::find(all.begin(), all.end(), def) - all.begin());
+}
+
+param_values::value parse_value(const param_spec& p, const std::string& text, const std::string& what) {
+    auto checked = [&](const std::string& item) {
+        const auto v = parse_number(item);
+        if (!v || !std::isfinite(*v)) fail("{} = '{}' is not {}", what, text, type_name(p.type));
+        if (p.type == param_type::integer && *v != std::floor(*v)) fail("{} = '{}' is not {}", what, text, type_name(p.type));
+        if (*v < p.min || *v > p.max) fail("{} = {} is out of range; expected {}", what, item, range_text(p));
+        return *v;
+    };
+    switch (p.type) {
+        case param_type::integer:
+        case param_type::real: return checked(text);
+        case param_type::text:
+            if (std::find(p.choices.begin(), p.choices.end(), text) == p.choices.end())
+                fail("{} = '{}'; expected one of: {}", what, text, fmt::join(p.choices, ", "));
+            return text;
+        case param_type::real_list: {
+            std::vector<double> values;
+            for (const std::string& item : split(text, ';')) values.push_back(checked(item));
+            return values;
+        }
+    }
+    return 0.0;
+}
+
+std::string value_text(const param_values::value& v) {
+    if (const auto* d = std::get_if<double>(&v)) return format_number(*d);
+    if (const auto* s = std::get_if<std::string>(&v)) return *s;
+    std::vector<std::string> items;
+    for (double d : std::get<std::vector<double>>(v)) items.push_back(format_number(d));
+    return fmt::format("{}", fmt::join(items, ";"));
+}
+
+}  // namespace
+
+std::string position_spec::text() const {
+    std::vector<std::string> terms;
+    if (position.def->name != "default" || !position.given.empty() || modifiers.empty())
+        terms.push_back(term_text(position));
+    for (const auto& m : modifiers) terms.push_back(term_text(m));
+    return fmt::format("{}", fmt::join(terms, "+"));
+}
+
+position_spec parse_spec(const std::string& text, const std::string& where) {
+    return parse_spec_with_modifiers(text, {}, where);
+}
+
+position_spec parse_spec_with_modifiers(const std::string& text, const std::vector<std::string>& extra,
+                                        const std::string& where) {
+    std::string joined = text.empty() ? "default" : text;
+    for (const auto& m : extra) joined += "+" + m;
+    position_spec spec;
+    bool have_position = false;
+    for (const std::string& term : split(expand_aliases(joined), '+')) {
+        if (term.empty()) fail("{}: empty term in '{}'; expected name[:key=value,...] joined by '+'", where, joined);
+        spec_term t = parse_term(term, where);
+        if (t.def->kind == variant_kind::position) {
+            if (have_position)
+                fail("{}: '{}' names two position variants ('{}' and '{}'); expected at most one, plus modifiers", where,
+                     joined, spec.position.def->name, t.def->name);
+            spec.position = std::move(t);
+            have_position = true;
+        } else {
+            for (const auto& m : spec.modifiers)
+                if (m.def == t.def) fail("{}: modifier '{}' appears twice in '{}'", where, t.def->name, joined);
+            spec.modifiers.push_back(std::move(t));
+        }
+    }
+    if (!have_position) spec.position.def = &find_variant("default", where);
+    std::sort(spec.modifiers.begin(), spec.modifiers.end(),
+              [](const spec_term& a, const spec_term& b) { return registry_rank(a.def) < registry_rank(b.def); });
+    return spec;
+}
+
+std::string describe_param_default(const param_spec& p) {
+    if (p.default_value.empty()) return "required";
+    return p.default_value;
+}
+
+position_setup::position_setup(const position_spec& spec, const model_context& context, const std::string& where)
+    : context_(context) {
+    STRETCH_ASSERT(context.n_ctx_train > 0 && context.n_rot > 0 && context.n_rot % 2 == 0);
+    auto resolve = [&](const spec_term& term) {
+        resolved r{term.def, {}};
+        std::vector<std::string> items;
+        for (const auto& p : term.def->params) {
+            const std::string what = fmt::format("{}: {}.{}", where, term.def->name, p.name);
+            const auto given = term.given.find(p.name);
+            param_values::value v;
+            if (given != term.given.end()) {
+                v = parse_value(p, given->second, what);
+            } else if (p.default_value == "auto") {
+                v = parse_value(p, format_number(p.automatic(context)), what + " (automatic default)");
+            } else if (p.default_value.empty()) {
+                fail("{} is required ({}); expected {}", what, p.help, type_name(p.type));
+            } else {
+                v = parse_value(p, p.default_value, what);
+            }
+            items.push_back(p.name + "=" + value_text(v));
+            r.values.set(p.name, std::move(v));
+        }
+        if (term.def->validate) try {
+                term.def->validate(r.values, context);
+            } catch (const error& e) {
+                fail("{}: {}", where, e.what());
+            }
+        const std::string full = items.empty() ? term.def->name : fmt::format("{}:{}", term.def->name, fmt::join(items, ","));
+        return std::pair{std::move(r), full};
+    };
+    std::vector<std::string> full_terms;
+    auto [position, position_full] = resolve(spec.position);
+    position_ = std::move(position);
+    full_terms.push_back(position_full);
+    for (const auto& m : spec.modifiers) {
+        auto [mod, mod_full] = resolve(m);
+        modifiers_.push_back(std::move(mod));
+        full_terms.push_back(mod_full);
+    }
+    std::string far_owner, mask_owner;
+    std::vector<const resolved*> terms{&position_};
+    for (const auto& m : modifiers_) terms.push_back(&m);
+    for (const resolved* r : terms) {
+        if (r->def->far) {
+            auto branch = r->def->far(r->values, context_);
+            if (branch.from > 0) {
+                if (far_)
+                    fail("{}: '{}' and '{}' both remap far positions (two-score attention); expected at most one of them",
+                         where, far_owner, r->def->name);
+                far_ = std::move(branch);
+                far_owner = r->def->name;
+            }
+        }
+        if (r->def->mask) {
+            cpu::attention_rules mine;
+            r->def->mask(r->values, context_, mine);
+            if (mine.window > 0 && !mask_owner.empty())
+                fail("{}: '{}' and '{}' both restrict the visible keys; expected at most one of them", where, mask_owner,
+                     r->def->name);
+            if (mine.window > 0) mask_owner = r->def->name;
+        }
+        cache_unrotated_keys_ = cache_unrotated_keys_ || r->def->cache_unrotated_keys;
+    }
+    cache_unrotated_keys_ = cache_unrotated_keys_ || far_.has_value();
+    text_ = spec.text();
+    full_text_ = fmt::format("{}", fmt::join(full_terms, "+"));
+}
+
+position_setup position_setup::plain(const model_context& context) {
+    return position_setup(parse_spec("default", "position"), context, "position");
+}
+
+rotation position_setup::frequencies(std::int64_t length) const {
+    if (position_.def->frequencies) return position_.def->frequencies(position_.values, context_, length);
+    return {cpu::rope_inv_freq(context_.base, context_.n_rot), 1.0};
+}
+
+cpu::attention_rules position_setup::rules(std::int64_t first_query, std::int64_t time_q, std::int64_t length) const {
+    cpu::attention_rules rules;
+    if (far_) rules.far_from = far_->from;
+    std::vector<const resolved*> terms{&position_};
+    for (const auto& m : modifiers_) terms.push_back(&m);
+    for (const resolved* r : terms)
+        if (r->def->mask) r->def->mask(r->values, context_, rules);
+    std::vector<double> scale(static_cast<std::size_t>(time_q), 1.0);
+    bool scaled = false;
+    for (const resolved* r : terms) {
+        if (!r->def->query_scale) continue;
+        for (std::int64_t row = 0; row < time_q; ++row) {
+            const std::int64_t i = first_query + row;
+            // Keys j <= i that the mask leaves visible: the window's, plus sinks older than it.
+            const std::int64_t n_visible = rules.window > 0 ? std::min(i + 1, rules.window) +
+                                                                  std::clamp(i + 1 - rules.window, std::int64_t{0}, rules.n_sink)
+                                                            : i + 1;
+            const double c = r->def->query_scale(r->values, context_, n_visible, length);
+            scale[static_cast<std::size_t>(row)] *= c;
+            scaled = scaled || c != 1.0;
+        }
+    }
+    if (scaled) rules.query_scale = std::move(scale);
+    return rules;
+}
+
+}  // namespace stretch::variants

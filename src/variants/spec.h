@@ -1,0 +1,74 @@
+// The one spec syntax for choosing position/attention variants, on every verb and in config files:
+//   position[:key=value,key=value][+modifier[:key=value,...]]...
+// e.g. "rerope:window=64+logn", "yarn:factor=8", "window+logn"; list values are separated by ';'
+// ("longrope:short_factor=1;1;1.2"). At most one position variant (default: `default`), any set of
+// distinct modifiers; aliases (`super_baseline`) expand before parsing. Unknown names and keys are
+// rejected with the list of valid ones. A parsed spec is resolved against a model (defaults that
+// depend on L_train or the target length, ranges, cross-checks) into a `position_setup`, which is
+// what a forward uses.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kernels/cpu/rope.h"
+#include "variants/variant.h"
+
+namespace stretch::variants {
+
+struct spec_term {
+    const variant_def* def = nullptr;
+    std::map<std::string, std::string> given;  // key -> value text, as written
+};
+
+struct position_spec {
+    spec_term position;              // always set after parsing (`default` when none is named)
+    std::vector<spec_term> modifiers;  // in registry order
+    // Canonical text: the position variant, then modifiers, each with the keys given explicitly.
+    std::string text() const;
+};
+
+// `where` names the flag or config key in errors ("--pos", "sweep.json: methods[2]").
+position_spec parse_spec(const std::string& text, const std::string& where);
+// Joins a --pos value and --logn style flags: "rerope:window=64" + {"logn"}.
+position_spec parse_spec_with_modifiers(const std::string& text, const std::vector<std::string>& modifiers,
+                                        const std::string& where);
+
+// A spec resolved against a model: what one forward needs from the variants.
+class position_setup {
+public:
+    position_setup(const position_spec& spec, const model_context& context, const std::string& where);
+    // Plain RoPE for `context` (what training uses).
+    static position_setup plain(const model_context& context);
+
+    const model_context& context() const { return context_; }
+    const std::string& text() const { return text_; }
+    // Every parameter with its resolved value: "yarn:factor=4,beta_fast=32,..." (for reports).
+    const std::string& full_text() const { return full_text_; }
+
+    rotation frequencies(std::int64_t length) const;
+    const std::optional<far_branch>& far() const { return far_; }
+    // Rules for T_q query rows at positions first_query .. first_query + T_q - 1, `length` tokens in context.
+    cpu::attention_rules rules(std::int64_t first_query, std::int64_t time_q, std::int64_t length) const;
+    bool cache_unrotated_keys() const { return cache_unrotated_keys_; }
+
+private:
+    struct resolved {
+        const variant_def* def;
+        param_values values;
+    };
+    model_context context_;
+    resolved position_;
+    std::vector<resolved> modifiers_;
+    std::optional<far_branch> far_;
+    bool cache_unrotated_keys_ = false;
+    std::string text_, full_text_;
+};
+
+// "factor=4,window=64" style listing of a schema's defaults (for `stretch variants`).
+std::string describe_param_default(const param_spec& p);
+
+}  // namespace stretch::variants

@@ -1,0 +1,118 @@
+// The variant registry (architecture.md "Variants are data, not branches"). A variant is one
+// source file under variants/position or variants/attention that registers a `variant_def`: its
+// name, a parameter schema, and the hooks it fills. The hooks are called once per forward (per
+// position or per layer), never per score: they produce the data the generic attention kernel
+// reads (kernels/cpu/attention.h) — frequencies and attention factor (methods.md eq. 0.2: theta',
+// m), far-branch positions of two-score methods (rho), a mask (window, sinks) and a per-query
+// logit scale (c_i). Everything that lists variants (CLI help, `stretch variants`, spec parsing,
+// config files) reads this registry; nothing lists them by hand.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "kernels/cpu/attention.h"
+
+namespace stretch::variants {
+
+// What a variant knows of the model and the run it applies to.
+struct model_context {
+    std::int64_t n_ctx_train = 0;    // L_train
+    std::int64_t n_rot = 0;          // rotary dimensions d of a head
+    double base = 10000.0;           // RoPE base of the model
+    std::int64_t target_length = 0;  // the length the run plans for (eval: the window; generate: prompt + new)
+};
+
+enum class param_type { integer, real, text, real_list };
+
+struct param_spec {
+    std::string name;
+    param_type type = param_type::real;
+    // As written in a spec; "auto" = computed by `automatic` from the model context; "" = required.
+    std::string default_value;
+    std::string help;
+    double min = -std::numeric_limits<double>::infinity();  // inclusive range of numbers
+    double max = std::numeric_limits<double>::infinity();
+    std::vector<std::string> choices;  // allowed values of a text parameter
+    std::function<double(const model_context&)> automatic;
+};
+
+// Parameter values of one variant, resolved (defaults filled, ranges checked).
+class param_values {
+public:
+    using value = std::variant<double, std::string, std::vector<double>>;
+    double real(std::string_view name) const;
+    std::int64_t integer(std::string_view name) const;
+    const std::string& text(std::string_view name) const;
+    const std::vector<double>& list(std::string_view name) const;
+    void set(const std::string& name, value v) { values_[name] = std::move(v); }
+
+private:
+    const value& at(std::string_view name) const;
+    std::map<std::string, value, std::less<>> values_;
+};
+
+// Rotation of a position variant: theta'_t for t = 0 .. d/2 - 1 and the attention factor m.
+struct rotation {
+    std::vector<double> inv_freq;
+    double mscale = 1.0;
+};
+
+// The far branch of a two-score variant: pairs with i - j >= from score as
+// RoPE(q_i, query(i)) . RoPE(k_j, key(j)), i.e. at effective relative position query(i) - key(j).
+struct far_branch {
+    std::int64_t from = 0;
+    std::function<double(std::int64_t)> query;
+    std::function<double(std::int64_t)> key;
+};
+
+enum class variant_kind { position, modifier };
+
+struct variant_def {
+    std::string name;
+    variant_kind kind = variant_kind::position;
+    std::string summary;  // one line for `stretch variants`
+    std::string source;   // methods.md section and the post or paper
+    std::vector<param_spec> params;
+
+    // Position variants. `length`: tokens in the context now (prompt + generated so far). Without this
+    // hook the rotation is plain RoPE (methods.md A1).
+    std::function<rotation(const param_values&, const model_context&, std::int64_t length)> frequencies;
+    // Two-score variants (and sinks in cache-position mode).
+    std::function<far_branch(const param_values&, const model_context&)> far;
+    // Modifiers: visibility, and the logit scale c_i of a query that sees `n_visible` keys (after the
+    // mask) with `length` tokens in the context.
+    std::function<void(const param_values&, const model_context&, cpu::attention_rules&)> mask;
+    std::function<double(const param_values&, const model_context&, std::int64_t n_visible, std::int64_t length)>
+        query_scale;
+    // Cross-parameter checks against the model (e.g. window < L_train); throws stretch::error.
+    std::function<void(const param_values&, const model_context&)> validate;
+    // The KV cache keeps keys before rotation (with their positions) and rotates them per step
+    // (methods.md B9); otherwise it keeps keys rotated with the frequencies of the step that wrote them.
+    bool cache_unrotated_keys = false;
+};
+
+// Registration from a variant's own file: `const registrar reg{variant_def{...}};`.
+struct registrar {
+    explicit registrar(variant_def def);
+};
+
+// Every registered variant, positions first, each kind sorted by name.
+std::vector<const variant_def*> all_variants();
+// Throws stretch::error listing the valid names when `name` is not registered.
+const variant_def& find_variant(std::string_view name, std::string_view where);
+
+// Named compositions (methods.md B13: the "super baseline" is window + logn).
+struct alias {
+    std::string name, expansion, summary;
+};
+const std::vector<alias>& aliases();
+
+}  // namespace stretch::variants

@@ -1,0 +1,282 @@
+// Every registered variant through the model's fast path against the float64 oracle of methods.md
+// eq. (0.2) (tests/variants/oracle.h), with rho, mask and c_i written here from methods.md, not taken
+// from the variant files (U1); and the limiting-case identities of methods.md group B (U4).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "core/rng.h"
+#include "model/transformer.h"
+#include "variants/oracle.h"
+#include "variants/spec.h"
+
+namespace stretch {
+namespace {
+
+constexpr std::int64_t train_len = 16;  // L_train of the tiny model
+constexpr std::int64_t test_len = 64;   // 4x: far past the training length and every window below
+
+model_config tiny_config(cpu::rope_pairing pairing = cpu::rope_pairing::interleaved) {
+    model_config c;
+    c.vocab_size = 13;
+    c.d_model = 16;
+    c.n_layer = 2;
+    c.n_head = 2;
+    c.n_head_kv = 1;
+    c.d_ff = 24;
+    c.n_ctx_train = train_len;
+    c.rope_base = 100.0;  // head_dim 8: periods from 6 to ~200 tokens, all of them turn within 64
+    c.tie_embeddings = false;
+    c.rope_pairing = pairing;
+    return c;
+}
+
+// Weights large enough that attention is far from uniform, so a wrong score moves the logits.
+transformer tiny_model(cpu::rope_pairing pairing = cpu::rope_pairing::interleaved) {
+    transformer model(tiny_config(pairing), dtype::f64);
+    rng generator(11);
+    for (const auto& [name, p] : model.parameters()) {
+        double* x = p->value.data<double>();
+        const bool norm = name.find("norm") != std::string::npos;
+        for (std::int64_t i = 0; i < p->value.numel(); ++i) x[i] = norm ? 1.0 + 0.2 * generator.normal() : 0.6 * generator.normal();
+    }
+    return model;
+}
+
+std::vector<std::int32_t> tokens_of(std::int64_t n) {
+    std::vector<std::int32_t> t(static_cast<std::size_t>(n));
+    rng generator(5);
+    for (auto& x : t) x = static_cast<std::int32_t>(generator.below(13));
+    return t;
+}
+
+variants::position_setup setup_of(const transformer& model, const std::string& spec, std::int64_t target = test_len) {
+    return variants::position_setup(variants::parse_spec(spec, "test"), model.position_context(target), "test");
+}
+
+std::vector<double> fast_logits(const transformer& model, const std::vector<std::int32_t>& tokens,
+                                const variants::position_setup& setup) {
+    ag::context ctx;
+    const tensor y = model.forward(ctx, tokens, 1, std::int64_t(tokens.size()), setup)->value;
+    return std::vector<double>(y.data<double>(), y.data<double>() + y.numel());
+}
+
+// max |a - b| / max |b|
+double scaled_error(const std::vector<double>& a, const std::vector<double>& b) {
+    double err = 0, scale = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        err = std::max(err, std::abs(a[i] - b[i]));
+        scale = std::max(scale, std::abs(b[i]));
+    }
+    return err / scale;
+}
+
+// Fast path vs oracle: both in float64, differing only in summation order and in rotating q and k
+// separately (angles i theta and j theta) versus once by (i - j) theta: ~1e-14 relative per score,
+// a few 1e-13 through two layers. 1e-10 leaves room and is 1e6x below any wrong rho or mask.
+constexpr double oracle_tol = 1e-10;
+
+struct oracle_case {
+    std::string spec;
+    std::function<double(std::int64_t, std::int64_t)> rho;
+    std::function<bool(std::int64_t, std::int64_t)> visible = [](std::int64_t i, std::int64_t j) { return j <= i; };
+    std::function<double(std::int64_t)> c = [](std::int64_t) { return 1.0; };
+};
+
+void check_against_oracle(const oracle_case& oc, cpu::rope_pairing pairing = cpu::rope_pairing::interleaved) {
+    SCOPED_TRACE(oc.spec);
+    const transformer model = tiny_model(pairing);
+    const auto tokens = tokens_of(test_len);
+    const auto setup = setup_of(model, oc.spec);
+    const variants::rotation r = setup.frequencies(test_len);
+    test::oracle_variant ov{test::rho_angle(oc.rho, r.inv_freq), r.mscale * r.mscale, oc.visible, oc.c};
+    EXPECT_LT(scaled_error(fast_logits(model, tokens, setup), test::oracle_forward(model, tokens, ov)), oracle_tol);
+}
+
+double rel(std::int64_t i, std::int64_t j) { return double(i - j); }
+
+TEST(VariantOracle, FrequencyVariantsUseRhoEqualsRel) {
+    for (const char* spec : {"default", "default:base=1000", "linear:factor=4", "ntk:factor=4", "ntk:factor=4,form=base_k",
+                             "ntk:factor=4,form=fixed", "dynamic", "dynamic:factor=2,mode=request", "ntk_mixed:factor=4",
+                             "yarn:factor=4", "yarn:factor=4,beta_fast=8,beta_slow=2,truncate=false", "llama3:factor=4",
+                             "longrope:short_factor=1;1.5;2;3,long_factor=1;2;4;8"})
+        check_against_oracle({spec, rel});
+}
+
+TEST(VariantOracle, RotateHalfPairing) {
+    check_against_oracle({"yarn:factor=4", rel}, cpu::rope_pairing::half);
+    check_against_oracle({"rerope:window=5", [](auto i, auto j) { return std::min(rel(i, j), 5.0); }},
+                         cpu::rope_pairing::half);
+}
+
+TEST(VariantOracle, ReRopeClampsDistanceAtTheWindow) {
+    // methods.md B9: rho = min(rel, w)
+    check_against_oracle({"rerope:window=5", [](auto i, auto j) { return std::min(rel(i, j), 5.0); }});
+    check_against_oracle({"rerope", [](auto i, auto j) { return std::min(rel(i, j), double(train_len / 4)); }});
+}
+
+TEST(VariantOracle, LeakyReRopeCompressesBeyondTheWindow) {
+    // methods.md B10: rho = rel if rel < w, else w + (rel - w)/k
+    check_against_oracle({"leaky_rerope:window=5,k=3", [](auto i, auto j) {
+                              const double r = rel(i, j);
+                              return r < 5 ? r : 5 + (r - 5) / 3;
+                          }});
+}
+
+TEST(VariantOracle, SelfExtendGroupsFarPositions) {
+    // methods.md B16: rho = rel if rel < w_n, else (floor(i/G) + w_n - floor(w_n/G)) - floor(j/G)
+    check_against_oracle({"self_extend:group_size=3,neighbor_window=4", [](auto i, auto j) {
+                              return i - j < 4 ? rel(i, j) : double((i / 3 + 4 - 4 / 3) - j / 3);
+                          }});
+}
+
+TEST(VariantOracle, WindowMasksOldKeys) {
+    // methods.md B13: visible iff 0 <= i - j < w
+    check_against_oracle({"window:w=6", rel, [](auto i, auto j) { return j <= i && i - j < 6; }});
+}
+
+TEST(VariantOracle, LognScalesQueriesPastTheTrainingLength) {
+    // methods.md B12, inference mode: c_i = max(1, ln(i + 1) / ln L_train)
+    const auto c = [](std::int64_t i) { return std::max(1.0, std::log(double(i + 1)) / std::log(double(train_len))); };
+    check_against_oracle({"logn", rel, [](auto i, auto j) { return j <= i; }, c});
+    check_against_oracle({"rerope:window=5+logn", [](auto i, auto j) { return std::min(rel(i, j), 5.0); },
+                          [](auto i, auto j) { return j <= i; }, c});
+    // trained mode: c_i = ln(max(i + 1, 16)) / ln L_train, no clamp at 1 (equal to 1 at n = 16 here)
+    check_against_oracle({"logn:mode=trained,n_min=4", rel, [](auto i, auto j) { return j <= i; }, [](std::int64_t i) {
+                              return std::log(std::max(double(i + 1), 4.0)) / std::log(double(train_len));
+                          }});
+}
+
+TEST(VariantOracle, SinksKeepTheFirstTokensAtCacheSlotDistances) {
+    // methods.md B17: visible iff j < n_sink or i - j < W; cache mode: sinks at min(i, n_sink + W - 1) - j
+    const auto visible = [](std::int64_t i, std::int64_t j) { return j <= i && (i - j < 6 || j < 2); };
+    check_against_oracle({"sinks:n_sink=2,window=6", [](auto i, auto j) {
+                              return i - j < 6 ? rel(i, j) : double(std::min<std::int64_t>(i, 7) - j);
+                          }, visible});
+    check_against_oracle({"sinks:n_sink=2,window=6,position_mode=original", rel, visible});
+}
+
+TEST(VariantOracle, SuperBaselineIsWindowAtTrainLengthWithUnitLogn) {
+    // methods.md B13: window w = L_train; with n_def = visible every query sees <= L_train keys, c = 1
+    check_against_oracle({"super_baseline", rel, [](auto i, auto j) { return j <= i && i - j < train_len; }});
+}
+
+// ---- U4: identities at the identity parameters (bitwise where the frequencies are identical) ----
+
+void expect_same(const std::string& a, const std::string& b, double tol, std::int64_t length = test_len) {
+    SCOPED_TRACE(a + " vs " + b);
+    const transformer model = tiny_model();
+    const auto tokens = tokens_of(length);
+    EXPECT_LE(scaled_error(fast_logits(model, tokens, setup_of(model, a, length)),
+                           fast_logits(model, tokens, setup_of(model, b, length))),
+              tol);
+}
+
+// Formulas that reduce to theta exactly in floating point (x / 1, x * 1^y, ...) give identical logits;
+// those that go through pow/exp/log agree to a few ulps of theta: 1e-12 covers that.
+constexpr double same_tol = 1e-12;
+
+// (Not `dynamic`: HF's bracket k n / Lmax - (k - 1) is n / Lmax at k = 1, so it still scales past
+// L_train; its identity is L <= L_train, below.)
+TEST(VariantIdentity, ScalingWithFactorOneIsDefault) {
+    for (const char* spec : {"linear:factor=1", "ntk:factor=1", "ntk:factor=1,form=base_k", "ntk:factor=1,form=fixed",
+                             "ntk_mixed:factor=1", "yarn:factor=1", "llama3:factor=1",
+                             "longrope:short_factor=1,long_factor=1,factor=1", "leaky_rerope:window=5,k=1",
+                             "self_extend:group_size=1,neighbor_window=4"})
+        expect_same(spec, "default", same_tol);
+}
+
+TEST(VariantIdentity, NtkMixedEndpoints) {
+    expect_same("ntk_mixed:factor=4,b=1", "ntk:factor=4,form=fixed", same_tol);
+    expect_same("ntk_mixed:factor=4,b=0", "linear:factor=4", same_tol);
+}
+
+TEST(VariantIdentity, YarnWithoutExtrapolationIsLinear) {
+    // ext_factor = 0 gives linear(s); the attention factor must then be forced to 1 as well.
+    expect_same("yarn:factor=4,ext_factor=0,attention_factor=1", "linear:factor=4", same_tol);
+}
+
+TEST(VariantIdentity, WindowsCoveringTheSequenceChangeNothing) {
+    expect_same("rerope:window=15", "default", same_tol, 15);
+    expect_same("leaky_rerope:window=15,k=4", "default", same_tol, 15);
+    expect_same("self_extend:group_size=4,neighbor_window=15", "default", same_tol, 15);
+    expect_same("window:w=64", "default", 0.0);
+    expect_same("sinks:n_sink=4,window=60", "default", same_tol);
+}
+
+TEST(VariantIdentity, LeakyReRopeTendsToReRope) {
+    // k = 1e9: rho differs from rerope's by (rel - w)/k < 1e-7 positions; through the rotations
+    // (theta <= 1) the logits move by ~1e-7 relative, well below 1e-6.
+    expect_same("leaky_rerope:window=5,k=1e9", "rerope:window=5", 1e-6);
+}
+
+TEST(VariantIdentity, DefaultsBelowTheTrainingLength) {
+    // dynamic: the bracket is 1 for L <= L_train; logn (inference): c = 1 for every position < L_train;
+    // window + logn with w = L_train sees the whole sequence up to L_train.
+    expect_same("dynamic:factor=4", "default", same_tol, train_len);
+    expect_same("logn", "default", 0.0, train_len);
+    expect_same("super_baseline", "default", 0.0, train_len);
+}
+
+// ---- the spec language ----
+
+std::string error_of(const std::string& spec) {
+    try {
+        const transformer model = tiny_model();
+        setup_of(model, spec);
+    } catch (const error& e) {
+        return e.what();
+    }
+    return "";
+}
+
+TEST(VariantSpec, RejectsUnknownNamesAndKeysWithTheValidOnes) {
+    EXPECT_EQ(error_of("rerpoe"),
+              "test: unknown variant 'rerpoe'; expected one of: default, dynamic, leaky_rerope, linear, llama3, longrope, "
+              "ntk, ntk_mixed, rerope, self_extend, yarn, logn, sinks, window, super_baseline");
+    EXPECT_EQ(error_of("rerope:widow=4"), "test: unknown key 'widow' for variant 'rerope'; expected one of: window");
+    EXPECT_EQ(error_of("yarn:factor=0.5"), "test: yarn.factor = 0.5 is out of range; expected value >= 1");
+    EXPECT_EQ(error_of("rerope:window=2.5"), "test: rerope.window = '2.5' is not an integer");
+    EXPECT_EQ(error_of("ntk:form=big"), "test: ntk.form = 'big'; expected one of: bloc97, base_k, fixed");
+    EXPECT_EQ(error_of("rerope+yarn"),
+              "test: 'rerope+yarn' names two position variants ('rerope' and 'yarn'); expected at most one, plus modifiers");
+    EXPECT_EQ(error_of("window+sinks"),
+              "test: 'sinks' and 'window' both restrict the visible keys; expected at most one of them");
+    EXPECT_EQ(error_of("rerope+sinks"),
+              "test: 'rerope' and 'sinks' both remap far positions (two-score attention); expected at most one of them");
+    EXPECT_EQ(error_of("rerope:window=16"),
+              "test: rerope.window = 16 must be below the training length 16 (w = L_train collapses, post 9708)");
+    EXPECT_NE(error_of("longrope").find("test: longrope.short_factor is required"), std::string::npos);
+    EXPECT_EQ(error_of("longrope:short_factor=1;2,long_factor=1"),
+              "test: longrope.short_factor has 2 values; expected 4 (one per rotary pair) or 1");
+}
+
+TEST(VariantSpec, CanonicalTextAndResolvedParameters) {
+    const auto spec = variants::parse_spec("logn+rerope:window=4", "test");
+    EXPECT_EQ(spec.text(), "rerope:window=4+logn");
+    EXPECT_EQ(variants::parse_spec("super_baseline", "test").text(), "logn+window");
+    EXPECT_EQ(variants::parse_spec_with_modifiers("yarn", {"logn"}, "test").text(), "yarn+logn");
+    const transformer model = tiny_model();
+    EXPECT_EQ(setup_of(model, "rerope+logn", 64).full_text(),
+              "rerope:window=4+logn:mode=inference,base_len=16,n_def=visible,n_min=0");
+    // factor follows the target length: s = 64 / 16
+    EXPECT_EQ(setup_of(model, "linear", 64).full_text(), "linear:factor=4");
+    EXPECT_EQ(setup_of(model, "linear", 8).full_text(), "linear:factor=1");
+}
+
+TEST(VariantSpec, EveryVariantDocumentsItsParameters) {
+    for (const auto* def : variants::all_variants()) {
+        EXPECT_FALSE(def->summary.empty()) << def->name;
+        EXPECT_FALSE(def->source.empty()) << def->name;
+        for (const auto& p : def->params) {
+            EXPECT_FALSE(p.help.empty()) << def->name << "." << p.name;
+            EXPECT_EQ(p.default_value == "auto", bool(p.automatic)) << def->name << "." << p.name;
+        }
+    }
+}
+
+}  // namespace
+}  // namespace stretch
