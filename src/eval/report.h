@@ -1,0 +1,42 @@
+// Reports of a `stretch sweep` (methods × lengths × modes): CSV and JSON for machines, Markdown
+// tables in the layout of the published length tables (published-tables.md), and a self-contained
+// SVG of loss and accuracy against length. Results are grouped into sections by (mode, score rule);
+// methods keep first-seen order.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "eval/by_length.h"
+
+namespace stretch {
+
+struct sweep_result {    // one cell of a sweep
+    std::string method;  // canonical method spec string, e.g. "rerope:window=64+logn"
+    length_result result;
+};
+
+// Header "method,mode,score,length,loss,ppl,bpb,accuracy,tokens,seconds", one row per cell; numbers
+// in shortest round-trip form, fields with a comma or quote quoted as RFC 4180 says.
+std::string sweep_csv(const std::vector<sweep_result>& results);
+
+// {"meta": meta, "results": [{the CSV's fields}, ...]}; a non-finite number becomes null.
+nlohmann::json sweep_json(const std::vector<sweep_result>& results, const nlohmann::json& meta);
+
+// Per section, a loss table and an accuracy table: rows = methods, columns = lengths ascending, the
+// training length's header marked "(train)". Throws stretch::error when there are no results or a
+// method has two results for one length of a section.
+std::string sweep_markdown(const std::vector<sweep_result>& results, std::int64_t n_ctx_train);
+
+// Per section, two panels (loss and accuracy against length, log2 x axis shared by all panels), one
+// polyline per method per contiguous run of finite points, markers, a legend, and a dashed line at
+// n_ctx_train. Non-finite values leave a gap. Same errors as sweep_markdown, and n_ctx_train > 0.
+std::string sweep_svg(const std::vector<sweep_result>& results, std::int64_t n_ctx_train);
+
+// `text` with '|' escaped, for a Markdown table cell.
+std::string markdown_escape(std::string_view text);
+
+}  // namespace stretch
