@@ -8,50 +8,20 @@
 #include <vector>
 
 #include "core/error.h"
-#include "core/rng.h"
 #include "model/transformer.h"
+#include "support/tiny_model.h"
 #include "variants/oracle.h"
 #include "variants/spec.h"
 
 namespace stretch {
 namespace {
 
-constexpr std::int64_t train_len = 16;  // L_train of the tiny model
-constexpr std::int64_t test_len = 64;   // 4x: far past the training length and every window below
+using test::scaled_error;
+using test::tiny_model;
+constexpr std::int64_t train_len = test::tiny_train_len;
+constexpr std::int64_t test_len = 64;  // 4x: far past the training length and every window below
 
-model_config tiny_config(cpu::rope_pairing pairing = cpu::rope_pairing::interleaved) {
-    model_config c;
-    c.vocab_size = 13;
-    c.d_model = 16;
-    c.n_layer = 2;
-    c.n_head = 2;
-    c.n_head_kv = 1;
-    c.d_ff = 24;
-    c.n_ctx_train = train_len;
-    c.rope_base = 100.0;  // head_dim 8: periods from 6 to ~200 tokens, all of them turn within 64
-    c.tie_embeddings = false;
-    c.rope_pairing = pairing;
-    return c;
-}
-
-// Weights large enough that attention is far from uniform, so a wrong score moves the logits.
-transformer tiny_model(cpu::rope_pairing pairing = cpu::rope_pairing::interleaved) {
-    transformer model(tiny_config(pairing), dtype::f64);
-    rng generator(11);
-    for (const auto& [name, p] : model.parameters()) {
-        double* x = p->value.data<double>();
-        const bool norm = name.find("norm") != std::string::npos;
-        for (std::int64_t i = 0; i < p->value.numel(); ++i) x[i] = norm ? 1.0 + 0.2 * generator.normal() : 0.6 * generator.normal();
-    }
-    return model;
-}
-
-std::vector<std::int32_t> tokens_of(std::int64_t n) {
-    std::vector<std::int32_t> t(static_cast<std::size_t>(n));
-    rng generator(5);
-    for (auto& x : t) x = static_cast<std::int32_t>(generator.below(13));
-    return t;
-}
+std::vector<std::int32_t> tokens_of(std::int64_t n) { return test::tiny_tokens(n); }
 
 variants::position_setup setup_of(const transformer& model, const std::string& spec, std::int64_t target = test_len) {
     return variants::position_setup(variants::parse_spec(spec, "test"), model.position_context(target), "test");
@@ -62,16 +32,6 @@ std::vector<double> fast_logits(const transformer& model, const std::vector<std:
     ag::context ctx;
     const tensor y = model.forward(ctx, tokens, 1, std::int64_t(tokens.size()), setup)->value;
     return std::vector<double>(y.data<double>(), y.data<double>() + y.numel());
-}
-
-// max |a - b| / max |b|
-double scaled_error(const std::vector<double>& a, const std::vector<double>& b) {
-    double err = 0, scale = 0;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        err = std::max(err, std::abs(a[i] - b[i]));
-        scale = std::max(scale, std::abs(b[i]));
-    }
-    return err / scale;
 }
 
 // Fast path vs oracle: both in float64, differing only in summation order and in rotating q and k

@@ -1,0 +1,137 @@
+// KV-cache decoding for every variant (methods.md U2, U3): feeding a sequence through the cache one
+// token at a time, or in chunks, gives the logits of recomputing the whole sequence — below and far
+// beyond the windows and the training length. `dynamic` in hf mode is the documented exception: past
+// L_train, cached keys keep the rotation of the step that wrote them, as in Hugging Face.
+#include "model/kv_cache.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "support/tiny_model.h"
+#include "variants/oracle.h"
+
+namespace stretch {
+namespace {
+
+constexpr std::int64_t test_len = 64;  // 4x L_train, 10x the smallest window below
+
+std::vector<double> values(const tensor& t) {
+    std::vector<double> out(static_cast<std::size_t>(t.numel()));
+    for (std::int64_t i = 0; i < t.numel(); ++i)
+        out[std::size_t(i)] = t.type() == dtype::f64 ? t.data<double>()[i] : double(t.data<float>()[i]);
+    return out;
+}
+
+std::vector<double> recomputed(const transformer& model, const std::vector<std::int32_t>& tokens,
+                               const variants::position_setup& setup) {
+    ag::context ctx;
+    return values(model.forward(ctx, tokens, 1, std::int64_t(tokens.size()), setup)->value);
+}
+
+// Prefill `first` tokens, then chunks of `chunk` tokens; the logits of every step, concatenated.
+std::vector<double> decoded(const transformer& model, const std::vector<std::int32_t>& tokens,
+                            const variants::position_setup& setup, std::int64_t first, std::int64_t chunk) {
+    kv_cache cache(model.config(), std::int64_t(tokens.size()), model.type());
+    std::vector<double> out;
+    for (std::int64_t at = 0; at < std::int64_t(tokens.size());) {
+        const std::int64_t n = std::min<std::int64_t>(at == 0 ? first : chunk, std::int64_t(tokens.size()) - at);
+        ag::context ctx;
+        const auto step = values(model.forward(ctx, std::span(tokens).subspan(std::size_t(at), std::size_t(n)), 1, n,
+                                               setup, &cache)->value);
+        out.insert(out.end(), step.begin(), step.end());
+        at += n;
+    }
+    EXPECT_EQ(cache.size(), std::int64_t(tokens.size()));
+    return out;
+}
+
+variants::position_setup setup_of(const transformer& model, const std::string& spec, std::int64_t target) {
+    return variants::position_setup(variants::parse_spec(spec, "test"), model.position_context(target), "test");
+}
+
+class DecodeEqualsRecompute : public testing::TestWithParam<std::string> {};
+
+// f64: the cached and recomputed paths differ in GEMM shapes (1 x T_k against T x T_k) and, for
+// unrotated caches, in nothing else; summation order moves results by ~1e-15 relative. 1e-11 is far
+// below any wrong position (a key rotated one step off moves logits by O(1e-2)).
+TEST_P(DecodeEqualsRecompute, TokenByTokenAndChunked) {
+    const transformer model = test::tiny_model();
+    const auto tokens = test::tiny_tokens(test_len);
+    const auto setup = setup_of(model, GetParam(), test_len);
+    const auto want = recomputed(model, tokens, setup);
+    EXPECT_LT(test::scaled_error(decoded(model, tokens, setup, 1, 1), want), 1e-11) << "one token at a time";
+    EXPECT_LT(test::scaled_error(decoded(model, tokens, setup, 7, 5), want), 1e-11) << "prefill 7, chunks of 5";
+    EXPECT_LT(test::scaled_error(decoded(model, tokens, setup, 40, 1), want), 1e-11) << "prefill 40, then tokens";
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryVariant, DecodeEqualsRecompute,
+                         testing::Values("default", "linear", "ntk", "dynamic:mode=request", "ntk_mixed", "yarn",
+                                         "llama3", "longrope:short_factor=1;1.5;2;3,long_factor=1;2;4;8",
+                                         "rerope:window=5", "leaky_rerope:window=5,k=3",
+                                         "self_extend:group_size=3,neighbor_window=4", "window:w=6", "logn",
+                                         "super_baseline", "sinks:n_sink=2,window=6",
+                                         "sinks:n_sink=2,window=6,position_mode=original", "rerope:window=5+logn",
+                                         "yarn+logn+window:w=20"),
+                         [](const testing::TestParamInfo<std::string>& info) {
+                             std::string name;
+                             for (char ch : info.param) name += std::isalnum(static_cast<unsigned char>(ch)) ? ch : '_';
+                             return name;
+                         });
+
+TEST(DecodeDynamic, HfModeEqualsRecomputeUpToTheTrainingLength) {
+    const transformer model = test::tiny_model();
+    const auto tokens = test::tiny_tokens(test::tiny_train_len);
+    const auto setup = setup_of(model, "dynamic:factor=4", test_len);
+    EXPECT_LT(test::scaled_error(decoded(model, tokens, setup, 1, 1), recomputed(model, tokens, setup)), 1e-11);
+}
+
+TEST(DecodeDynamic, HfModeKeepsTheRotationCachedKeysWereWrittenWith) {
+    // Token by token, key j is rotated with base'(j + 1) when it is written and query i with
+    // base'(i + 1): the relative angle of pair t is i theta_t(i + 1) - j theta_t(j + 1) (HF's
+    // dynamic_rope_update with a cache; transformers #25104). Recomputing instead rotates every key
+    // with base'(L), which differs past L_train.
+    const transformer model = test::tiny_model();
+    const auto tokens = test::tiny_tokens(test_len);
+    const auto setup = setup_of(model, "dynamic:factor=4", test_len);
+    std::vector<std::vector<double>> theta;  // theta[L][t]
+    for (std::int64_t length = 0; length <= test_len; ++length) theta.push_back(setup.frequencies(length).inv_freq);
+    test::oracle_variant hf;
+    hf.angle = [&](std::int64_t i, std::int64_t j, std::int64_t t) {
+        return double(i) * theta[std::size_t(i + 1)][std::size_t(t)] - double(j) * theta[std::size_t(j + 1)][std::size_t(t)];
+    };
+    const auto cached = decoded(model, tokens, setup, 1, 1);
+    EXPECT_LT(test::scaled_error(cached, test::oracle_forward(model, tokens, hf)), 1e-10);
+    EXPECT_GT(test::scaled_error(cached, recomputed(model, tokens, setup)), 1e-3);  // the documented difference
+}
+
+TEST(DecodeF32, UnrotatedAndRotatedCachesMatchRecompute) {
+    // f32: BLAS accumulates 1 x T_k and T x T_k products in different orders; with O(1) logits the
+    // difference is a few f32 ulps amplified through two layers, measured ~1e-6. 1e-4 leaves margin.
+    const transformer model = test::tiny_model(cpu::rope_pairing::half, dtype::f32);
+    const auto tokens = test::tiny_tokens(test_len);
+    for (const char* spec : {"rerope:window=5+logn", "yarn"}) {
+        const auto setup = setup_of(model, spec, test_len);
+        EXPECT_LT(test::scaled_error(decoded(model, tokens, setup, 1, 1), recomputed(model, tokens, setup)), 1e-4) << spec;
+    }
+}
+
+TEST(KvCache, RejectsMoreTokensThanItsCapacity) {
+    const transformer model = test::tiny_model();
+    kv_cache cache(model.config(), 4, dtype::f64);
+    const auto tokens = test::tiny_tokens(5);
+    ag::context ctx;
+    const auto setup = setup_of(model, "default", 5);
+    try {
+        model.forward(ctx, tokens, 1, 5, setup, &cache);
+        FAIL() << "no error";
+    } catch (const error& e) {
+        EXPECT_STREQ(e.what(), "kv cache: 5 tokens would exceed its capacity of 4; expected at most 4 new tokens");
+    }
+}
+
+}  // namespace
+}  // namespace stretch
