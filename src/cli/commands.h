@@ -9,5 +9,6 @@ void add_train_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_variants_command(CLI::App& app);
+void add_sweep_command(CLI::App& app);
 
 }  // namespace stretch::cli

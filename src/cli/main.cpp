@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
     stretch::cli::add_eval_command(app);
     stretch::cli::add_bench_command(app);
     stretch::cli::add_variants_command(app);
+    stretch::cli::add_sweep_command(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

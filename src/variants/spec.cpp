@@ -175,11 +175,6 @@ position_spec parse_spec_with_modifiers(const std::string& text, const std::vect
     return spec;
 }
 
-std::string describe_param_default(const param_spec& p) {
-    if (p.default_value.empty()) return "required";
-    return p.default_value;
-}
-
 position_setup::position_setup(const position_spec& spec, const model_context& context, const std::string& where)
     : context_(context) {
     STRETCH_ASSERT(context.n_ctx_train > 0 && context.n_rot > 0 && context.n_rot % 2 == 0);
@@ -194,8 +189,6 @@ position_setup::position_setup(const position_spec& spec, const model_context& c
                 v = parse_value(p, given->second, what);
             } else if (p.default_value == "auto") {
                 v = parse_value(p, format_number(p.automatic(context)), what + " (automatic default)");
-            } else if (p.default_value.empty()) {
-                fail("{} is required ({}); expected {}", what, p.help, type_name(p.type));
             } else {
                 v = parse_value(p, p.default_value, what);
             }

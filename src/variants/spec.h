@@ -68,7 +68,4 @@ private:
     std::string text_, full_text_;
 };
 
-// "factor=4,window=64" style listing of a schema's defaults (for `stretch variants`).
-std::string describe_param_default(const param_spec& p);
-
 }  // namespace stretch::variants

@@ -35,7 +35,7 @@ enum class param_type { integer, real, text, real_list };
 struct param_spec {
     std::string name;
     param_type type = param_type::real;
-    // As written in a spec; "auto" = computed by `automatic` from the model context; "" = required.
+    // As written in a spec; "auto" = computed by `automatic` from the model context.
     std::string default_value;
     std::string help;
     double min = -std::numeric_limits<double>::infinity();  // inclusive range of numbers

@@ -3,7 +3,9 @@
 // m = attention_factor, default sqrt(1 + ln(s) / ln(L_orig)) for s > 1, else 1.
 //   select = by_length (HF): long iff the current length L > L_orig;
 //            by_context (llama.cpp): long iff the planned context exceeds L_orig, fixed per run.
-// A factor list of one number applies to every pair. Since by_length switches the rotation of every
+// A factor list of one number applies to every pair. Real models ship factors searched for them
+// (Phi-3); without such a search the defaults are short 1 and long s for every pair, i.e. position
+// interpolation past L_orig with LongRoPE's attention factor. Since by_length switches the rotation of every
 // key when L crosses L_orig, the KV cache keeps keys unrotated (HF's Phi-3 re-prefills instead).
 // Source: HF rope_type="longrope"; llama.cpp issue #6849.
 #include <cmath>
@@ -34,10 +36,11 @@ const registrar reg{variant_def{
     .kind = variant_kind::position,
     .summary = "per-pair frequency divisors, a short and a long set (Phi-3)",
     .source = "methods.md B8; HF rope_type=longrope",
-    .params = {{.name = "short_factor", .type = param_type::real_list, .default_value = "",
+    .params = {{.name = "short_factor", .type = param_type::real_list, .default_value = "1",
                 .help = "d/2 divisors (or one for all) used up to L_orig", .min = 1e-9},
-               {.name = "long_factor", .type = param_type::real_list, .default_value = "",
-                .help = "d/2 divisors (or one for all) used past L_orig", .min = 1e-9},
+               {.name = "long_factor", .type = param_type::real_list, .default_value = "auto",
+                .help = "d/2 divisors (or one for all) used past L_orig (auto: s for every pair)", .min = 1e-9,
+                .automatic = extension_ratio},
                factor_param("s, for the default attention factor (auto: L_target / L_train, at least 1)"),
                {.name = "original_max_position_embeddings", .type = param_type::integer, .default_value = "auto",
                 .help = "L_orig (auto: L_train)", .min = 1.0,

@@ -1,0 +1,165 @@
+// `stretch sweep`: methods x lengths x modes on one model and text (eval/by_length.h per cell) ->
+// results.csv, results.json, table.md (per-length loss and accuracy), plot.svg (loss and accuracy
+// against length) and leaderboard.md (AM/GM/HM of per-length accuracy over one task set), in --out.
+// Methods come from repeated --method flags or a JSON config file ({"methods": [...], "lengths":
+// [...], "modes": [...], "score": "all", "tokens": N}); without either, every registered method with
+// its defaults, and the log-n combinations the published tables report. A non-finite result is an
+// error, reported after the outputs are written.
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "core/error.h"
+#include "core/thread_pool.h"
+#include "eval/by_length.h"
+#include "eval/leaderboard.h"
+#include "eval/report.h"
+#include "io/atomic_file.h"
+#include "io/corpus.h"
+#include "model/gguf_model.h"
+
+namespace stretch::cli {
+
+namespace {
+
+struct sweep_args {
+    std::string model, text, config, out = "sweep";
+    std::vector<std::string> methods;
+    std::string lengths;  // default: 1x, 2x, 4x, 8x, 16x n_ctx_train
+    std::string modes = "plain,repeated";
+    std::string score = "all";
+    std::int64_t tokens = 16384;
+    int threads = 0;
+};
+
+// Every position variant with its defaults, the modifiers alone and the combinations of the
+// published tables (methods.md B: "X-log n†" = X+logn; the super baseline = window+logn).
+std::vector<std::string> every_method() {
+    std::vector<std::string> methods;
+    for (const auto* def : variants::all_variants()) methods.push_back(def->name);
+    for (const auto& a : variants::aliases()) methods.push_back(a.name);
+    for (const char* combo : {"ntk_mixed+logn", "yarn+logn", "rerope+logn", "leaky_rerope+logn"}) methods.push_back(combo);
+    return methods;
+}
+
+std::vector<std::string> split_list(const std::string& text) {
+    std::vector<std::string> items;
+    std::size_t start = 0;
+    while (start <= text.size()) {
+        const std::size_t comma = text.find(',', start);
+        items.push_back(text.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+    }
+    return items;
+}
+
+void apply_config(sweep_args& a, const std::string& path) {
+    std::ifstream in(path);
+    if (!in) fail("{}: cannot open the sweep config", path);
+    const auto j = nlohmann::json::parse(in, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) fail("{}: not a JSON object; expected {{\"methods\": [...], ...}}", path);
+    for (const auto& [key, value] : j.items()) {
+        try {
+            if (key == "methods") a.methods = value.get<std::vector<std::string>>();
+            else if (key == "lengths") a.lengths = fmt::format("{}", fmt::join(value.get<std::vector<std::int64_t>>(), ","));
+            else if (key == "modes") a.modes = fmt::format("{}", fmt::join(value.get<std::vector<std::string>>(), ","));
+            else if (key == "score") a.score = value.get<std::string>();
+            else if (key == "tokens") a.tokens = value.get<std::int64_t>();
+            else fail("{}: unknown key '{}'; expected one of: methods, lengths, modes, score, tokens", path, key);
+        } catch (const nlohmann::json::exception&) {
+            fail("{}: key '{}' has the wrong type ({})", path, key, value.dump());
+        }
+    }
+}
+
+void write_text(const std::filesystem::path& path, const std::string& text) {
+    write_file_atomic(path.string(), std::as_bytes(std::span(text.data(), text.size())));
+}
+
+void run(sweep_args a) {
+    if (a.threads != 0) set_threads(a.threads);
+    if (!a.config.empty()) apply_config(a, a.config);
+    if (a.methods.empty()) a.methods = every_method();
+    if (a.tokens <= 0) fail("--tokens: found {}, expected a positive number of scored tokens", a.tokens);
+    const std::string model_path = resolve_model_path(a.model);
+    auto model = load_model(model_path);
+    const std::int64_t n_ctx = model->config().n_ctx_train;
+    if (a.lengths.empty()) a.lengths = fmt::format("{},{},{},{},{}", n_ctx, 2 * n_ctx, 4 * n_ctx, 8 * n_ctx, 16 * n_ctx);
+    const auto tokens = read_byte_tokens(a.text, "--text");
+
+    eval_request base;
+    base.lengths = parse_lengths(a.lengths);
+    base.score = parse_score_rule(a.score);
+    base.token_budget = a.tokens;
+    std::vector<eval_mode> modes;
+    for (const auto& m : split_list(a.modes)) modes.push_back(parse_eval_mode(m));
+    // Parse every method before the first (slow) evaluation, so a typo fails at once.
+    std::vector<variants::position_spec> specs;
+    for (std::size_t i = 0; i < a.methods.size(); ++i)
+        specs.push_back(variants::parse_spec(a.methods[i], fmt::format("method {} ('{}')", i + 1, a.methods[i])));
+
+    std::fprintf(stderr, "sweep: %zu methods x %zu lengths x %zu modes on %s, text %s\n", specs.size(),
+                 base.lengths.size(), modes.size(), model_path.c_str(), a.text.c_str());
+    std::vector<sweep_result> results;
+    std::vector<std::string> non_finite;
+    for (std::size_t i = 0; i < specs.size(); ++i)
+        for (const eval_mode mode : modes) {
+            eval_request request = base;
+            request.mode = mode;
+            request.positions = specs[i];
+            request.positions_where = fmt::format("method '{}'", a.methods[i]);
+            for (const length_result& r : evaluate_by_length(*model, tokens, a.text, request)) {
+                const std::string method = specs[i].text();
+                std::fprintf(stderr, "  %-28s %-8s %6lld  loss %8.4f  acc %.4f  %6.1fs\n", method.c_str(),
+                             eval_mode_name(mode), (long long)r.length, r.loss, r.accuracy, r.seconds);
+                if (!std::isfinite(r.loss) || !std::isfinite(r.accuracy))
+                    non_finite.push_back(fmt::format("{} {} at {}", method, eval_mode_name(mode), r.length));
+                results.push_back({method, r});
+            }
+        }
+
+    const std::filesystem::path out(a.out);
+    std::filesystem::create_directories(out);
+    const nlohmann::json meta = {{"model", model_path}, {"text", a.text},     {"n_ctx_train", n_ctx},
+                                 {"score", a.score},    {"tokens", a.tokens}, {"methods", a.methods}};
+    write_text(out / "results.csv", sweep_csv(results));
+    write_text(out / "results.json", sweep_json(results, meta).dump(2) + "\n");
+    const std::string table = sweep_markdown(results, n_ctx);
+    write_text(out / "table.md", table);
+    write_text(out / "plot.svg", sweep_svg(results, n_ctx));
+    std::printf("%s\n", table.c_str());
+    if (!non_finite.empty())
+        fail("sweep: non-finite results for {}; outputs written to {}", fmt::join(non_finite, "; "), out.string());
+    const std::string board = leaderboard_markdown(accuracy_leaderboard(results));
+    write_text(out / "leaderboard.md", board);
+    std::printf("%s\nwrote %s/{results.csv,results.json,table.md,plot.svg,leaderboard.md}\n", board.c_str(),
+                out.string().c_str());
+}
+
+}  // namespace
+
+void add_sweep_command(CLI::App& app) {
+    auto args = std::make_shared<sweep_args>();
+    CLI::App* cmd = app.add_subcommand("sweep", "evaluate methods x lengths x modes: tables, plot and leaderboard");
+    cmd->add_option("--model", args->model, "model file or training output directory")->required();
+    cmd->add_option("--text", args->text, "held-out text file")->required();
+    cmd->add_option("--method", args->methods,
+                    "a method spec (repeatable; see `stretch variants`); default: every method");
+    cmd->add_option("--config", args->config, "JSON file with methods, lengths, modes, score, tokens");
+    cmd->add_option("--lengths", args->lengths, "comma-separated lengths (default: 1x-16x n_ctx_train)");
+    cmd->add_option("--modes", args->modes, "comma-separated: plain, repeated")->capture_default_str();
+    cmd->add_option("--score", args->score, "all, or last:N")->capture_default_str();
+    cmd->add_option("--tokens", args->tokens, "scored tokens per cell")->capture_default_str();
+    cmd->add_option("--out", args->out, "output directory")->capture_default_str();
+    cmd->add_option("--threads", args->threads, "threads (default: all cores)");
+    cmd->callback([args] { run(*args); });
+}
+
+}  // namespace stretch::cli
