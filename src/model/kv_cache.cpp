@@ -29,9 +29,17 @@ void kv_cache::write(std::int64_t il, const tensor& keys, const tensor& values) 
     std::memcpy(static_cast<std::byte*>(v.raw()) + size_ * row_bytes, values.raw(), values.bytes());
 }
 
-void kv_cache::advance(std::int64_t rows) {
-    STRETCH_ASSERT(size_ + rows <= capacity_);
-    size_ += rows;
+void kv_cache::advance(std::span<const std::int32_t> tokens, const variants::rotation& used) {
+    STRETCH_ASSERT(size_ + std::int64_t(tokens.size()) <= capacity_);
+    size_ += std::int64_t(tokens.size());
+    tokens_.insert(tokens_.end(), tokens.begin(), tokens.end());
+    rotation_ = used;
+}
+
+void kv_cache::clear() {
+    size_ = 0;
+    tokens_.clear();
+    rotation_ = {};
 }
 
 }  // namespace stretch

@@ -1,6 +1,7 @@
 #include "model/transformer.h"
 
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <fmt/format.h>
@@ -63,8 +64,18 @@ using table_ptr = std::shared_ptr<const cpu::rope_table>;
 // Rotation tables of one forward (methods.md eq. 0.2), shared by every layer: queries and the keys
 // to rotate at their positions, and for a two-score variant the far-branch positions of both.
 struct rotation_plan {
+    variants::rotation used;
     table_ptr query, key, query_far, key_far;
 };
+
+// The last `rows` rows of a [N, C] tensor, copied.
+tensor last_rows(const tensor& t, std::int64_t rows) {
+    const std::int64_t width = t.dim(1);
+    tensor out({rows, width}, t.type());
+    const std::size_t bytes = static_cast<std::size_t>(rows * width) * dtype_size(t.type());
+    std::memcpy(out.raw(), static_cast<const std::byte*>(t.raw()) + t.bytes() - bytes, bytes);
+    return out;
+}
 
 table_ptr table_of(std::int64_t first, std::int64_t count, const std::function<double(std::int64_t)>& position,
                    const variants::rotation& r) {
@@ -81,6 +92,7 @@ rotation_plan make_rotation_plan(const variants::position_setup& positions, std:
     const variants::rotation r = positions.frequencies(time_k);
     const auto identity = [](std::int64_t p) { return double(p); };
     rotation_plan plan;
+    plan.used = r;
     plan.query = table_of(past, time, identity, r);
     plan.key = rotate_all_keys ? table_of(0, time_k, identity, r) : plan.query;
     if (const auto& far = positions.far()) {
@@ -105,6 +117,15 @@ ag::var transformer::forward(ag::context& ctx, std::span<const std::int32_t> tok
     const std::int64_t hd = c.head_dim();
     const std::int64_t past = cache != nullptr ? cache->size() : 0, time_k = past + time;
     const bool unrotated_cache = cache != nullptr && positions.cache_unrotated_keys();
+    if (cache != nullptr && past > 0 && positions.refill_cache_on_rotation_change() &&
+        !cache->written_with(positions.frequencies(time_k))) {
+        // The rotation switched (LongRoPE past L_orig): recompute the cache from its tokens.
+        std::vector<std::int32_t> all = cache->tokens();
+        all.insert(all.end(), tokens.begin(), tokens.end());
+        cache->clear();
+        const tensor logits = forward(ctx, all, 1, time_k, positions, cache)->value;
+        return ag::make_var(last_rows(logits, time), "logits");
+    }
     const rotation_plan plan = make_rotation_plan(positions, past, time, unrotated_cache);
     const bool two_score = positions.far().has_value();
     const cpu::attention_rules rules = positions.rules(past, time, time_k);
@@ -147,7 +168,7 @@ ag::var transformer::forward(ag::context& ctx, std::span<const std::int32_t> tok
         ag::var f = ag::swiglu(ctx, gate, up, p + "ffn_swiglu");
         x = ag::add(ctx, x, ag::linear(ctx, f, b.w_down, p + "ffn_out"), p + "ffn_residual");
     }
-    if (cache != nullptr) cache->advance(time);
+    if (cache != nullptr) cache->advance(tokens, plan.used);
     x = ag::rmsnorm(ctx, x, out_norm_, c.norm_eps, "output_norm");
     return ag::linear(ctx, x, output_, "logits");
 }

@@ -234,9 +234,7 @@ position_setup::position_setup(const position_spec& spec, const model_context& c
                      r->def->name);
             if (mine.window > 0) mask_owner = r->def->name;
         }
-        cache_unrotated_keys_ = cache_unrotated_keys_ || r->def->cache_unrotated_keys;
     }
-    cache_unrotated_keys_ = cache_unrotated_keys_ || far_.has_value();
     text_ = spec.text();
     full_text_ = fmt::format("{}", fmt::join(full_terms, "+"));
 }

@@ -53,7 +53,9 @@ public:
     const std::optional<far_branch>& far() const { return far_; }
     // Rules for T_q query rows at positions first_query .. first_query + T_q - 1, `length` tokens in context.
     cpu::attention_rules rules(std::int64_t first_query, std::int64_t time_q, std::int64_t length) const;
-    bool cache_unrotated_keys() const { return cache_unrotated_keys_; }
+    // A far branch needs the keys before rotation: the KV cache keeps them so (methods.md B9).
+    bool cache_unrotated_keys() const { return far_.has_value(); }
+    bool refill_cache_on_rotation_change() const { return position_.def->refill_cache_on_rotation_change; }
 
 private:
     struct resolved {
@@ -64,7 +66,6 @@ private:
     resolved position_;
     std::vector<resolved> modifiers_;
     std::optional<far_branch> far_;
-    bool cache_unrotated_keys_ = false;
     std::string text_, full_text_;
 };
 

@@ -94,9 +94,10 @@ struct variant_def {
         query_scale;
     // Cross-parameter checks against the model (e.g. window < L_train); throws stretch::error.
     std::function<void(const param_values&, const model_context&)> validate;
-    // The KV cache keeps keys before rotation (with their positions) and rotates them per step
-    // (methods.md B9); otherwise it keeps keys rotated with the frequencies of the step that wrote them.
-    bool cache_unrotated_keys = false;
+    // When the rotation changes with the context length (LongRoPE's long/short switch), a KV cache
+    // written with the old one is recomputed from its tokens, as HF's Phi-3 re-prefills (methods.md
+    // B8). Otherwise cached keys keep the rotation of the step that wrote them (`dynamic`, hf mode).
+    bool refill_cache_on_rotation_change = false;
 };
 
 // Registration from a variant's own file: `const registrar reg{variant_def{...}};`.

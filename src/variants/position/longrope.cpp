@@ -5,8 +5,9 @@
 //            by_context (llama.cpp): long iff the planned context exceeds L_orig, fixed per run.
 // A factor list of one number applies to every pair. Real models ship factors searched for them
 // (Phi-3); without such a search the defaults are short 1 and long s for every pair, i.e. position
-// interpolation past L_orig with LongRoPE's attention factor. Since by_length switches the rotation of every
-// key when L crosses L_orig, the KV cache keeps keys unrotated (HF's Phi-3 re-prefills instead).
+// interpolation past L_orig with LongRoPE's attention factor. When by_length switches while
+// decoding, every cached key and every hidden state behind it was computed with the short factors,
+// so the KV cache is recomputed from its tokens with the long ones (HF's Phi-3 re-prefills).
 // Source: HF rope_type="longrope"; llama.cpp issue #6849.
 #include <cmath>
 
@@ -58,7 +59,7 @@ const registrar reg{variant_def{
                 fail("longrope.{} has {} values; expected {} (one per rotary pair) or 1", key, n, c.n_rot / 2);
         }
     },
-    .cache_unrotated_keys = true,
+    .refill_cache_on_rotation_change = true,
 }};
 
 }  // namespace
