@@ -25,11 +25,11 @@ namespace {
 
 // Both sides are float64 evaluations of the same formulas; they differ only in operation order
 // (HF: 1 / base^(2t/d) and 1 / (factor * base^(2t/d)); stretch: base^(-2t/d) and theta / factor; the
-// dynamic base' through one more pow), i.e. a few ulps per step. The largest exponent is
-// 2t/d * ln(base') ~ 13 (base 500000) to ~25 (dynamic base' at d = 8), which turns an ulp of the
-// exponent into ~1e-14 relative in the result. 1e-12 leaves ~100x room and is still ~1e9x tighter than
-// any wrong rounding choice (floor vs ceil of a correction bound moves a pair by 1/(high-low) of the
-// factor) or a wrong branch (a short/long list swap, a missed band) would produce.
+// dynamic base' through one more pow), i.e. a few ulps: the largest difference over the fixture is
+// 3.8e-16 relative (measured with the tolerance at 0; 18 of 119 cases agree bit for bit). 1e-12 leaves
+// >1000x room for another libm's pow/log and is still ~1e9x tighter than what a wrong rounding of a
+// correction bound (moves a pair by 1/(high-low) of the factor), a wrong band or a short/long list
+// swap produces.
 constexpr double rel_tol = 1e-12;
 
 nlohmann::json load_fixture() {
