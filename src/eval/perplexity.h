@@ -1,0 +1,39 @@
+// Perplexity as llama.cpp's llama-perplexity computes it (methods.md G4 `llama_ppl`), so numbers
+// compare with llama.cpp's on the same file: the text's tokens are cut into non-overlapping chunks
+// of n_ctx (the remainder dropped), each chunk's first token is replaced by BOS when the vocabulary
+// adds one, each chunk is evaluated from an empty context, and only the second half is scored
+// (positions n_ctx/2 .. n_ctx-2 predicting the next token). `last:N` scores the last N predictions
+// of each chunk instead (G3). PPL = exp(mean NLL), with llama.cpp's error estimate
+// ppl * sqrt((mean(nll^2) - mean(nll)^2) / (count - 1)).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "model/transformer.h"
+#include "variants/spec.h"
+
+namespace stretch {
+
+struct perplexity_request {
+    std::int64_t n_ctx = 512;
+    std::int64_t last_n = 0;        // 0: llama.cpp's second half
+    std::int64_t max_chunks = 0;    // 0: every whole chunk of the text
+    std::int32_t bos = -1;          // >= 0: replaces the first token of every chunk
+    variants::position_spec positions = variants::parse_spec("default", "--pos");
+};
+
+struct perplexity_result {
+    double ppl = 0, ppl_error = 0, nll = 0;  // nll: mean nats per scored token
+    std::int64_t tokens = 0, chunks = 0;
+    double seconds = 0;
+};
+
+// `progress(chunk, running_ppl)` after every chunk. Throws stretch::error when the text has fewer
+// than two chunks' worth of tokens (as llama-perplexity) or a setting is impossible.
+perplexity_result llama_perplexity(const transformer& model, const std::vector<std::int32_t>& tokens,
+                                   const perplexity_request& request,
+                                   const std::function<void(std::int64_t, double)>& progress = {});
+
+}  // namespace stretch
