@@ -1,0 +1,86 @@
+// llama-perplexity's protocol (eval/perplexity.h) against a direct computation: per chunk, the
+// logits of the tiny model and the float64 reference cross-entropy (kernels/ref) of exactly the
+// positions llama.cpp scores, with the first token of each chunk replaced by BOS.
+#include "eval/perplexity.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "core/error.h"
+#include "kernels/ref/ref.h"
+#include "support/tiny_model.h"
+
+namespace stretch {
+namespace {
+
+struct expected {
+    double ppl, error;
+    std::int64_t count;
+};
+
+expected direct(const transformer& model, const std::vector<std::int32_t>& tokens, std::int64_t n_ctx,
+                std::int64_t first, std::int32_t bos) {
+    double nll = 0, nll2 = 0;
+    std::int64_t count = 0;
+    const auto setup = variants::position_setup(variants::parse_spec("default", "t"), model.position_context(n_ctx), "t");
+    for (std::int64_t c = 0; c < std::int64_t(tokens.size()) / n_ctx; ++c) {
+        std::vector<std::int32_t> chunk(tokens.begin() + c * n_ctx, tokens.begin() + (c + 1) * n_ctx);
+        if (bos >= 0) chunk[0] = bos;
+        ag::context ctx;
+        const tensor y = model.forward(ctx, chunk, 1, n_ctx, setup)->value;
+        std::vector<double> z(y.data<double>(), y.data<double>() + y.numel());
+        std::vector<std::int32_t> targets(std::size_t(n_ctx), -1);
+        for (std::int64_t j = first; j < n_ctx - 1; ++j) targets[std::size_t(j)] = tokens[std::size_t(c * n_ctx + j + 1)];
+        const auto losses = ref::cross_entropy(z, targets, n_ctx, model.config().vocab_size);
+        for (std::int64_t j = first; j < n_ctx - 1; ++j) {
+            nll += losses[std::size_t(j)];
+            nll2 += losses[std::size_t(j)] * losses[std::size_t(j)];
+            ++count;
+        }
+    }
+    const double mean = nll / double(count);
+    return {std::exp(mean), std::sqrt((nll2 / double(count) - mean * mean) / double(count - 1)) * std::exp(mean), count};
+}
+
+// The model is f64; the protocol converts logits to f32 before the cross-entropy (as for f32
+// models): ~1e-7 relative per logit, so 1e-6 on the perplexity.
+constexpr double tol = 1e-6;
+
+TEST(Perplexity, MatchesTheDirectComputationOfLlamaCppsProtocol) {
+    const transformer model = test::tiny_model();
+    const auto tokens = test::tiny_tokens(100);  // 3 chunks of 32, 4 tokens dropped
+    perplexity_request request;
+    request.n_ctx = 32;
+    request.bos = 12;
+    const auto r = llama_perplexity(model, tokens, request);
+    const auto want = direct(model, tokens, 32, 16, 12);
+    EXPECT_EQ(r.chunks, 3);
+    EXPECT_EQ(r.tokens, want.count);
+    EXPECT_EQ(r.tokens, 3 * 15);
+    EXPECT_NEAR(r.ppl, want.ppl, tol * want.ppl);
+    EXPECT_NEAR(r.ppl_error, want.error, 1e-5 * want.error);
+
+    request.last_n = 31;  // every prediction of the chunk
+    request.max_chunks = 2;
+    request.bos = -1;
+    const auto all = llama_perplexity(model, tokens, request);
+    const auto want_all = direct(model, std::vector<std::int32_t>(tokens.begin(), tokens.begin() + 64), 32, 0, -1);
+    EXPECT_EQ(all.tokens, 62);
+    EXPECT_NEAR(all.ppl, want_all.ppl, tol * want_all.ppl);
+}
+
+TEST(Perplexity, RefusesTextsShorterThanTwoChunks) {
+    const transformer model = test::tiny_model();
+    perplexity_request request;
+    request.n_ctx = 64;
+    try {
+        llama_perplexity(model, test::tiny_tokens(100), request);
+        FAIL();
+    } catch (const error& e) {
+        EXPECT_STREQ(e.what(), "-f: the text has 100 tokens; expected at least 2 * n_ctx = 128 (as llama-perplexity)");
+    }
+}
+
+}  // namespace
+}  // namespace stretch
