@@ -154,6 +154,27 @@ op_case attention_case(cpu::attention_dims d) {
             }};
 }
 
+// A variant's rules (kernels/cpu/attention.h): window with sinks, a per-query scale, and a
+// two-score far branch whose operands q_far, k_far are inputs 3 and 4.
+op_case attention_rules_case(cpu::attention_dims d, bool two_score) {
+    const shape_t q_shape = {d.batch * d.time_q, d.heads * d.head_dim};
+    const shape_t kv_shape = {d.batch * d.time_k, d.heads_kv * d.head_dim};
+    cpu::attention_rules rules;
+    rules.window = 3;
+    rules.n_sink = 1;
+    for (std::int64_t i = 0; i < d.time_q; ++i) rules.query_scale.push_back(1.0 + 0.25 * double(i));
+    if (two_score) rules.far_from = 2;
+    std::vector<tensor> inputs{random_tensor(q_shape, 11, 1.5), random_tensor(kv_shape, 12), random_tensor(kv_shape, 13)};
+    if (two_score) {
+        inputs.push_back(random_tensor(q_shape, 15, 1.5));
+        inputs.push_back(random_tensor(kv_shape, 16));
+    }
+    return {inputs, [d, rules, two_score](ag::context& ctx, const std::vector<ag::var>& in) {
+                return ag::attention(ctx, in[0], in[1], in[2], d, 1.0 / std::sqrt(double(d.head_dim)), "y", rules,
+                                     two_score ? in[3] : nullptr, two_score ? in[4] : nullptr);
+            }};
+}
+
 op_case cross_entropy_case() {
     // Rows 1 and 4 are ignored: their logits get exactly zero gradient; the mean is over 3 rows.
     return {{random_tensor({5, 7}, 14, 2.0)}, [](ag::context& ctx, const std::vector<ag::var>& in) {
@@ -216,6 +237,16 @@ TEST(OpAttention, FiniteDifferencesWithGroupsAndFewerQueries) {
 }
 TEST(OpAttention, F32BackwardMatchesF64) {
     for (const auto& d : attention_shapes) check_f32_matches_f64(attention_case(d));
+}
+
+TEST(OpAttention, FiniteDifferencesWithVariantRules) {
+    // T = 6 > window 3 + sink 1, so some keys are masked, some far, some near.
+    for (const bool two_score : {false, true}) {
+        SCOPED_TRACE(two_score ? "window, sinks, query scale, far branch" : "window, sinks, query scale");
+        check_finite_differences(attention_rules_case({1, 6, 6, 2, 1, 4}, two_score));
+        check_finite_differences(attention_rules_case({2, 2, 6, 4, 2, 3}, two_score));
+        check_f32_matches_f64(attention_rules_case({1, 6, 6, 2, 1, 4}, two_score));
+    }
 }
 
 TEST(OpCrossEntropy, FiniteDifferencesWithIgnoredTargets) { check_finite_differences(cross_entropy_case()); }

@@ -67,21 +67,14 @@ void attention_forward(const T* q, const T* k, const T* v, T* out, T* probs, con
     STRETCH_ASSERT(d.heads % d.heads_kv == 0 && d.time_q <= d.time_k);
     STRETCH_ASSERT(rules.far_from <= 0 || (far.q != nullptr && far.k != nullptr));
     STRETCH_ASSERT(rules.query_scale.empty() || std::int64_t(rules.query_scale.size()) == d.time_q);
+    if (probs == nullptr) return attention_forward_tiled(q, k, v, out, d, scale, rules, far);
     const head_layout l(d);
     auto& tp = pool();
-    std::vector<std::vector<T>> scratch(static_cast<std::size_t>(tp.size()));
     std::vector<std::vector<T>> far_scratch(static_cast<std::size_t>(tp.size()));
     tp.parallel_for(d.batch * d.heads, [&](std::int64_t u0, std::int64_t u1, int thread) {
         for (std::int64_t u = u0; u < u1; ++u) {
             const std::int64_t b = u / d.heads, h = u % d.heads, g = h / l.group;
-            T* p;
-            if (probs != nullptr) {
-                p = probs + u * d.time_q * d.time_k;
-            } else {
-                auto& s = scratch[static_cast<std::size_t>(thread)];
-                s.resize(static_cast<std::size_t>(d.time_q * d.time_k));
-                p = s.data();
-            }
+            T* p = probs + u * d.time_q * d.time_k;
             const std::int64_t q_at = b * d.time_q * l.q_stride + h * d.head_dim;
             const std::int64_t kv_at = b * d.time_k * l.kv_stride + g * d.head_dim;
             head_scores<T>(q + q_at, k + kv_at, far.q ? far.q + q_at : nullptr, far.k ? far.k + kv_at : nullptr, p,

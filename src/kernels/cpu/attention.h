@@ -6,8 +6,8 @@
 //   P = softmax_rows(S) (f32/f64),  O_h = P V_g,
 // query head h reads K/V head g = h / (H / H_kv); i and j are positions, query row r sits at
 // i = T_k - T_q + r (a KV-cache decode has T_q < T_k). The rotations that make q, k, qf, kf are the
-// caller's (model/attention_plan.h). Memory is O(T_q * T_k) per head; the tiled online-softmax
-// kernel that removes it is later work (issue: fast kernels).
+// caller's (model/transformer.cpp). Training keeps P for the backward: O(T_q * T_k) per head;
+// inference uses the tiled path, O(tile) per thread.
 #pragma once
 
 #include <cstdint>
@@ -45,10 +45,16 @@ struct far_operands {
 };
 
 // q [B, T_q, H, D], k/v [B, T_k, H_kv, D], out [B, T_q, H, D].
-// probs [B, H, T_q, T_k] receives P when not null (kept for the backward).
+// probs [B, H, T_q, T_k] receives P when not null (kept for the backward): the materialised path.
+// Without probs (inference) it runs attention_forward_tiled.
 template <class T>
 void attention_forward(const T* q, const T* k, const T* v, T* out, T* probs, const attention_dims& dims, T scale,
                        const attention_rules& rules = {}, far_operands<T> far = {});
+
+// The tiled online-softmax path (attention_tiled.cpp): O(tile) memory, invisible tiles skipped.
+template <class T>
+void attention_forward_tiled(const T* q, const T* k, const T* v, T* out, const attention_dims& dims, T scale,
+                             const attention_rules& rules, far_operands<T> far);
 
 // Gradients accumulate (+=) into dq, dk, dv (and dq_far, dk_far for a two-score variant) from dout,
 // using P saved by the forward.
