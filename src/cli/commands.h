@@ -10,5 +10,8 @@ void add_eval_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_variants_command(CLI::App& app);
 void add_sweep_command(CLI::App& app);
+void add_ppl_command(CLI::App& app);
+void add_passkey_command(CLI::App& app);
+void add_generate_command(CLI::App& app);
 
 }  // namespace stretch::cli

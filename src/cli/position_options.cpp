@@ -11,9 +11,8 @@ void add_position_options(CLI::App* cmd, const std::shared_ptr<position_options>
     for (const auto& a : variants::aliases()) positions.push_back(a.name);
     cmd->add_option("--pos", options->pos,
                     fmt::format("position variant: name[:key=value,...][+modifier...] (see `stretch variants`); "
-                                "names: {}; modifiers: {}",
-                                fmt::join(positions, ", "), fmt::join(modifiers, ", ")))
-        ->capture_default_str();
+                                "names: {}; modifiers: {}; default: the model's own",
+                                fmt::join(positions, ", "), fmt::join(modifiers, ", ")));
     for (const auto& name : modifiers) {
         const auto& def = variants::find_variant(name, "--pos");
         cmd->add_flag_callback(

@@ -14,9 +14,11 @@
 namespace stretch::cli {
 
 struct position_options {
-    std::string pos = "default";
+    std::string pos;  // empty: the model's own (plain RoPE, or the scaling its GGUF file declares)
     std::vector<std::string> modifiers;
-    variants::position_spec parse() const { return variants::parse_spec_with_modifiers(pos, modifiers, "--pos"); }
+    variants::position_spec parse(const std::string& model_default = "default") const {
+        return variants::parse_spec_with_modifiers(pos.empty() ? model_default : pos, modifiers, "--pos");
+    }
 };
 
 void add_position_options(CLI::App* cmd, const std::shared_ptr<position_options>& options);

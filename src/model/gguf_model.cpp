@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "core/error.h"
+#include "kernels/cpu/dequant.h"
 
 namespace stretch {
 
@@ -36,7 +37,10 @@ model_config read_model_config(const gguf::reader& in) {
     const std::string arch = in.get_string("general.architecture");
     if (arch != "llama") fail("{}: general.architecture = '{}', expected 'llama'", in.path(), arch);
     model_config c;
-    c.vocab_size = in.get_u32("llama.vocab_size");
+    // Older converters leave llama.vocab_size out; the embedding's rows are the vocabulary then.
+    const gguf::tensor_info* embedding = in.find_tensor("token_embd.weight");
+    if (embedding == nullptr) fail("{}: no tensor token_embd.weight; expected a Llama model's embedding", in.path());
+    c.vocab_size = in.get_u32_or("llama.vocab_size", static_cast<std::uint32_t>(embedding->shape.at(0)));
     c.n_ctx_train = in.get_u32("llama.context_length");
     c.d_model = in.get_u32("llama.embedding_length");
     c.n_layer = in.get_u32("llama.block_count");
@@ -51,13 +55,29 @@ model_config read_model_config(const gguf::reader& in) {
     c.rope_pairing = pairing == "half" ? cpu::rope_pairing::half : cpu::rope_pairing::interleaved;
     c.tie_embeddings = in.get_bool_or("stretch.tie_embeddings", in.find_tensor("output.weight") == nullptr);
     c.validate(in.path().c_str());
+    const auto n_rot = in.get_u32_or("llama.rope.dimension_count", static_cast<std::uint32_t>(c.head_dim()));
+    if (n_rot != c.head_dim())
+        fail("{}: llama.rope.dimension_count = {}; expected the head dimension {} (partial rotary is not supported)",
+             in.path(), n_rot, c.head_dim());
     return c;
 }
 
 void read_model_weights(const gguf::reader& in, transformer& model) {
     for (const auto& [name, v] : model.parameters()) {
-        tensor t = in.read_f32(name, v->value.shape());
-        std::memcpy(v->value.raw(), t.raw(), t.bytes());
+        const gguf::tensor_info* info = in.find_tensor(name);
+        if (info == nullptr || info->type == gguf::ggml_type::f32 || info->type == gguf::ggml_type::f64) {
+            tensor t = in.read_f32(name, v->value.shape());  // names the missing tensor or wrong shape
+            std::memcpy(v->value.raw(), t.raw(), t.bytes());
+            continue;
+        }
+        if (info->shape != v->value.shape())
+            fail("{}: tensor {} has shape {}; expected {}", in.path(), name, gguf::detail::shape_text(info->shape),
+                 gguf::detail::shape_text(v->value.shape()));
+        if (!cpu::can_dequantize(info->type))
+            fail("{}: tensor {} has type {}; expected F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K or Q6_K", in.path(), name,
+                 gguf::ggml_type_name(info->type));
+        // Quantised weights become f32 here; products on the quantised blocks are later work.
+        cpu::dequantize(info->type, in.tensor_bytes(*info).data(), v->value.data<float>(), info->numel());
     }
 }
 

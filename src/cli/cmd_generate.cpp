@@ -1,0 +1,92 @@
+// `stretch generate -m MODEL -p PROMPT -n N`: streamed sampling with a KV cache (generate/), any
+// position variant, the model's chat template (--chat) and classifier-free guidance
+// (--cfg-negative-prompt, --cfg-scale; methods.md F1).
+#include <cstdio>
+#include <memory>
+
+#include "cli/commands.h"
+#include "cli/position_options.h"
+#include "core/error.h"
+#include "core/thread_pool.h"
+#include "generate/generator.h"
+#include "io/chat_template.h"
+#include "model/load.h"
+
+namespace stretch::cli {
+
+namespace {
+
+struct generate_args {
+    std::string model, tokenizer, prompt, negative_prompt;
+    std::int64_t n_predict = 128;
+    double cfg_scale = 1.0;
+    bool chat = false;
+    int threads = 0;
+    sampling_params sampling;
+    std::shared_ptr<position_options> positions = std::make_shared<position_options>();
+};
+
+void run(const generate_args& a) {
+    if (a.threads != 0) set_threads(a.threads);
+    const loaded_model m = load_any_model(a.model, a.tokenizer);
+    const tokenizer& tok = *m.tok;
+    generation_request g;
+    g.n_predict = a.n_predict;
+    g.sampling = a.sampling;
+    g.cfg_scale = a.cfg_scale;
+    std::string prompt = a.prompt;
+    if (tok.eos() >= 0) g.stop.push_back(tok.eos());
+    if (a.chat) {
+        const chat_prompt chat = apply_chat_template(m.chat_template, a.prompt, m.path);
+        prompt = chat.text;
+        for (const auto& stop : chat.stops)
+            if (const auto id = tok.find(stop)) g.stop.push_back(*id);
+    }
+    const bool bos = tok.add_bos_default();
+    g.prompt = tok.encode(prompt, bos);
+    if (a.cfg_scale != 1.0) {
+        g.negative = tok.encode(a.negative_prompt, bos);
+        if (g.negative.empty() && tok.bos() >= 0) g.negative = {tok.bos()};
+    }
+    if (g.prompt.empty()) fail("-p: the prompt encodes to no tokens; expected some text");
+    const auto positions = a.positions->parse(m.positions);
+    std::fprintf(stderr, "generate: %s (%s), pos %s, %zu prompt tokens\n", m.path.c_str(), m.format.c_str(),
+                 positions.text().c_str(), g.prompt.size());
+    if (!a.chat) std::fputs(a.prompt.c_str(), stdout);
+    generate(*m.model, positions, g, [&](std::int32_t id) {
+        std::fputs(tok.token_bytes(id).c_str(), stdout);
+        std::fflush(stdout);
+    });
+    std::fputs("\n", stdout);
+}
+
+}  // namespace
+
+void add_generate_command(CLI::App& app) {
+    auto args = std::make_shared<generate_args>();
+    CLI::App* cmd = app.add_subcommand("generate", "sample text from a model with a KV cache");
+    cmd->add_option("-m,--model", args->model, "GGUF model, llama2.c checkpoint, or training output directory")
+        ->required();
+    cmd->add_option("--tokenizer", args->tokenizer, "llama2.c tokenizer.bin (default: beside the model)");
+    cmd->add_option("-p,--prompt", args->prompt, "prompt text")->required();
+    cmd->add_option("-n,--n-predict", args->n_predict, "tokens to generate")->capture_default_str();
+    cmd->add_option("--temp", args->sampling.temperature, "temperature (0: greedy)")->capture_default_str();
+    cmd->add_option("--top-k", args->sampling.top_k, "keep the k most likely tokens (0: off)")->capture_default_str();
+    cmd->add_option("--top-p", args->sampling.top_p, "nucleus: smallest set with this mass (1: off)")
+        ->capture_default_str();
+    cmd->add_option("--min-p", args->sampling.min_p, "keep tokens with p >= min-p * p_max (0: off)")
+        ->capture_default_str();
+    cmd->add_option("--repeat-penalty", args->sampling.repeat_penalty, "CTRL repetition penalty (1: off)")
+        ->capture_default_str();
+    cmd->add_option("--repeat-last-n", args->sampling.repeat_last_n, "tokens the penalty looks back over")
+        ->capture_default_str();
+    cmd->add_option("--seed", args->sampling.seed, "sampling seed")->capture_default_str();
+    cmd->add_flag("--chat", args->chat, "wrap the prompt in the model's chat template (ChatML, Llama-2)");
+    cmd->add_option("--cfg-negative-prompt", args->negative_prompt, "guidance context (default: empty, i.e. BOS)");
+    cmd->add_option("--cfg-scale", args->cfg_scale, "classifier-free guidance gamma (1: off)")->capture_default_str();
+    cmd->add_option("--threads", args->threads, "threads (default: all cores)");
+    add_position_options(cmd, args->positions);
+    cmd->callback([args] { run(*args); });
+}
+
+}  // namespace stretch::cli

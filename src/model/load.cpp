@@ -1,0 +1,102 @@
+#include "model/load.h"
+
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "io/llama2c.h"
+#include "io/tokenizer_byte.h"
+#include "model/gguf_model.h"
+
+namespace stretch {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+loaded_model load_llama2c(const std::string& path, const std::string& tokenizer_path) {
+    llama2c_checkpoint ck = read_llama2c(path);
+    model_config c;
+    c.vocab_size = ck.vocab_size;
+    c.d_model = ck.dim;
+    c.n_layer = ck.n_layers;
+    c.n_head = ck.n_heads;
+    c.n_head_kv = ck.n_kv_heads;
+    c.d_ff = ck.hidden_dim;
+    c.n_ctx_train = ck.seq_len;
+    c.rope_base = 10000.0;  // run.c hard-codes it
+    c.norm_eps = 1e-5;      // run.c's rmsnorm
+    c.tie_embeddings = ck.shared_classifier;
+    c.rope_pairing = cpu::rope_pairing::interleaved;
+    loaded_model m;
+    m.model = std::make_unique<transformer>(c);
+    for (const auto& [name, value] : ck.tensors) {
+        bool found = false;
+        for (const auto& [pname, p] : m.model->parameters())
+            if (pname == name) {
+                STRETCH_ASSERT(p->value.shape() == value.shape());
+                p->value = value;
+                found = true;
+            }
+        STRETCH_ASSERT(found);
+    }
+    const std::string tok = tokenizer_path.empty() ? (fs::path(path).parent_path() / "tokenizer.bin").string() : tokenizer_path;
+    if (!fs::exists(tok))
+        fail("--tokenizer: {} does not exist; a llama2.c model needs its tokenizer.bin (--tokenizer FILE)", tok);
+    m.tok = load_llama2c_tokenizer(tok, ck.vocab_size);
+    m.format = "llama2.c";
+    return m;
+}
+
+}  // namespace
+
+std::string positions_from_gguf(const gguf::reader& in, const std::string& arch) {
+    const std::string key = arch + ".rope.scaling.";
+    const std::string type = in.get_string_or(key + "type", "none");
+    const double factor = in.get_f32_or(key + "factor", 0.0f);
+    const double legacy_linear = in.get_f32_or(arch + ".rope.scale_linear", 0.0f);
+    if (type == "none" || type.empty()) return legacy_linear > 0 ? fmt::format("linear:factor={:g}", legacy_linear) : "default";
+    if (factor <= 0) fail("{}: {}type = '{}' without a positive {}factor", in.path(), key, type, key);
+    if (type == "linear") return fmt::format("linear:factor={:g}", factor);
+    if (type == "yarn") {
+        std::string spec = fmt::format("yarn:factor={:g}", factor);
+        if (in.find(key + "original_context_length") != nullptr)
+            spec += fmt::format(",original_max_position_embeddings={}", in.get_u32(key + "original_context_length"));
+        for (const auto& [gguf_key, ours] : {std::pair{"yarn_beta_fast", "beta_fast"}, {"yarn_beta_slow", "beta_slow"},
+                                             {"yarn_ext_factor", "ext_factor"}})
+            if (in.find(key + gguf_key) != nullptr) spec += fmt::format(",{}={:g}", ours, in.get_f32_or(key + gguf_key, 0.0f));
+        return spec;
+    }
+    fail("{}: {}type = '{}'; expected none, linear or yarn (the scaling types stretch reads from GGUF)", in.path(), key,
+         type);
+}
+
+loaded_model load_any_model(const std::string& path_or_dir, const std::string& tokenizer_path) {
+    if (!fs::is_directory(path_or_dir) && fs::path(path_or_dir).extension() == ".bin") {
+        if (!fs::exists(path_or_dir)) fail("--model {}: no such file", path_or_dir);
+        loaded_model m = load_llama2c(path_or_dir, tokenizer_path);
+        m.path = path_or_dir;
+        return m;
+    }
+    loaded_model m;
+    m.path = resolve_model_path(path_or_dir);
+    auto in = gguf::reader::open(m.path);
+    m.model = std::make_unique<transformer>(read_model_config(in));
+    read_model_weights(in, *m.model);
+    if (in.find("stretch.rope_pairing") != nullptr) {
+        m.format = "stretch";
+        m.tok = make_byte_tokenizer(m.path);
+    } else {
+        m.format = "gguf";
+        m.tok = tokenizer_from_gguf(in);
+        m.positions = positions_from_gguf(in, in.get_string("general.architecture"));
+        m.chat_template = in.get_string_or("tokenizer.chat_template", "");
+    }
+    if (m.tok->vocab_size() != m.model->config().vocab_size)
+        fail("{}: the tokenizer has {} tokens; expected the model's vocabulary of {}", m.path, m.tok->vocab_size(),
+             m.model->config().vocab_size);
+    return m;
+}
+
+}  // namespace stretch

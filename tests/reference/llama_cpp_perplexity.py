@@ -1,0 +1,61 @@
+#!/usr/bin/env python3
+"""Reference perplexity from llama.cpp (through the PyPI package llama-cpp-python, which builds
+llama.cpp from source), with llama-perplexity's protocol: tokenize the whole text with llama.cpp's
+tokenizer (BOS when the vocabulary adds one), cut into non-overlapping chunks of n_ctx tokens,
+replace each chunk's first token by BOS when the vocabulary adds one, evaluate each chunk from an
+empty KV cache, and score predictions n_ctx/2 .. n_ctx-2 (tools/perplexity/perplexity.cpp).
+The NLL is computed here from llama.cpp's logits in float64.
+
+usage: python3 tests/reference/llama_cpp_perplexity.py MODEL.gguf TEXT N_CTX N_CHUNKS > fixture.json
+The checked-in fixture tests/fixtures/ppl/smollm2_wikitext2_2048.json was made with
+llama-cpp-python 0.3.16, 2 threads, from SmolLM2-135M-Instruct.Q4_1.gguf (scripts/get_smollm2.sh)
+and ../shared/data/wikitext2-test.txt.
+"""
+import json
+import sys
+
+import numpy as np
+from llama_cpp import Llama, llama_cpp
+
+
+def main():
+    model_path, text_path, n_ctx, n_chunks = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    llm = Llama(model_path=model_path, n_ctx=n_ctx, n_batch=n_ctx, n_threads=2, logits_all=True, verbose=False)
+    text = open(text_path, "rb").read()
+    add_bos = bool(llama_cpp.llama_vocab_get_add_bos(llama_cpp.llama_model_get_vocab(llm.model)))
+    tokens = llm.tokenize(text, add_bos=add_bos, special=True)
+    bos = llm.token_bos()
+    n_chunks = min(n_chunks, len(tokens) // n_ctx)
+    first = n_ctx // 2
+    nll, nll2, count, chunk_ppl = 0.0, 0.0, 0, []
+    for c in range(n_chunks):
+        chunk = tokens[c * n_ctx:(c + 1) * n_ctx]
+        batch = list(chunk)
+        if add_bos:
+            batch[0] = bos
+        llm.reset()
+        llm.eval(batch)
+        logits = np.array(llm.scores[:n_ctx], dtype=np.float64)
+        for j in range(first, n_ctx - 1):
+            z = logits[j]
+            m = z.max()
+            lse = m + np.log(np.exp(z - m).sum())
+            loss = lse - z[chunk[j + 1]]
+            nll += loss
+            nll2 += loss * loss
+            count += 1
+        chunk_ppl.append(float(np.exp(nll / count)))
+        print(f"[{c + 1}]{chunk_ppl[-1]:.4f}", file=sys.stderr, flush=True)
+    mean = nll / count
+    var = nll2 / count - mean * mean
+    ppl = float(np.exp(mean))
+    json.dump({"engine": "llama.cpp via llama-cpp-python " + __import__("llama_cpp").__version__,
+               "model": model_path.split("/")[-1], "text": text_path.split("/")[-1], "n_ctx": n_ctx,
+               "chunks": n_chunks, "tokens_total": len(tokens), "add_bos": add_bos, "scored": count,
+               "ppl": ppl, "ppl_error": float(np.sqrt(var / (count - 1)) * ppl), "chunk_ppl": chunk_ppl},
+              sys.stdout, indent=2)
+    print()
+
+
+if __name__ == "__main__":
+    main()
