@@ -1,16 +1,22 @@
 // SmolLM2-135M-Instruct (GGUF, Q4_1 with a Q8_0 embedding; scripts/get_smollm2.sh) through
 // model/load.h: its shape from the metadata, and llama-perplexity's protocol on wikitext-2 at
 // n_ctx 2048 agreeing with llama.cpp's own numbers (tests/fixtures/ppl/smollm2_wikitext2_2048.json,
-// made by tests/reference/llama_cpp_perplexity.py with llama-cpp-python) within 1 %.
+// made by tests/reference/llama_cpp_perplexity.py with llama-cpp-python) within 1 %; and a file's
+// RoPE scaling metadata becoming its default position variant.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
+#include "core/error.h"
 #include "eval/perplexity.h"
+#include "io/gguf.h"
 #include "io/corpus.h"
 #include "model/load.h"
 
@@ -51,6 +57,49 @@ TEST(LoadGguf, SmolLM2PerplexityAgreesWithLlamaCpp) {
     // Both dequantise the same Q4_1 weights; llama.cpp multiplies them with activations quantised to
     // Q8_1 and stretch in f32, which moves PPL by a few tenths of a percent. The bound: 1 %.
     EXPECT_NEAR(r.ppl, reference, 0.01 * reference);
+}
+
+// A file's own RoPE scaling (llama.cpp's <arch>.rope.scaling.* keys) becomes its default --pos.
+std::string positions_of(const std::function<void(gguf::writer&)>& keys) {
+    gguf::writer out;
+    out.set_string("general.architecture", "llama");
+    keys(out);
+    const fs::path path = fs::temp_directory_path() / ("stretch-rope-scaling-" + std::to_string(::getpid()) + ".gguf");
+    out.write(path.string());
+    const auto in = gguf::reader::open(path.string());
+    fs::remove(path);
+    return positions_from_gguf(in, "llama");
+}
+
+TEST(LoadGguf, RopeScalingMetadataBecomesTheDefaultSpec) {
+    EXPECT_EQ(positions_of([](gguf::writer&) {}), "default");
+    EXPECT_EQ(positions_of([](gguf::writer& w) { w.set_string("llama.rope.scaling.type", "none"); }), "default");
+    EXPECT_EQ(positions_of([](gguf::writer& w) {
+                  w.set_string("llama.rope.scaling.type", "linear");
+                  w.set_f32("llama.rope.scaling.factor", 4.0f);
+              }),
+              "linear:factor=4");
+    EXPECT_EQ(positions_of([](gguf::writer& w) { w.set_f32("llama.rope.scale_linear", 2.0f); }), "linear:factor=2");
+    const std::string yarn = positions_of([](gguf::writer& w) {
+        w.set_string("llama.rope.scaling.type", "yarn");
+        w.set_f32("llama.rope.scaling.factor", 8.0f);
+        w.set_u32("llama.rope.scaling.original_context_length", 4096);
+        w.set_f32("llama.rope.scaling.yarn_beta_fast", 16.0f);
+    });
+    EXPECT_EQ(yarn, "yarn:factor=8,original_max_position_embeddings=4096,beta_fast=16");
+    // The spec parses: the names and keys exist in the registry.
+    EXPECT_NO_THROW(variants::parse_spec(yarn, "test"));
+    try {
+        positions_of([](gguf::writer& w) {
+            w.set_string("llama.rope.scaling.type", "longrope");
+            w.set_f32("llama.rope.scaling.factor", 2.0f);
+        });
+        FAIL();
+    } catch (const error& e) {
+        EXPECT_NE(std::string(e.what()).find("llama.rope.scaling.type = 'longrope'; expected none, linear or yarn"),
+                  std::string::npos)
+            << e.what();
+    }
 }
 
 }  // namespace
