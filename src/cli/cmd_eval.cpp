@@ -38,9 +38,9 @@ void run(const eval_args& a) {
     request.score = parse_score_rule(a.score);
     if (a.tokens <= 0) fail("--tokens: found {}, expected a positive number of scored tokens", a.tokens);
     request.token_budget = a.tokens;
-    request.positions = a.positions->parse();
     const std::string model_path = resolve_model_path(a.model);
     auto model = load_model(model_path);
+    request.positions = a.positions->parse(model->config().pos);
     const auto tokens = read_byte_tokens(a.text, "--text");
     const std::int64_t n_ctx = model->config().n_ctx_train;
 

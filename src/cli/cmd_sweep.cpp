@@ -38,11 +38,12 @@ struct sweep_args {
     int threads = 0;
 };
 
-// Every position variant with its defaults, the modifiers alone and the combinations of the
-// published tables (methods.md B: "X-log n†" = X+logn; the super baseline = window+logn).
+// Every training-free position variant with its defaults, the modifiers alone and the combinations
+// of the published tables (methods.md B: "X-log n†" = X+logn; the super baseline = window+logn).
 std::vector<std::string> every_method() {
     std::vector<std::string> methods;
-    for (const auto* def : variants::all_variants()) methods.push_back(def->name);
+    for (const auto* def : variants::all_variants())
+        if (!def->needs_training) methods.push_back(def->name);
     for (const auto& a : variants::aliases()) methods.push_back(a.name);
     for (const char* combo : {"ntk_mixed+logn", "yarn+logn", "rerope+logn", "leaky_rerope+logn"}) methods.push_back(combo);
     return methods;

@@ -1,6 +1,9 @@
 #include "model/config.h"
 
+#include <fmt/format.h>
+
 #include "core/error.h"
+#include "variants/spec.h"
 
 namespace stretch {
 
@@ -21,6 +24,7 @@ void model_config::validate(const char* where) const {
         fail("{}: n_head = {} is not divisible by n_head_kv = {} (grouped-query attention)", where, n_head, n_head_kv);
     if (!(rope_base > 1.0)) fail("{}: rope_base = {}, expected a number > 1", where, rope_base);
     if (!(norm_eps > 0.0)) fail("{}: norm_eps = {}, expected a number > 0", where, norm_eps);
+    variants::parse_spec(pos, fmt::format("{}: pos", where));  // names, keys and syntax; values resolve per length
 }
 
 std::int64_t model_config::n_parameters() const {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "kernels/cpu/rope.h"
 
@@ -20,6 +21,9 @@ struct model_config {
     double norm_eps = 1e-5;
     bool tie_embeddings = true;
     cpu::rope_pairing rope_pairing = cpu::rope_pairing::interleaved;
+    // The position/attention variant the model is trained with and evaluated with by default
+    // (a --pos spec, variants/spec.h): e.g. "window:w=64+logn:mode=trained".
+    std::string pos = "default";
 
     std::int64_t head_dim() const { return d_model / n_head; }
     // Throws stretch::error naming the key whose value is impossible (`where`: file or flag name).

@@ -27,6 +27,7 @@ void write_model_metadata(gguf::writer& out, const model_config& c) {
     out.set_f64("stretch.norm_eps", c.norm_eps);
     out.set_string("stretch.rope_pairing", c.rope_pairing == cpu::rope_pairing::interleaved ? "interleaved" : "half");
     out.set_bool("stretch.tie_embeddings", c.tie_embeddings);
+    out.set_string("stretch.pos", c.pos);
 }
 
 void write_model_weights(gguf::writer& out, const transformer& model) {
@@ -54,6 +55,7 @@ model_config read_model_config(const gguf::reader& in) {
         fail("{}: stretch.rope_pairing = '{}', expected interleaved or half", in.path(), pairing);
     c.rope_pairing = pairing == "half" ? cpu::rope_pairing::half : cpu::rope_pairing::interleaved;
     c.tie_embeddings = in.get_bool_or("stretch.tie_embeddings", in.find_tensor("output.weight") == nullptr);
+    c.pos = in.get_string_or("stretch.pos", "default");
     c.validate(in.path().c_str());
     const auto n_rot = in.get_u32_or("llama.rope.dimension_count", static_cast<std::uint32_t>(c.head_dim()));
     if (n_rot != c.head_dim())

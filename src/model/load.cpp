@@ -87,6 +87,7 @@ loaded_model load_any_model(const std::string& path_or_dir, const std::string& t
     if (in.find("stretch.rope_pairing") != nullptr) {
         m.format = "stretch";
         m.tok = make_byte_tokenizer(m.path);
+        m.positions = m.model->config().pos;
     } else {
         m.format = "gguf";
         m.tok = tokenizer_from_gguf(in);

@@ -54,7 +54,7 @@ void transformer::init(rng& generator) {
 }
 
 variants::model_context transformer::position_context(std::int64_t target_length) const {
-    return {config_.n_ctx_train, config_.head_dim(), config_.rope_base, target_length};
+    return {config_.n_ctx_train, config_.head_dim(), config_.rope_base, target_length, config_.n_head};
 }
 
 namespace {
@@ -106,7 +106,8 @@ rotation_plan make_rotation_plan(const variants::position_setup& positions, std:
 
 ag::var transformer::forward(ag::context& ctx, std::span<const std::int32_t> tokens, std::int64_t batch,
                              std::int64_t time) const {
-    return forward(ctx, tokens, batch, time, variants::position_setup::plain(position_context(time)));
+    const variants::position_setup trained(variants::parse_spec(config_.pos, "pos"), position_context(time), "pos");
+    return forward(ctx, tokens, batch, time, trained);
 }
 
 ag::var transformer::forward(ag::context& ctx, std::span<const std::int32_t> tokens, std::int64_t batch,

@@ -34,7 +34,8 @@ public:
     // Every parameter with its GGUF name, in a fixed order (the optimizer and checkpoints rely on it).
     const std::vector<std::pair<std::string, ag::var>>& parameters() const { return parameters_; }
 
-    // tokens: [B * T] ids, row-major [B, T]; returns logits [B * T, V]. Plain RoPE (training).
+    // tokens: [B * T] ids, row-major [B, T]; returns logits [B * T, V], with the variant the model is
+    // trained with (config().pos).
     ag::var forward(ag::context& ctx, std::span<const std::int32_t> tokens, std::int64_t batch, std::int64_t time) const;
     // The same forward with a position/attention variant (variants/spec.h). With a cache (batch 1,
     // no tape), the tokens continue the cached sequence and their keys and values are added to it.

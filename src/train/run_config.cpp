@@ -14,7 +14,7 @@ namespace stretch {
 
 namespace {
 
-enum class kind { integer, number, boolean, pairing };
+enum class kind { integer, number, boolean, pairing, spec };
 
 struct key {
     const char* name;
@@ -29,6 +29,8 @@ key make_key(const char* name, const char* help, Section run_config::*section, F
     kind type;
     if constexpr (std::is_same_v<Field, bool>)
         type = kind::boolean;
+    else if constexpr (std::is_same_v<Field, std::string>)
+        type = kind::spec;
     else if constexpr (std::is_same_v<Field, cpu::rope_pairing>)
         type = kind::pairing;
     else if constexpr (std::is_integral_v<Field>)
@@ -69,6 +71,7 @@ const std::vector<key>& keys() {
         make_key("rope_pairing", "RoPE pairing: interleaved (2i, 2i+1) or half (i, i+d/2)", m, &M::rope_pairing),
         make_key("norm_eps", "RMSNorm epsilon", m, &M::norm_eps),
         make_key("tie_embeddings", "share the LM head with the token embedding", m, &M::tie_embeddings),
+        make_key("pos", "position/attention variant trained with and used by default (a --pos spec)", m, &M::pos),
         make_key("steps", "optimizer steps", t, &T::steps),
         make_key("batch_size", "sequences per step", t, &T::batch_size),
         make_key("lr", "peak learning rate", t, &T::lr),
@@ -106,6 +109,7 @@ const char* kind_name(kind type) {
         case kind::number: return "a number";
         case kind::boolean: return "true or false";
         case kind::pairing: return "interleaved or half";
+        case kind::spec: return "a variant spec (see `stretch variants`)";
     }
     return "";
 }
@@ -118,6 +122,7 @@ void set_checked(run_config& config, const key& k, const nlohmann::json& value, 
         case kind::number: ok = value.is_number(); break;
         case kind::boolean: ok = value.is_boolean(); break;
         case kind::pairing: ok = value.is_string() && (value == "interleaved" || value == "half"); break;
+        case kind::spec: ok = value.is_string(); break;
     }
     if (!ok) fail("{}: key '{}' = {}, expected {}", where, k.name, value.dump(), kind_name(k.type));
     k.set(config, value);
@@ -147,7 +152,8 @@ nlohmann::json parse_value(const key& k, const std::string& text, const std::str
             if (text == "true" || text == "1") return true;
             if (text == "false" || text == "0") return false;
             return bad();
-        case kind::pairing: return text;
+        case kind::pairing:
+        case kind::spec: return text;
     }
     return bad();
 }

@@ -239,10 +239,6 @@ position_setup::position_setup(const position_spec& spec, const model_context& c
     full_text_ = fmt::format("{}", fmt::join(full_terms, "+"));
 }
 
-position_setup position_setup::plain(const model_context& context) {
-    return position_setup(parse_spec("default", "position"), context, "position");
-}
-
 rotation position_setup::frequencies(std::int64_t length) const {
     if (position_.def->frequencies) return position_.def->frequencies(position_.values, context_, length);
     return {cpu::rope_inv_freq(context_.base, context_.n_rot), 1.0};
@@ -253,8 +249,10 @@ cpu::attention_rules position_setup::rules(std::int64_t first_query, std::int64_
     if (far_) rules.far_from = far_->from;
     std::vector<const resolved*> terms{&position_};
     for (const auto& m : modifiers_) terms.push_back(&m);
-    for (const resolved* r : terms)
+    for (const resolved* r : terms) {
         if (r->def->mask) r->def->mask(r->values, context_, rules);
+        if (r->def->head_slopes) rules.head_slopes = r->def->head_slopes(r->values, context_);
+    }
     std::vector<double> scale(static_cast<std::size_t>(time_q), 1.0);
     bool scaled = false;
     for (const resolved* r : terms) {

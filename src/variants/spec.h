@@ -41,8 +41,6 @@ position_spec parse_spec_with_modifiers(const std::string& text, const std::vect
 class position_setup {
 public:
     position_setup(const position_spec& spec, const model_context& context, const std::string& where);
-    // Plain RoPE for `context` (what training uses).
-    static position_setup plain(const model_context& context);
 
     const model_context& context() const { return context_; }
     const std::string& text() const { return text_; }

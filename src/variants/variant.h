@@ -28,6 +28,7 @@ struct model_context {
     std::int64_t n_rot = 0;          // rotary dimensions d of a head
     double base = 10000.0;           // RoPE base of the model
     std::int64_t target_length = 0;  // the length the run plans for (eval: the window; generate: prompt + new)
+    std::int64_t n_head = 1;         // query heads (ALiBi gives each its slope)
 };
 
 enum class param_type { integer, real, text, real_list };
@@ -92,12 +93,16 @@ struct variant_def {
     std::function<void(const param_values&, const model_context&, cpu::attention_rules&)> mask;
     std::function<double(const param_values&, const model_context&, std::int64_t n_visible, std::int64_t length)>
         query_scale;
+    // Score-bias variants (ALiBi): the slope of each of the n_head heads.
+    std::function<std::vector<double>(const param_values&, const model_context&)> head_slopes;
     // Cross-parameter checks against the model (e.g. window < L_train); throws stretch::error.
     std::function<void(const param_values&, const model_context&)> validate;
     // When the rotation changes with the context length (LongRoPE's long/short switch), a KV cache
     // written with the old one is recomputed from its tokens, as HF's Phi-3 re-prefills (methods.md
     // B8). Otherwise cached keys keep the rotation of the step that wrote them (`dynamic`, hf mode).
     bool refill_cache_on_rotation_change = false;
+    // Meaningful only for a model trained with it (methods.md C): left out of "every method" sweeps.
+    bool needs_training = false;
 };
 
 // Registration from a variant's own file: `const registrar reg{variant_def{...}};`.

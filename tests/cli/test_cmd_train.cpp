@@ -93,6 +93,22 @@ TEST(CliTrain, UnknownConfigKeyNamesItAndTheValidKeys) {
     EXPECT_NE(v.output.find("'two' is not an integer"), std::string::npos) << v.output;
 }
 
+TEST(CliTrain, TrainsWithAPositionVariantThatEvalThenUsesByDefault) {
+    const std::string out = fresh_dir("trainpos");
+    const auto r = run_command(stretch_binary() + " train " + tiny_args(out, 5) + " --set pos=alibi+window:w=16");
+    ASSERT_EQ(r.status, 0) << r.output;
+    const std::string json = out + "/eval.json";
+    const auto e = run_command(stretch_binary() + " eval --threads 2 --model " + out + " --text " +
+                               data_file("austen-persuasion.txt") + " --lengths 32 --tokens 64 --json " + json);
+    ASSERT_EQ(e.status, 0) << e.output;
+    EXPECT_NE(read_file(json).find("\"pos\": \"alibi+window:w=16\""), std::string::npos) << read_file(json);
+    const auto bad = run_command(stretch_binary() + " train " + tiny_args(fresh_dir("trainbadpos"), 5) + " --set pos=alibu");
+    EXPECT_EQ(bad.status, 1);
+    EXPECT_NE(bad.output.find("stretch: error: model config: pos: unknown variant 'alibu'; expected one of: default, alibi,"),
+              std::string::npos)
+        << bad.output;
+}
+
 TEST(CliTrain, TruncatedOrCorruptCheckpointIsRefusedNamingTheFile) {
     const std::string out = fresh_dir("trunc");
     ASSERT_EQ(run_command(stretch_binary() + " train " + tiny_args(out, 5)).status, 0);

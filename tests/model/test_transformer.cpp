@@ -15,7 +15,7 @@
 namespace stretch {
 namespace {
 
-model_config tiny_config(cpu::rope_pairing pairing, bool tied) {
+model_config tiny_config(cpu::rope_pairing pairing, bool tied, const std::string& pos = "default") {
     model_config c;
     c.vocab_size = 11;
     c.d_model = 8;
@@ -27,6 +27,7 @@ model_config tiny_config(cpu::rope_pairing pairing, bool tied) {
     c.rope_base = 100.0;  // a small base so that every frequency turns noticeably over 5 positions
     c.tie_embeddings = tied;
     c.rope_pairing = pairing;
+    c.pos = pos;
     return c;
 }
 
@@ -53,8 +54,8 @@ double loss_of(const transformer& model, const tiny_batch& b) {
     return ag::cross_entropy(inference, logits, b.targets, "loss")->value.data<double>()[0];
 }
 
-void check_model_gradients(cpu::rope_pairing pairing, bool tied) {
-    transformer model(tiny_config(pairing, tied), dtype::f64);
+void check_model_gradients(cpu::rope_pairing pairing, bool tied, const std::string& pos = "default") {
+    transformer model(tiny_config(pairing, tied, pos), dtype::f64);
     init_large(model);
     const tiny_batch b;
     ag::tape tape;
@@ -78,6 +79,20 @@ TEST(TransformerGradients, InterleavedTiedMatchFiniteDifferences) {
 
 TEST(TransformerGradients, RotateHalfUntiedMatchFiniteDifferences) {
     check_model_gradients(cpu::rope_pairing::half, false);
+}
+
+// Training-time variants (config.pos): a window with trained log-n scaling (masks and per-query
+// scales in the attention backward), and a two-score variant (gradients through both rotations).
+TEST(TransformerGradients, TrainedWindowAndLognMatchFiniteDifferences) {
+    check_model_gradients(cpu::rope_pairing::interleaved, true, "window:w=3+logn:mode=trained,n_min=2,base_len=5");
+}
+
+TEST(TransformerGradients, AlibiMatchesFiniteDifferences) {
+    check_model_gradients(cpu::rope_pairing::interleaved, false, "alibi");
+}
+
+TEST(TransformerGradients, TwoScoreVariantMatchesFiniteDifferences) {
+    check_model_gradients(cpu::rope_pairing::half, true, "leaky_rerope:window=2,k=3");
 }
 
 TEST(TransformerForward, F32MatchesF64) {

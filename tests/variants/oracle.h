@@ -21,6 +21,9 @@ struct oracle_variant {
     double m2 = 1.0;  // squared attention factor
     std::function<bool(std::int64_t i, std::int64_t j)> visible = [](std::int64_t i, std::int64_t j) { return j <= i; };
     std::function<double(std::int64_t i)> c = [](std::int64_t) { return 1.0; };
+    // Additive logit bias b_ij of head h (ALiBi); 0 by default.
+    std::function<double(std::int64_t h, std::int64_t i, std::int64_t j)> bias = [](std::int64_t, std::int64_t,
+                                                                                     std::int64_t) { return 0.0; };
 };
 
 // rho(i, j) * theta'_t.
@@ -68,7 +71,7 @@ inline std::vector<double> oracle_forward(const transformer& model, const std::v
                         dot += (qi[a] * std::cos(phi) - qi[b] * std::sin(phi)) * kj[a] +
                                (qi[a] * std::sin(phi) + qi[b] * std::cos(phi)) * kj[b];
                     }
-                    s[std::size_t(j)] = variant.c(i) * dot / std::sqrt(double(D)) * variant.m2;
+                    s[std::size_t(j)] = variant.c(i) * dot / std::sqrt(double(D)) * variant.m2 + variant.bias(hh, i, j);
                 }
                 const auto prob = ref::softmax(s);
                 for (std::int64_t j = 0; j < T; ++j)

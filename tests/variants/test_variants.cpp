@@ -119,6 +119,62 @@ TEST(VariantOracle, SinksKeepTheFirstTokensAtCacheSlotDistances) {
     check_against_oracle({"sinks:n_sink=2,window=6,position_mode=original", rel, visible});
 }
 
+TEST(VariantOracle, NopeRotatesNothing) {
+    check_against_oracle({"nope", [](auto, auto) { return 0.0; }});
+}
+
+TEST(VariantOracle, AlibiAddsALinearDistancePenaltyPerHead) {
+    // methods.md C5 with H = 2 heads: m_h = 2^(-8h/2), h = 1, 2: slopes 1/16 and 1/256; no rotation.
+    const transformer model = tiny_model();
+    const auto tokens = tokens_of(test_len);
+    const auto setup = setup_of(model, "alibi");
+    test::oracle_variant ov{[](std::int64_t, std::int64_t, std::int64_t) { return 0.0; }};
+    ov.bias = [](std::int64_t h, std::int64_t i, std::int64_t j) { return -std::pow(2.0, -8.0 * double(h + 1) / 2) * double(i - j); };
+    EXPECT_LT(scaled_error(fast_logits(model, tokens, setup), test::oracle_forward(model, tokens, ov)), oracle_tol);
+}
+
+TEST(VariantIdentity, AlibiSlopesFollowThePaperAndTheReferenceCode) {
+    const auto slopes = [](std::int64_t heads) {
+        const auto& def = variants::find_variant("alibi", "test");
+        return def.head_slopes(variants::param_values{}, variants::model_context{16, 8, 100.0, 16, heads});
+    };
+    const auto eight = slopes(8);  // 1/2, 1/4, ..., 1/256
+    ASSERT_EQ(eight.size(), 8u);
+    for (std::size_t h = 0; h < 8; ++h) EXPECT_EQ(eight[h], std::ldexp(1.0, -int(h) - 1));
+    // 12 heads: the 8-head slopes, then 2^-0.5, 2^-1.5, 2^-2.5, 2^-3.5 (every second of 16 heads' 2^(-h/2)).
+    const auto twelve = slopes(12);
+    ASSERT_EQ(twelve.size(), 12u);
+    for (std::size_t h = 0; h < 8; ++h) EXPECT_EQ(twelve[h], eight[h]);
+    for (std::size_t k = 0; k < 4; ++k) EXPECT_DOUBLE_EQ(twelve[8 + k], std::pow(2.0, -0.5 - double(k)));
+}
+
+TEST(VariantIdentity, NopeFirstLayerIgnoresTheOrderOfEarlierTokens) {
+    // methods.md C1: with one layer, the last output depends on the earlier tokens as a set.
+    model_config c = test::tiny_config();
+    c.n_layer = 1;
+    c.pos = "nope";
+    transformer one(c, dtype::f64);
+    const transformer source = tiny_model();
+    for (const auto& [name, p] : one.parameters())
+        for (const auto& [n2, p2] : source.parameters())
+            if (name == n2) p->value = p2->value;
+    std::vector<std::int32_t> a = tokens_of(12), b = a;
+    std::swap(b[1], b[7]);
+    std::swap(b[3], b[9]);
+    ag::context ca, cb;
+    const tensor ya = one.forward(ca, a, 1, 12)->value, yb = one.forward(cb, b, 1, 12)->value;
+    const std::int64_t v = c.vocab_size;
+    for (std::int64_t t = 0; t < v; ++t) EXPECT_NEAR(ya.data<double>()[11 * v + t], yb.data<double>()[11 * v + t], 1e-12);
+    double moved = 0;  // while plain RoPE would see the swap
+    c.pos = "default";
+    transformer rope(c, dtype::f64);
+    for (std::size_t i = 0; i < rope.parameters().size(); ++i) rope.parameters()[i].second->value = one.parameters()[i].second->value;
+    ag::context ra, rb;
+    const tensor za = rope.forward(ra, a, 1, 12)->value, zb = rope.forward(rb, b, 1, 12)->value;
+    for (std::int64_t t = 0; t < v; ++t) moved = std::max(moved, std::abs(za.data<double>()[11 * v + t] - zb.data<double>()[11 * v + t]));
+    EXPECT_GT(moved, 1e-3);
+}
+
 TEST(VariantOracle, SuperBaselineIsWindowAtTrainLengthWithUnitLogn) {
     // methods.md B13: window w = L_train; with n_def = visible every query sees <= L_train keys, c = 1
     check_against_oracle({"super_baseline", rel, [](auto i, auto j) { return j <= i && i - j < train_len; }});
@@ -195,8 +251,8 @@ std::string error_of(const std::string& spec) {
 
 TEST(VariantSpec, RejectsUnknownNamesAndKeysWithTheValidOnes) {
     EXPECT_EQ(error_of("rerpoe"),
-              "test: unknown variant 'rerpoe'; expected one of: default, dynamic, leaky_rerope, linear, llama3, longrope, "
-              "ntk, ntk_mixed, rerope, self_extend, yarn, logn, sinks, window, super_baseline");
+              "test: unknown variant 'rerpoe'; expected one of: default, alibi, dynamic, leaky_rerope, linear, llama3, "
+              "longrope, nope, ntk, ntk_mixed, rerope, self_extend, yarn, logn, sinks, window, super_baseline");
     EXPECT_EQ(error_of("rerope:widow=4"), "test: unknown key 'widow' for variant 'rerope'; expected one of: window");
     EXPECT_EQ(error_of("yarn:factor=0.5"), "test: yarn.factor = 0.5 is out of range; expected value >= 1");
     EXPECT_EQ(error_of("rerope:window=2.5"), "test: rerope.window = '2.5' is not an integer");

@@ -21,10 +21,10 @@ struct head_layout {
 };
 
 // Scores of one (batch, head) into s [T_q, T_k]: near scores, far scores where the rules say so
-// (computed into `far_scratch`), then the per-row scale c_i.
+// (computed into `far_scratch`), then the per-row scale c_i and the head's ALiBi bias.
 template <class T>
 void head_scores(const T* qh, const T* kg, const T* qfh, const T* kfg, T* s, std::vector<T>& far_scratch,
-                 const attention_dims& d, const head_layout& l, T scale, const attention_rules& rules) {
+                 const attention_dims& d, const head_layout& l, T scale, const attention_rules& rules, std::int64_t h) {
     gemm<T>(false, true, d.time_q, d.time_k, d.head_dim, scale, qh, l.q_stride, kg, l.kv_stride, T(0), s, d.time_k);
     if (rules.far_from > 0 && l.offset + d.time_q - 1 >= rules.far_from) {
         far_scratch.resize(static_cast<std::size_t>(d.time_q * d.time_k));
@@ -41,6 +41,11 @@ void head_scores(const T* qh, const T* kg, const T* qfh, const T* kfg, T* s, std
             const T c = T(rules.query_scale[static_cast<std::size_t>(r)]);
             for (std::int64_t j = 0; j < d.time_k; ++j) s[r * d.time_k + j] *= c;
         }
+    if (!rules.head_slopes.empty()) {
+        const T slope = T(rules.head_slopes[static_cast<std::size_t>(h)]);
+        for (std::int64_t r = 0; r < d.time_q; ++r)
+            for (std::int64_t j = 0; j < d.time_k; ++j) s[r * d.time_k + j] -= slope * T(l.offset + r - j);
+    }
 }
 
 // Softmax of row i over its visible keys; invisible keys get exactly 0. Key i itself is always
@@ -67,6 +72,7 @@ void attention_forward(const T* q, const T* k, const T* v, T* out, T* probs, con
     STRETCH_ASSERT(d.heads % d.heads_kv == 0 && d.time_q <= d.time_k);
     STRETCH_ASSERT(rules.far_from <= 0 || (far.q != nullptr && far.k != nullptr));
     STRETCH_ASSERT(rules.query_scale.empty() || std::int64_t(rules.query_scale.size()) == d.time_q);
+    STRETCH_ASSERT(rules.head_slopes.empty() || std::int64_t(rules.head_slopes.size()) == d.heads);
     if (probs == nullptr) return attention_forward_tiled(q, k, v, out, d, scale, rules, far);
     const head_layout l(d);
     auto& tp = pool();
@@ -78,7 +84,7 @@ void attention_forward(const T* q, const T* k, const T* v, T* out, T* probs, con
             const std::int64_t q_at = b * d.time_q * l.q_stride + h * d.head_dim;
             const std::int64_t kv_at = b * d.time_k * l.kv_stride + g * d.head_dim;
             head_scores<T>(q + q_at, k + kv_at, far.q ? far.q + q_at : nullptr, far.k ? far.k + kv_at : nullptr, p,
-                           far_scratch[static_cast<std::size_t>(thread)], d, l, scale, rules);
+                           far_scratch[static_cast<std::size_t>(thread)], d, l, scale, rules, h);
             for (std::int64_t r = 0; r < d.time_q; ++r) masked_softmax_row(p + r * d.time_k, l.offset + r, d.time_k, rules);
             gemm<T>(false, false, d.time_q, d.head_dim, d.time_k, T(1), p, d.time_k, v + kv_at, l.kv_stride, T(0),
                     out + q_at, l.q_stride);

@@ -2,6 +2,7 @@
 // matrix per head. It evaluates methods.md eq. (0.2) for every attention variant, given as data:
 //   S_ij = c_i * scale * q_i . k_j                      (near pairs, and all pairs of most variants)
 //   S_ij = c_i * scale * qf_i . kf_j   if i - j >= far_from > 0   (two-score variants: B9, B10, B16, B17)
+//   S_ij += -slope_h (i - j)                                                   (ALiBi, C5)
 //   masked unless j <= i and (window = 0 or i - j < window or j < n_sink)    (B13, B17)
 //   P = softmax_rows(S) (f32/f64),  O_h = P V_g,
 // query head h reads K/V head g = h / (H / H_kv); i and j are positions, query row r sits at
@@ -30,6 +31,7 @@ struct attention_rules {
     std::int64_t n_sink = 0;          // with a window: keys j < n_sink stay visible
     std::int64_t far_from = 0;        // > 0: pairs with i - j >= far_from score q_far . k_far
     std::vector<double> query_scale;  // [T_q] logit factor c_i per query row; empty: all 1
+    std::vector<double> head_slopes;  // [H] ALiBi: b_ij = -slope_h (i - j) added to the logits; empty: none
 
     bool visible(std::int64_t i, std::int64_t j) const {
         return j <= i && (window <= 0 || i - j < window || j < n_sink);

@@ -73,6 +73,7 @@ void attention_forward_tiled(const T* q, const T* k, const T* v, T* out, const a
                 for (std::int64_t r = 0; r < rows; ++r) {
                     const std::int64_t i = i_lo + r;
                     const T c = rules.query_scale.empty() ? T(1) : T(rules.query_scale[std::size_t(r0 + r)]);
+                    const T slope = rules.head_slopes.empty() ? T(0) : T(rules.head_slopes[std::size_t(h)]);
                     T* sr = s + r * key_tile;
                     const T* sfr = w.sf.data() + r * key_tile;
                     T row_max = w.max[std::size_t(r)];
@@ -82,7 +83,7 @@ void attention_forward_tiled(const T* q, const T* k, const T* v, T* out, const a
                             sr[jj] = neg_inf;
                             continue;
                         }
-                        sr[jj] = c * (rules.far(i, j) ? sfr[jj] : sr[jj]);
+                        sr[jj] = c * (rules.far(i, j) ? sfr[jj] : sr[jj]) - slope * T(i - j);
                         row_max = std::max(row_max, sr[jj]);
                     }
                     // Online softmax: rescale what was accumulated under the old maximum.
