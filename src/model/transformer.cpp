@@ -54,7 +54,7 @@ void transformer::init(rng& generator) {
 }
 
 variants::model_context transformer::position_context(std::int64_t target_length) const {
-    return {config_.n_ctx_train, config_.head_dim(), config_.rope_base, target_length, config_.n_head};
+    return {config_.n_ctx_train, config_.head_dim(), config_.rope_base, target_length, config_.n_head, config_.d_model};
 }
 
 namespace {
@@ -138,6 +138,17 @@ ag::var transformer::forward(ag::context& ctx, std::span<const std::int32_t> tok
     };
 
     ag::var x = ag::embedding(ctx, tok_embd_, tokens, "token_embd");
+    if (const auto pe = positions.absolute(past, time); !pe.empty()) {
+        tensor table({batch * time, c.d_model}, type_);  // the same rows for every sequence of the batch
+        for (std::int64_t i = 0; i < table.numel(); ++i) {
+            const double value = pe[std::size_t(i % (time * c.d_model))];
+            if (type_ == dtype::f32)
+                table.data<float>()[i] = float(value);
+            else
+                table.data<double>()[i] = value;
+        }
+        x = ag::add(ctx, x, ag::make_var(table, "pos_embd"), "token_and_pos_embd");
+    }
     for (std::int64_t il = 0; il < c.n_layer; ++il) {
         const block& b = blocks_[static_cast<std::size_t>(il)];
         const std::string p = fmt::format("blk.{}.", il);

@@ -239,6 +239,17 @@ position_setup::position_setup(const position_spec& spec, const model_context& c
     full_text_ = fmt::format("{}", fmt::join(full_terms, "+"));
 }
 
+std::vector<double> position_setup::absolute(std::int64_t first, std::int64_t time) const {
+    std::vector<double> out;
+    if (!position_.def->absolute) return out;
+    for (std::int64_t p = first; p < first + time; ++p) {
+        const auto row = position_.def->absolute(position_.values, context_, p);
+        STRETCH_ASSERT(std::int64_t(row.size()) == context_.d_model);
+        out.insert(out.end(), row.begin(), row.end());
+    }
+    return out;
+}
+
 rotation position_setup::frequencies(std::int64_t length) const {
     if (position_.def->frequencies) return position_.def->frequencies(position_.values, context_, length);
     return {cpu::rope_inv_freq(context_.base, context_.n_rot), 1.0};

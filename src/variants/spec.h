@@ -53,6 +53,9 @@ public:
     cpu::attention_rules rules(std::int64_t first_query, std::int64_t time_q, std::int64_t length) const;
     // A far branch needs the keys before rotation: the KV cache keeps them so (methods.md B9).
     bool cache_unrotated_keys() const { return far_.has_value(); }
+    // [T, C] to add to the token embeddings of positions first .. first + T - 1; empty when the
+    // variant adds none.
+    std::vector<double> absolute(std::int64_t first, std::int64_t time) const;
     bool refill_cache_on_rotation_change() const { return position_.def->refill_cache_on_rotation_change; }
 
 private:

@@ -29,6 +29,7 @@ struct model_context {
     double base = 10000.0;           // RoPE base of the model
     std::int64_t target_length = 0;  // the length the run plans for (eval: the window; generate: prompt + new)
     std::int64_t n_head = 1;         // query heads (ALiBi gives each its slope)
+    std::int64_t d_model = 0;        // model width C (absolute encodings are C wide)
 };
 
 enum class param_type { integer, real, text, real_list };
@@ -93,6 +94,8 @@ struct variant_def {
     std::function<void(const param_values&, const model_context&, cpu::attention_rules&)> mask;
     std::function<double(const param_values&, const model_context&, std::int64_t n_visible, std::int64_t length)>
         query_scale;
+    // Absolute encodings (sinusoidal): the vector added to the token embedding at `position` [C].
+    std::function<std::vector<double>(const param_values&, const model_context&, std::int64_t position)> absolute;
     // Score-bias variants (ALiBi): the slope of each of the n_head heads.
     std::function<std::vector<double>(const param_values&, const model_context&)> head_slopes;
     // Cross-parameter checks against the model (e.g. window < L_train); throws stretch::error.

@@ -91,6 +91,10 @@ TEST(TransformerGradients, AlibiMatchesFiniteDifferences) {
     check_model_gradients(cpu::rope_pairing::interleaved, false, "alibi");
 }
 
+TEST(TransformerGradients, SinusoidalMatchesFiniteDifferences) {
+    check_model_gradients(cpu::rope_pairing::interleaved, true, "sinusoidal:base=50");
+}
+
 TEST(TransformerGradients, TwoScoreVariantMatchesFiniteDifferences) {
     check_model_gradients(cpu::rope_pairing::half, true, "leaky_rerope:window=2,k=3");
 }

@@ -175,6 +175,49 @@ TEST(VariantIdentity, NopeFirstLayerIgnoresTheOrderOfEarlierTokens) {
     EXPECT_GT(moved, 1e-3);
 }
 
+TEST(VariantIdentity, SinusoidalDotProductsDependOnlyOnTheDistance) {
+    // methods.md C2: PE(p).PE(p') = sum_t cos((p - p') theta_t), |PE(p)|^2 = C/2.
+    const transformer model = tiny_model();  // C = 16
+    const auto setup = setup_of(model, "sinusoidal");
+    const auto pe = setup.absolute(0, 40);
+    const auto dot = [&](std::int64_t a, std::int64_t b) {
+        double s = 0;
+        for (std::int64_t k = 0; k < 16; ++k) s += pe[std::size_t(a * 16 + k)] * pe[std::size_t(b * 16 + k)];
+        return s;
+    };
+    for (std::int64_t p = 0; p < 40; ++p) EXPECT_NEAR(dot(p, p), 8.0, 1e-12);
+    for (std::int64_t d = 1; d < 10; ++d) {
+        double want = 0;
+        for (std::int64_t t = 0; t < 8; ++t) want += std::cos(double(d) * std::pow(10000.0, -2.0 * double(t) / 16.0));
+        for (std::int64_t p = 0; p + d < 40; p += 7) EXPECT_NEAR(dot(p, p + d), want, 1e-12);
+    }
+    EXPECT_TRUE(setup_of(model, "default").absolute(0, 4).empty());
+}
+
+TEST(VariantIdentity, RelativeEncodingsCannotTellIdenticalTokensApart) {
+    // methods.md G6: n copies of one token; with softmax attention and a relative (or no) encoding
+    // every position computes the same thing, whatever the weights. An absolute encoding breaks it.
+    model_config c = test::tiny_config();
+    const transformer source = tiny_model();
+    const std::vector<std::int32_t> same(24, 5);
+    for (const char* pos : {"default", "alibi", "nope", "rerope:window=4", "sinusoidal"}) {
+        c.pos = pos;
+        transformer model(c, dtype::f32);
+        for (std::size_t i = 0; i < model.parameters().size(); ++i)
+            model.parameters()[i].second->value = source.parameters()[i].second->value.to(dtype::f32);
+        ag::context ctx;
+        const tensor y = model.forward(ctx, same, 1, 24)->value;
+        double spread = 0;
+        for (std::int64_t t = 1; t < 24; ++t)
+            for (std::int64_t v = 0; v < c.vocab_size; ++v)
+                spread = std::max(spread, double(std::abs(y.data<float>()[t * c.vocab_size + v] - y.data<float>()[v])));
+        if (std::string(pos) == "sinusoidal")
+            EXPECT_GT(spread, 1e-2) << pos;
+        else
+            EXPECT_LE(spread, 1e-5) << pos;  // f32 rounding of sums over different numbers of equal terms
+    }
+}
+
 TEST(VariantOracle, SuperBaselineIsWindowAtTrainLengthWithUnitLogn) {
     // methods.md B13: window w = L_train; with n_def = visible every query sees <= L_train keys, c = 1
     check_against_oracle({"super_baseline", rel, [](auto i, auto j) { return j <= i && i - j < train_len; }});
@@ -252,7 +295,7 @@ std::string error_of(const std::string& spec) {
 TEST(VariantSpec, RejectsUnknownNamesAndKeysWithTheValidOnes) {
     EXPECT_EQ(error_of("rerpoe"),
               "test: unknown variant 'rerpoe'; expected one of: default, alibi, dynamic, leaky_rerope, linear, llama3, "
-              "longrope, nope, ntk, ntk_mixed, rerope, self_extend, yarn, logn, sinks, window, super_baseline");
+              "longrope, nope, ntk, ntk_mixed, rerope, self_extend, sinusoidal, yarn, logn, sinks, window, super_baseline");
     EXPECT_EQ(error_of("rerope:widow=4"), "test: unknown key 'widow' for variant 'rerope'; expected one of: window");
     EXPECT_EQ(error_of("yarn:factor=0.5"), "test: yarn.factor = 0.5 is out of range; expected value >= 1");
     EXPECT_EQ(error_of("rerope:window=2.5"), "test: rerope.window = '2.5' is not an integer");
