@@ -12,6 +12,10 @@ transformer::transformer(const model_config& config, dtype type) : config_(confi
     config_.validate("model config");
     const std::int64_t c = config_.d_model, kv = config_.head_dim() * config_.n_head_kv;
     tok_embd_ = add_parameter("token_embd.weight", {config_.vocab_size, c});
+    const variants::position_setup trained(variants::parse_spec(config_.pos, "pos"), position_context(config_.n_ctx_train),
+                                           "pos");
+    if (const std::int64_t rows = trained.learned_rows(); rows > 0)
+        pos_embd_ = add_parameter("position_embd.weight", {rows, c});  // GGUF's name (GPT-2)
     for (std::int64_t il = 0; il < config_.n_layer; ++il) {
         const std::string p = fmt::format("blk.{}.", il);
         block b;
@@ -138,6 +142,15 @@ ag::var transformer::forward(ag::context& ctx, std::span<const std::int32_t> tok
     };
 
     ag::var x = ag::embedding(ctx, tok_embd_, tokens, "token_embd");
+    if (pos_embd_ != nullptr) {
+        const std::int64_t rows = pos_embd_->value.dim(0);
+        if (past + time > rows)
+            fail("pos: position {} is past the learned position table's {} rows (methods.md C3: no silent clamp)",
+                 past + time - 1, rows);
+        std::vector<std::int32_t> ids(static_cast<std::size_t>(batch * time));
+        for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = std::int32_t(past + std::int64_t(i) % time);
+        x = ag::add(ctx, x, ag::embedding(ctx, pos_embd_, ids, "position_embd"), "token_and_pos_embd");
+    }
     if (const auto pe = positions.absolute(past, time); !pe.empty()) {
         tensor table({batch * time, c.d_model}, type_);  // the same rows for every sequence of the batch
         for (std::int64_t i = 0; i < table.numel(); ++i) {

@@ -53,7 +53,7 @@ private:
 
     model_config config_;
     dtype type_;
-    ag::var tok_embd_, out_norm_, output_;
+    ag::var tok_embd_, pos_embd_, out_norm_, output_;
     std::vector<block> blocks_;
     std::vector<std::pair<std::string, ag::var>> parameters_;
 };

@@ -96,6 +96,9 @@ struct variant_def {
         query_scale;
     // Absolute encodings (sinusoidal): the vector added to the token embedding at `position` [C].
     std::function<std::vector<double>(const param_values&, const model_context&, std::int64_t position)> absolute;
+    // Learned absolute encodings: the rows L_max of the trained table position_embd.weight [L_max, C]
+    // the model adds to its embedding; a position >= L_max is an error.
+    std::function<std::int64_t(const param_values&, const model_context&)> learned_rows;
     // Score-bias variants (ALiBi): the slope of each of the n_head heads.
     std::function<std::vector<double>(const param_values&, const model_context&)> head_slopes;
     // Cross-parameter checks against the model (e.g. window < L_train); throws stretch::error.

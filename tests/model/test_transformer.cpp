@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "autograd/tape.h"
+#include "core/error.h"
 #include "support/gradcheck.h"
 
 namespace stretch {
@@ -89,6 +90,22 @@ TEST(TransformerGradients, TrainedWindowAndLognMatchFiniteDifferences) {
 
 TEST(TransformerGradients, AlibiMatchesFiniteDifferences) {
     check_model_gradients(cpu::rope_pairing::interleaved, false, "alibi");
+}
+
+TEST(TransformerGradients, LearnedPositionsMatchFiniteDifferences) {
+    check_model_gradients(cpu::rope_pairing::interleaved, true, "learned");  // the table is checked too
+}
+
+TEST(TransformerForward, LearnedPositionsRefusePositionsPastTheTable) {
+    transformer model(tiny_config(cpu::rope_pairing::interleaved, true, "learned:max_positions=5"), dtype::f64);
+    const std::vector<std::int32_t> tokens(6, 1);
+    ag::context ctx;
+    try {
+        model.forward(ctx, tokens, 1, 6);
+        FAIL();
+    } catch (const error& e) {
+        EXPECT_STREQ(e.what(), "pos: position 5 is past the learned position table's 5 rows (methods.md C3: no silent clamp)");
+    }
 }
 
 TEST(TransformerGradients, SinusoidalMatchesFiniteDifferences) {
