@@ -75,8 +75,11 @@ var add(context& ctx, const var& a, const var& b, std::string name) {
     return y;
 }
 
-var rmsnorm(context& ctx, const var& x, const var& g, double eps, std::string name) {
-    const std::int64_t c = x->value.dim(-1), rows = x->value.numel() / c;
+namespace {
+
+var rmsnorm_rows(context& ctx, const var& x, const var& g, std::int64_t c, double eps, std::string name) {
+    STRETCH_ASSERT(c > 0 && x->value.numel() % c == 0);
+    const std::int64_t rows = x->value.numel() / c;
     auto y = make_var(tensor(x->value.shape(), x->value.type()), std::move(name));
     auto rstd = std::make_shared<tensor>(shape_t{rows}, x->value.type());
     dispatch(x->value.type(), [&](auto t) {
@@ -105,6 +108,16 @@ var rmsnorm(context& ctx, const var& x, const var& g, double eps, std::string na
         });
     }
     return y;
+}
+
+}  // namespace
+
+var rmsnorm(context& ctx, const var& x, const var& g, double eps, std::string name) {
+    return rmsnorm_rows(ctx, x, g, x->value.dim(-1), eps, std::move(name));
+}
+
+var rmsnorm_segments(context& ctx, const var& x, std::int64_t segment, double eps, std::string name) {
+    return rmsnorm_rows(ctx, x, nullptr, segment, eps, std::move(name));
 }
 
 var swiglu(context& ctx, const var& a, const var& b, std::string name) {

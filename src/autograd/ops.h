@@ -21,6 +21,9 @@ var linear(context& ctx, const var& x, const var& w, std::string name);
 var add(context& ctx, const var& a, const var& b, std::string name);
 // y = g * x / sqrt(mean(x^2) + eps) over the last dim; g may be null (no gain)
 var rmsnorm(context& ctx, const var& x, const var& g, double eps, std::string name);
+// RMSNorm without gain over every `segment` consecutive values (each head of a [rows, H*D] tensor:
+// KeyNorm, methods.md B15).
+var rmsnorm_segments(context& ctx, const var& x, std::int64_t segment, double eps, std::string name);
 // y = silu(a) * b
 var swiglu(context& ctx, const var& a, const var& b, std::string name);
 // y[i] = table[tokens[i]]; token ids must be in range (checked)

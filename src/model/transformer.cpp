@@ -133,6 +133,7 @@ ag::var transformer::forward(ag::context& ctx, std::span<const std::int32_t> tok
     }
     const rotation_plan plan = make_rotation_plan(positions, past, time, unrotated_cache);
     const bool two_score = positions.far().has_value();
+    const double key_norm_eps = positions.key_norm_eps();
     const cpu::attention_rules rules = positions.rules(past, time, time_k);
     const cpu::attention_dims dims{batch, time, time_k, c.n_head, c.n_head_kv, hd};
     const double scale = 1.0 / std::sqrt(double(hd));
@@ -168,6 +169,8 @@ ag::var transformer::forward(ag::context& ctx, std::span<const std::int32_t> tok
         ag::var h = ag::rmsnorm(ctx, x, b.attn_norm, c.norm_eps, p + "attn_norm");
         ag::var q_raw = ag::linear(ctx, h, b.wq, p + "q");
         ag::var k_raw = ag::linear(ctx, h, b.wk, p + "k");
+        // KeyNorm: k / |k| per head is rmsnorm(k) / sqrt(D), and the 1/sqrt(D) is the logit scale's.
+        if (key_norm_eps > 0) k_raw = ag::rmsnorm_segments(ctx, k_raw, hd, key_norm_eps / double(hd), p + "k_norm");
         ag::var v = ag::linear(ctx, h, b.wv, p + "v");
         ag::var q = rope(q_raw, time, c.n_head, plan.query, p + "q_rope");
         ag::var q_far = two_score ? rope(q_raw, time, c.n_head, plan.query_far, p + "q_far_rope") : nullptr;

@@ -239,6 +239,12 @@ position_setup::position_setup(const position_spec& spec, const model_context& c
     full_text_ = fmt::format("{}", fmt::join(full_terms, "+"));
 }
 
+double position_setup::key_norm_eps() const {
+    for (const auto& m : modifiers_)
+        if (m.def->key_norm_eps) return m.def->key_norm_eps(m.values);
+    return 0.0;
+}
+
 std::vector<double> position_setup::absolute(std::int64_t first, std::int64_t time) const {
     std::vector<double> out;
     if (!position_.def->absolute) return out;

@@ -56,6 +56,8 @@ public:
     // [T, C] to add to the token embeddings of positions first .. first + T - 1; empty when the
     // variant adds none.
     std::vector<double> absolute(std::int64_t first, std::int64_t time) const;
+    // > 0: keys are L2-normalised per head with this epsilon (KeyNorm).
+    double key_norm_eps() const;
     // Rows of the learned position table the model needs (0: none).
     std::int64_t learned_rows() const {
         return position_.def->learned_rows ? position_.def->learned_rows(position_.values, context_) : 0;

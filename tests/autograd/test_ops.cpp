@@ -198,6 +198,23 @@ TEST(OpRmsnorm, F32BackwardMatchesF64) {
     check_f32_matches_f64(rmsnorm_case(false));
 }
 
+TEST(OpRmsnorm, SegmentsMatchFiniteDifferencesAndRowWiseNorm) {
+    // Each 4-wide segment of a [3, 8] input normalised on its own (KeyNorm on two heads).
+    const op_case segments{{random_tensor({3, 8}, 31)}, [](ag::context& ctx, const std::vector<ag::var>& in) {
+                               return ag::rmsnorm_segments(ctx, in[0], 4, 1e-6, "y");
+                           }};
+    check_finite_differences(segments);
+    check_f32_matches_f64(segments);
+    ag::context ctx;
+    const tensor x = random_tensor({3, 8}, 31);
+    const tensor y = ag::rmsnorm_segments(ctx, ag::make_var(x, "x"), 4, 0.0, "y")->value;
+    for (std::int64_t seg = 0; seg < 6; ++seg) {
+        double ss = 0;
+        for (std::int64_t k = 0; k < 4; ++k) ss += y.data<double>()[seg * 4 + k] * y.data<double>()[seg * 4 + k];
+        EXPECT_NEAR(ss, 4.0, 1e-12);  // mean square 1 per segment
+    }
+}
+
 TEST(OpSwiglu, FiniteDifferences) { check_finite_differences(swiglu_case()); }
 TEST(OpSwiglu, F32BackwardMatchesF64) { check_f32_matches_f64(swiglu_case()); }
 

@@ -108,6 +108,27 @@ TEST(TransformerForward, LearnedPositionsRefusePositionsPastTheTable) {
     }
 }
 
+TEST(TransformerGradients, KeyNormMatchesFiniteDifferences) {
+    check_model_gradients(cpu::rope_pairing::half, true, "keynorm");
+}
+
+TEST(TransformerForward, KeyNormIgnoresTheScaleOfTheKeys) {
+    // methods.md B15: KNA's output is unchanged when the keys are multiplied by c > 0. eps = 1e-6
+    // against |k|^2 = O(1) moves logits by ~1e-7 relative when k triples: 1e-6 covers it.
+    transformer model(tiny_config(cpu::rope_pairing::interleaved, true, "keynorm"), dtype::f64);
+    init_large(model);
+    const tiny_batch b;
+    ag::context c1;
+    const tensor before = model.forward(c1, b.inputs, 2, 5)->value.clone();
+    for (const auto& [name, p] : model.parameters())
+        if (name.ends_with("attn_k.weight"))
+            for (std::int64_t i = 0; i < p->value.numel(); ++i) p->value.data<double>()[i] *= 3.0;
+    ag::context c2;
+    const tensor after = model.forward(c2, b.inputs, 2, 5)->value;
+    for (std::int64_t i = 0; i < before.numel(); ++i)
+        EXPECT_NEAR(after.data<double>()[i], before.data<double>()[i], 1e-6 * std::max(1.0, std::abs(before.data<double>()[i])));
+}
+
 TEST(TransformerGradients, SinusoidalMatchesFiniteDifferences) {
     check_model_gradients(cpu::rope_pairing::interleaved, true, "sinusoidal:base=50");
 }
