@@ -270,20 +270,23 @@ cpu::attention_rules position_setup::rules(std::int64_t first_query, std::int64_
         if (r->def->mask) r->def->mask(r->values, context_, rules);
         if (r->def->head_slopes) rules.head_slopes = r->def->head_slopes(r->values, context_);
     }
+    // Keys j <= i that the mask leaves visible: the window's, plus sinks older than it.
+    const auto n_visible = [&](std::int64_t i) {
+        return rules.window > 0 ? std::min(i + 1, rules.window) + std::clamp(i + 1 - rules.window, std::int64_t{0}, rules.n_sink)
+                                : i + 1;
+    };
     std::vector<double> scale(static_cast<std::size_t>(time_q), 1.0);
     bool scaled = false;
     for (const resolved* r : terms) {
-        if (!r->def->query_scale) continue;
-        for (std::int64_t row = 0; row < time_q; ++row) {
-            const std::int64_t i = first_query + row;
-            // Keys j <= i that the mask leaves visible: the window's, plus sinks older than it.
-            const std::int64_t n_visible = rules.window > 0 ? std::min(i + 1, rules.window) +
-                                                                  std::clamp(i + 1 - rules.window, std::int64_t{0}, rules.n_sink)
-                                                            : i + 1;
-            const double c = r->def->query_scale(r->values, context_, n_visible, length);
-            scale[static_cast<std::size_t>(row)] *= c;
-            scaled = scaled || c != 1.0;
-        }
+        if (r->def->query_scale)
+            for (std::int64_t row = 0; row < time_q; ++row) {
+                const double c = r->def->query_scale(r->values, context_, n_visible(first_query + row), length);
+                scale[static_cast<std::size_t>(row)] *= c;
+                scaled = scaled || c != 1.0;
+            }
+        if (r->def->relu2_divisor)
+            for (std::int64_t row = 0; row < time_q; ++row)
+                rules.relu2_divisor.push_back(r->def->relu2_divisor(r->values, context_, n_visible(first_query + row), length));
     }
     if (scaled) rules.query_scale = std::move(scale);
     return rules;

@@ -99,6 +99,9 @@ struct variant_def {
     // Learned absolute encodings: the rows L_max of the trained table position_embd.weight [L_max, C]
     // the model adds to its embedding; a position >= L_max is an error.
     std::function<std::int64_t(const param_values&, const model_context&)> learned_rows;
+    // The relu^2 normaliser (D5): n_i of query i that sees n_visible keys of `length` in context.
+    std::function<double(const param_values&, const model_context&, std::int64_t n_visible, std::int64_t length)>
+        relu2_divisor;
     // KeyNorm: the epsilon of the L2 normalisation of every key head (0: keys as they are).
     std::function<double(const param_values&)> key_norm_eps;
     // Score-bias variants (ALiBi): the slope of each of the n_head heads.

@@ -156,7 +156,7 @@ op_case attention_case(cpu::attention_dims d) {
 
 // A variant's rules (kernels/cpu/attention.h): window with sinks, a per-query scale, and a
 // two-score far branch whose operands q_far, k_far are inputs 3 and 4.
-op_case attention_rules_case(cpu::attention_dims d, bool two_score) {
+op_case attention_rules_case(cpu::attention_dims d, bool two_score, bool relu2 = false) {
     const shape_t q_shape = {d.batch * d.time_q, d.heads * d.head_dim};
     const shape_t kv_shape = {d.batch * d.time_k, d.heads_kv * d.head_dim};
     cpu::attention_rules rules;
@@ -164,6 +164,10 @@ op_case attention_rules_case(cpu::attention_dims d, bool two_score) {
     rules.n_sink = 1;
     for (std::int64_t i = 0; i < d.time_q; ++i) rules.query_scale.push_back(1.0 + 0.25 * double(i));
     if (two_score) rules.far_from = 2;
+    if (relu2)
+        for (std::int64_t i = 0; i < d.time_q; ++i) rules.relu2_divisor.push_back(2.0 + double(i));
+    rules.head_slopes.assign(std::size_t(d.heads), 0.0);
+    for (std::int64_t h = 0; h < d.heads; ++h) rules.head_slopes[std::size_t(h)] = 0.1 * double(h);
     std::vector<tensor> inputs{random_tensor(q_shape, 11, 1.5), random_tensor(kv_shape, 12), random_tensor(kv_shape, 13)};
     if (two_score) {
         inputs.push_back(random_tensor(q_shape, 15, 1.5));
@@ -257,12 +261,14 @@ TEST(OpAttention, F32BackwardMatchesF64) {
 }
 
 TEST(OpAttention, FiniteDifferencesWithVariantRules) {
-    // T = 6 > window 3 + sink 1, so some keys are masked, some far, some near.
+    // T = 6 > window 3 + sink 1, so some keys are masked, some far, some near; ALiBi slopes on.
     for (const bool two_score : {false, true}) {
         SCOPED_TRACE(two_score ? "window, sinks, query scale, far branch" : "window, sinks, query scale");
         check_finite_differences(attention_rules_case({1, 6, 6, 2, 1, 4}, two_score));
         check_finite_differences(attention_rules_case({2, 2, 6, 4, 2, 3}, two_score));
         check_f32_matches_f64(attention_rules_case({1, 6, 6, 2, 1, 4}, two_score));
+        check_finite_differences(attention_rules_case({1, 6, 6, 2, 1, 4}, two_score, true));  // relu^2 / n
+        check_finite_differences(attention_rules_case({2, 2, 6, 4, 2, 3}, two_score, true));
     }
 }
 

@@ -93,7 +93,8 @@ INSTANTIATE_TEST_SUITE_P(EveryVariant, DecodeEqualsRecompute,
                                          "self_extend:group_size=3,neighbor_window=4", "window:w=6", "logn",
                                          "super_baseline", "sinks:n_sink=2,window=6",
                                          "sinks:n_sink=2,window=6,position_mode=original", "rerope:window=5+logn",
-                                         "yarn+logn+window:w=20"),
+                                         "yarn+logn+window:w=20", "alibi", "sinusoidal", "learned:max_positions=64",
+                                         "keynorm", "relu2:n_def=fixed", "relu2:n_def=visible+window:w=9"),
                          [](const testing::TestParamInfo<std::string>& info) {
                              std::string name;
                              for (char ch : info.param) name += std::isalnum(static_cast<unsigned char>(ch)) ? ch : '_';

@@ -108,6 +108,10 @@ TEST(TransformerForward, LearnedPositionsRefusePositionsPastTheTable) {
     }
 }
 
+TEST(TransformerGradients, Relu2NormaliserMatchesFiniteDifferences) {
+    check_model_gradients(cpu::rope_pairing::interleaved, true, "relu2");
+}
+
 TEST(TransformerGradients, KeyNormMatchesFiniteDifferences) {
     check_model_gradients(cpu::rope_pairing::half, true, "keynorm");
 }

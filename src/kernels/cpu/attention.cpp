@@ -73,6 +73,7 @@ void attention_forward(const T* q, const T* k, const T* v, T* out, T* probs, con
     STRETCH_ASSERT(rules.far_from <= 0 || (far.q != nullptr && far.k != nullptr));
     STRETCH_ASSERT(rules.query_scale.empty() || std::int64_t(rules.query_scale.size()) == d.time_q);
     STRETCH_ASSERT(rules.head_slopes.empty() || std::int64_t(rules.head_slopes.size()) == d.heads);
+    STRETCH_ASSERT(rules.relu2_divisor.empty() || std::int64_t(rules.relu2_divisor.size()) == d.time_q);
     if (probs == nullptr) return attention_forward_tiled(q, k, v, out, d, scale, rules, far);
     const head_layout l(d);
     auto& tp = pool();
@@ -85,7 +86,18 @@ void attention_forward(const T* q, const T* k, const T* v, T* out, T* probs, con
             const std::int64_t kv_at = b * d.time_k * l.kv_stride + g * d.head_dim;
             head_scores<T>(q + q_at, k + kv_at, far.q ? far.q + q_at : nullptr, far.k ? far.k + kv_at : nullptr, p,
                            far_scratch[static_cast<std::size_t>(thread)], d, l, scale, rules, h);
-            for (std::int64_t r = 0; r < d.time_q; ++r) masked_softmax_row(p + r * d.time_k, l.offset + r, d.time_k, rules);
+            for (std::int64_t r = 0; r < d.time_q; ++r) {
+                T* row = p + r * d.time_k;
+                if (rules.relu2_divisor.empty()) {
+                    masked_softmax_row(row, l.offset + r, d.time_k, rules);
+                    continue;
+                }
+                const T inv_n = T(1) / T(rules.relu2_divisor[std::size_t(r)]);
+                for (std::int64_t j = 0; j < d.time_k; ++j) {
+                    const T s = row[j] > T(0) && rules.visible(l.offset + r, j) ? row[j] : T(0);
+                    row[j] = s * s * inv_n;
+                }
+            }
             gemm<T>(false, false, d.time_q, d.head_dim, d.time_k, T(1), p, d.time_k, v + kv_at, l.kv_stride, T(0),
                     out + q_at, l.q_stride);
         }
@@ -125,15 +137,21 @@ void attention_backward(const T* q, const T* k, const T* v, const T* probs, cons
                         dv + kv_at, l.kv_stride);
                 gemm<T>(false, true, d.time_q, d.time_k, d.head_dim, T(1), doh, l.q_stride, v + kv_at, l.kv_stride,
                         T(0), ds, d.time_k);
-                // dS = P * (dP - rowsum(dP * P)), the softmax Jacobian (masked entries have P = 0),
-                // times c_i; split into the near and far score matrices.
+                // dS = P * (dP - rowsum(dP * P)), the softmax Jacobian (masked entries have P = 0), or
+                // relu^2's, times c_i; split into the near and far score matrices.
                 for (std::int64_t r = 0; r < d.time_q; ++r) {
                     T* dsr = ds + r * d.time_k;
                     const T* pr = p + r * d.time_k;
-                    T dot = 0;
-                    for (std::int64_t j = 0; j < d.time_k; ++j) dot += dsr[j] * pr[j];
                     const T c = rules.query_scale.empty() ? T(1) : T(rules.query_scale[static_cast<std::size_t>(r)]);
-                    for (std::int64_t j = 0; j < d.time_k; ++j) dsr[j] = c * pr[j] * (dsr[j] - dot);
+                    if (rules.relu2_divisor.empty()) {
+                        T dot = 0;
+                        for (std::int64_t j = 0; j < d.time_k; ++j) dot += dsr[j] * pr[j];
+                        for (std::int64_t j = 0; j < d.time_k; ++j) dsr[j] = c * pr[j] * (dsr[j] - dot);
+                    } else {
+                        // P = relu(S)^2 / n, so dP/dS = 2 relu(S) / n = 2 sqrt(P / n).
+                        const T n = T(rules.relu2_divisor[static_cast<std::size_t>(r)]);
+                        for (std::int64_t j = 0; j < d.time_k; ++j) dsr[j] = c * dsr[j] * T(2) * std::sqrt(pr[j] / n);
+                    }
                     if (two_score)
                         for (std::int64_t j = 0; j < d.time_k; ++j) {
                             const bool is_far = rules.far(l.offset + r, j);

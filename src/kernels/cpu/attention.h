@@ -4,7 +4,8 @@
 //   S_ij = c_i * scale * qf_i . kf_j   if i - j >= far_from > 0   (two-score variants: B9, B10, B16, B17)
 //   S_ij += -slope_h (i - j)                                                   (ALiBi, C5)
 //   masked unless j <= i and (window = 0 or i - j < window or j < n_sink)    (B13, B17)
-//   P = softmax_rows(S) (f32/f64),  O_h = P V_g,
+//   P = softmax_rows(S) (f32/f64), or with relu2 divisors n_i: P_ij = relu(S_ij)^2 / n_i (D5);
+//   O_h = P V_g,
 // query head h reads K/V head g = h / (H / H_kv); i and j are positions, query row r sits at
 // i = T_k - T_q + r (a KV-cache decode has T_q < T_k). The rotations that make q, k, qf, kf are the
 // caller's (model/transformer.cpp). Training keeps P for the backward: O(T_q * T_k) per head;
@@ -32,6 +33,7 @@ struct attention_rules {
     std::int64_t far_from = 0;        // > 0: pairs with i - j >= far_from score q_far . k_far
     std::vector<double> query_scale;  // [T_q] logit factor c_i per query row; empty: all 1
     std::vector<double> head_slopes;  // [H] ALiBi: b_ij = -slope_h (i - j) added to the logits; empty: none
+    std::vector<double> relu2_divisor;  // [T_q] n_i of the relu^2 normaliser; empty: softmax
 
     bool visible(std::int64_t i, std::int64_t j) const {
         return j <= i && (window <= 0 || i - j < window || j < n_sink);

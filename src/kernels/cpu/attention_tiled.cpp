@@ -4,6 +4,7 @@
 // are never computed: a window costs O(T w), not O(T^2). Two-score variants compute the far scores
 // only on tiles that hold far pairs, and the near scores only on tiles that hold near pairs, so
 // ReRoPE pays twice only on the tiles straddling |i - j| = w (methods.md B9, "tiled fast path").
+// The relu^2 normaliser (methods.md D5) needs no running maximum: its tiles simply accumulate.
 // Threads split (batch, head, query tile) units.
 #include <algorithm>
 #include <cmath>
@@ -39,6 +40,7 @@ void attention_forward_tiled(const T* q, const T* k, const T* v, T* out, const a
     auto& tp = pool();
     std::vector<tile_scratch<T>> scratch(static_cast<std::size_t>(tp.size()));
     constexpr T neg_inf = -std::numeric_limits<T>::infinity();
+    const bool relu2 = !rules.relu2_divisor.empty();
     tp.parallel_for(d.batch * d.heads * n_qtiles, [&](std::int64_t u0, std::int64_t u1, int thread) {
         auto& w = scratch[static_cast<std::size_t>(thread)];
         w.s.resize(std::size_t(query_tile * key_tile));
@@ -70,7 +72,20 @@ void attention_forward_tiled(const T* q, const T* k, const T* v, T* out, const a
                 if (any_far)
                     gemm<T>(false, true, rows, cols, d.head_dim, scale, far.q + q_at, q_stride,
                             far.k + kv_at + c0 * kv_stride, kv_stride, T(0), w.sf.data(), key_tile);
-                for (std::int64_t r = 0; r < rows; ++r) {
+                for (std::int64_t r = 0; r < rows && relu2; ++r) {  // relu^2 / n: no running normaliser
+                    const std::int64_t i = i_lo + r;
+                    const T c = rules.query_scale.empty() ? T(1) : T(rules.query_scale[std::size_t(r0 + r)]);
+                    const T slope = rules.head_slopes.empty() ? T(0) : T(rules.head_slopes[std::size_t(h)]);
+                    const T inv_n = T(1) / T(rules.relu2_divisor[std::size_t(r0 + r)]);
+                    T* sr = s + r * key_tile;
+                    const T* sfr = w.sf.data() + r * key_tile;
+                    for (std::int64_t jj = 0; jj < cols; ++jj) {
+                        const std::int64_t j = c0 + jj;
+                        const T x = rules.visible(i, j) ? c * (rules.far(i, j) ? sfr[jj] : sr[jj]) - slope * T(i - j) : T(0);
+                        sr[jj] = x > T(0) ? x * x * inv_n : T(0);
+                    }
+                }
+                for (std::int64_t r = 0; r < rows && !relu2; ++r) {
                     const std::int64_t i = i_lo + r;
                     const T c = rules.query_scale.empty() ? T(1) : T(rules.query_scale[std::size_t(r0 + r)]);
                     const T slope = rules.head_slopes.empty() ? T(0) : T(rules.head_slopes[std::size_t(h)]);
@@ -104,7 +119,7 @@ void attention_forward_tiled(const T* q, const T* k, const T* v, T* out, const a
                         T(1), w.acc.data(), d.head_dim);
             }
             for (std::int64_t r = 0; r < rows; ++r) {
-                const T inv = T(1) / w.sum[std::size_t(r)];
+                const T inv = relu2 ? T(1) : T(1) / w.sum[std::size_t(r)];
                 T* o = out + q_at + r * q_stride;
                 for (std::int64_t e = 0; e < d.head_dim; ++e) o[e] = w.acc[std::size_t(r * d.head_dim + e)] * inv;
             }

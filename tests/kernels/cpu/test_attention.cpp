@@ -148,13 +148,18 @@ TEST(KernelAttention, TiledEqualsMaterialisedForEveryRule) {
     struct shape { std::int64_t time_q, time_k, heads, heads_kv, head_dim; };
     const shape shapes[] = {{300, 300, 3, 1, 8}, {1, 700, 4, 4, 64}, {100, 517, 4, 1, 128}, {257, 257, 6, 2, 64}};
     for (const auto& sh : shapes)
-        for (int variant = 0; variant < 4; ++variant) {
+        for (int variant = 0; variant < 5; ++variant) {
             SCOPED_TRACE(testing::Message() << "Tq=" << sh.time_q << " Tk=" << sh.time_k << " D=" << sh.head_dim
                                             << " variant " << variant);
             const cpu::attention_dims d{1, sh.time_q, sh.time_k, sh.heads, sh.heads_kv, sh.head_dim};
             cpu::attention_rules rules;
             if (variant == 1) { rules.window = 50; rules.n_sink = 4; }
             if (variant >= 2) rules.far_from = 37;
+            if (variant == 4) {  // relu^2 / n with ALiBi slopes
+                rules.far_from = 0;
+                for (std::int64_t i = 0; i < sh.time_q; ++i) rules.relu2_divisor.push_back(double(sh.time_k));
+                for (std::int64_t h = 0; h < sh.heads; ++h) rules.head_slopes.push_back(0.01 * double(h + 1));
+            }
             if (variant == 3) {
                 rules.window = 300;
                 for (std::int64_t i = 0; i < sh.time_q; ++i) rules.query_scale.push_back(1.0 + 0.001 * double(i));
