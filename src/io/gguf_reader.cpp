@@ -56,7 +56,10 @@ template <class T> bool accepts(value_type t) {
 
 // nullopt when the value does not fit exactly; only called when accepts<T>(type_of(v)).
 template <class T> std::optional<T> convert(const value& v) {
-    return std::visit(
+    // bool and string accept only themselves. Kept out of the visit, whose numeric branches clang
+    // would otherwise type-check for them (they do not depend on the visited type alone).
+    if constexpr (std::is_same_v<T, bool> || std::is_same_v<T, std::string>) return std::get<T>(v);
+    else return std::visit(
         [](const auto& s) -> std::optional<T> {
             using S = std::decay_t<decltype(s)>;
             if constexpr (std::is_same_v<S, T>) {

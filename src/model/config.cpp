@@ -34,7 +34,8 @@ std::int64_t model_config::n_parameters() const {
                                    + 2 * kv_dim * d_model            // wk, wv
                                    + 3 * d_ff * d_model;             // w1, w2, w3
     const variants::position_setup trained(variants::parse_spec(pos, "pos"),
-                                           {n_ctx_train, head_dim(), rope_base, n_ctx_train, n_head, d_model}, "pos");
+                                           {n_ctx_train, head_dim(), rope_base, n_ctx_train, n_head, d_model, n_layer},
+                                           "pos");
     return vocab_size * d_model * (tie_embeddings ? 1 : 2) + trained.learned_rows() * d_model + n_layer * per_layer +
            d_model;
 }

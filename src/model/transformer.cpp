@@ -58,7 +58,8 @@ void transformer::init(rng& generator) {
 }
 
 variants::model_context transformer::position_context(std::int64_t target_length) const {
-    return {config_.n_ctx_train, config_.head_dim(), config_.rope_base, target_length, config_.n_head, config_.d_model};
+    return {config_.n_ctx_train, config_.head_dim(), config_.rope_base, target_length,
+            config_.n_head,      config_.d_model,    config_.n_layer};
 }
 
 namespace {
@@ -68,7 +69,6 @@ using table_ptr = std::shared_ptr<const cpu::rope_table>;
 // Rotation tables of one forward (methods.md eq. 0.2), shared by every layer: queries and the keys
 // to rotate at their positions, and for a two-score variant the far-branch positions of both.
 struct rotation_plan {
-    variants::rotation used;
     table_ptr query, key, query_far, key_far;
 };
 
@@ -96,7 +96,6 @@ rotation_plan make_rotation_plan(const variants::position_setup& positions, std:
     const variants::rotation r = positions.frequencies(time_k);
     const auto identity = [](std::int64_t p) { return double(p); };
     rotation_plan plan;
-    plan.used = r;
     plan.query = table_of(past, time, identity, r);
     plan.key = rotate_all_keys ? table_of(0, time_k, identity, r) : plan.query;
     if (const auto& far = positions.far()) {
@@ -121,7 +120,6 @@ ag::var transformer::forward(ag::context& ctx, std::span<const std::int32_t> tok
     const auto& c = config_;
     const std::int64_t hd = c.head_dim();
     const std::int64_t past = cache != nullptr ? cache->size() : 0, time_k = past + time;
-    const bool unrotated_cache = cache != nullptr && positions.cache_unrotated_keys();
     if (cache != nullptr && past > 0 && positions.refill_cache_on_rotation_change() &&
         !cache->written_with(positions.frequencies(time_k))) {
         // The rotation switched (LongRoPE past L_orig): recompute the cache from its tokens.
@@ -131,10 +129,23 @@ ag::var transformer::forward(ag::context& ctx, std::span<const std::int32_t> tok
         const tensor logits = forward(ctx, all, 1, time_k, positions, cache)->value;
         return ag::make_var(last_rows(logits, time), "logits");
     }
-    const rotation_plan plan = make_rotation_plan(positions, past, time, unrotated_cache);
-    const bool two_score = positions.far().has_value();
-    const double key_norm_eps = positions.key_norm_eps();
-    const cpu::attention_rules rules = positions.rules(past, time, time_k);
+    // What each layer's attention needs from its variant (HWFA gives layers different ones).
+    struct layer_attention {
+        rotation_plan plan;
+        cpu::attention_rules rules;
+        bool two_score, unrotated;
+        double key_norm_eps;
+    };
+    const auto attention_for = [&](const variants::position_setup& s) {
+        const bool unrotated = cache != nullptr && s.cache_unrotated_keys();
+        return layer_attention{make_rotation_plan(s, past, time, unrotated), s.rules(past, time, time_k),
+                               s.far().has_value(), unrotated, s.key_norm_eps()};
+    };
+    std::vector<layer_attention> layers;
+    if (positions.per_layer())
+        for (std::int64_t il = 0; il < c.n_layer; ++il) layers.push_back(attention_for(positions.layer(il)));
+    else
+        layers.assign(1, attention_for(positions));
     const cpu::attention_dims dims{batch, time, time_k, c.n_head, c.n_head_kv, hd};
     const double scale = 1.0 / std::sqrt(double(hd));
     const auto rope = [&](const ag::var& x, std::int64_t rows, std::int64_t heads, const table_ptr& table,
@@ -166,6 +177,7 @@ ag::var transformer::forward(ag::context& ctx, std::span<const std::int32_t> tok
     for (std::int64_t il = 0; il < c.n_layer; ++il) {
         const block& b = blocks_[static_cast<std::size_t>(il)];
         const std::string p = fmt::format("blk.{}.", il);
+        const auto& [plan, rules, two_score, unrotated_cache, key_norm_eps] = layers[layers.size() == 1 ? 0 : std::size_t(il)];
         ag::var h = ag::rmsnorm(ctx, x, b.attn_norm, c.norm_eps, p + "attn_norm");
         ag::var q_raw = ag::linear(ctx, h, b.wq, p + "q");
         ag::var k_raw = ag::linear(ctx, h, b.wk, p + "k");
@@ -196,7 +208,7 @@ ag::var transformer::forward(ag::context& ctx, std::span<const std::int32_t> tok
         ag::var f = ag::swiglu(ctx, gate, up, p + "ffn_swiglu");
         x = ag::add(ctx, x, ag::linear(ctx, f, b.w_down, p + "ffn_out"), p + "ffn_residual");
     }
-    if (cache != nullptr) cache->advance(tokens, plan.used);
+    if (cache != nullptr) cache->advance(tokens, positions.frequencies(time_k));
     x = ag::rmsnorm(ctx, x, out_norm_, c.norm_eps, "output_norm");
     return ag::linear(ctx, x, output_, "logits");
 }

@@ -235,6 +235,18 @@ position_setup::position_setup(const position_spec& spec, const model_context& c
             if (mine.window > 0) mask_owner = r->def->name;
         }
     }
+    if (position_.def->layer_spec)
+        for (std::int64_t il = 0; il < context_.n_layer; ++il) {
+            const std::string layer = position_.def->layer_spec(position_.values, context_, il);
+            const std::string layer_where = fmt::format("{} (block {}: {})", where, il, layer);
+            position_spec layer_terms = parse_spec(layer, layer_where);
+            // The run's modifiers apply to every block, except where the block sets its own.
+            for (const auto& m : spec.modifiers)
+                if (std::none_of(layer_terms.modifiers.begin(), layer_terms.modifiers.end(),
+                                 [&](const spec_term& own) { return own.def == m.def; }))
+                    layer_terms.modifiers.push_back(m);
+            layers_.emplace_back(layer_terms, context_, layer_where);
+        }
     text_ = spec.text();
     full_text_ = fmt::format("{}", fmt::join(full_terms, "+"));
 }

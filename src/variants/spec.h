@@ -56,6 +56,9 @@ public:
     // [T, C] to add to the token embeddings of positions first .. first + T - 1; empty when the
     // variant adds none.
     std::vector<double> absolute(std::int64_t first, std::int64_t time) const;
+    // Layer-wise variants: whether blocks differ, and block il's own setup.
+    bool per_layer() const { return !layers_.empty(); }
+    const position_setup& layer(std::int64_t il) const { return layers_.at(std::size_t(il)); }
     // > 0: keys are L2-normalised per head with this epsilon (KeyNorm).
     double key_norm_eps() const;
     // Rows of the learned position table the model needs (0: none).
@@ -73,6 +76,7 @@ private:
     resolved position_;
     std::vector<resolved> modifiers_;
     std::optional<far_branch> far_;
+    std::vector<position_setup> layers_;
     std::string text_, full_text_;
 };
 

@@ -30,6 +30,7 @@ struct model_context {
     std::int64_t target_length = 0;  // the length the run plans for (eval: the window; generate: prompt + new)
     std::int64_t n_head = 1;         // query heads (ALiBi gives each its slope)
     std::int64_t d_model = 0;        // model width C (absolute encodings are C wide)
+    std::int64_t n_layer = 1;        // blocks (HWFA gives them different variants)
 };
 
 enum class param_type { integer, real, text, real_list };
@@ -106,6 +107,9 @@ struct variant_def {
     std::function<double(const param_values&)> key_norm_eps;
     // Score-bias variants (ALiBi): the slope of each of the n_head heads.
     std::function<std::vector<double>(const param_values&, const model_context&)> head_slopes;
+    // Layer-wise variants (HWFA): the spec of block il of n_layer (a variant of its own, resolved
+    // against the same model context).
+    std::function<std::string(const param_values&, const model_context&, std::int64_t il)> layer_spec;
     // Cross-parameter checks against the model (e.g. window < L_train); throws stretch::error.
     std::function<void(const param_values&, const model_context&)> validate;
     // When the rotation changes with the context length (LongRoPE's long/short switch), a KV cache

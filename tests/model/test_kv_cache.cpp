@@ -94,7 +94,8 @@ INSTANTIATE_TEST_SUITE_P(EveryVariant, DecodeEqualsRecompute,
                                          "super_baseline", "sinks:n_sink=2,window=6",
                                          "sinks:n_sink=2,window=6,position_mode=original", "rerope:window=5+logn",
                                          "yarn+logn+window:w=20", "alibi", "sinusoidal", "learned:max_positions=64",
-                                         "keynorm", "relu2:n_def=fixed", "relu2:n_def=visible+window:w=9"),
+                                         "keynorm", "relu2:n_def=fixed", "relu2:n_def=visible+window:w=9", "hwfa:window=6",
+                                         "hwfa:window=5,n_full=2,placement=middle,full_pe=rope"),
                          [](const testing::TestParamInfo<std::string>& info) {
                              std::string name;
                              for (char ch : info.param) name += std::isalnum(static_cast<unsigned char>(ch)) ? ch : '_';

@@ -112,6 +112,10 @@ TEST(TransformerGradients, Relu2NormaliserMatchesFiniteDifferences) {
     check_model_gradients(cpu::rope_pairing::interleaved, true, "relu2");
 }
 
+TEST(TransformerGradients, HwfaMatchesFiniteDifferences) {
+    check_model_gradients(cpu::rope_pairing::interleaved, true, "hwfa:window=2+keynorm");
+}
+
 TEST(TransformerGradients, KeyNormMatchesFiniteDifferences) {
     check_model_gradients(cpu::rope_pairing::half, true, "keynorm");
 }

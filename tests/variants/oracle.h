@@ -40,9 +40,10 @@ inline std::vector<double> values_of(const transformer& model, const std::string
     return {};
 }
 
-// Logits [T, V] of one sequence. The model must be f64.
+// Logits [T, V] of one sequence, block il attending with variants[il] (or variants[0] for all when
+// there is one). The model must be f64.
 inline std::vector<double> oracle_forward(const transformer& model, const std::vector<std::int32_t>& tokens,
-                                          const oracle_variant& variant) {
+                                          const std::vector<oracle_variant>& variants) {
     const auto& c = model.config();
     const std::int64_t T = std::int64_t(tokens.size()), C = c.d_model, H = c.n_head, Hkv = c.n_head_kv;
     const std::int64_t D = c.head_dim(), group = H / Hkv, P = D / 2;
@@ -50,6 +51,7 @@ inline std::vector<double> oracle_forward(const transformer& model, const std::v
     std::vector<double> x = ref::embedding(w("token_embd.weight"), tokens, C);
     for (std::int64_t il = 0; il < c.n_layer; ++il) {
         const std::string p = "blk." + std::to_string(il) + ".";
+        const oracle_variant& variant = variants[variants.size() == 1 ? 0 : std::size_t(il)];
         const auto h = ref::rmsnorm(x, w(p + "attn_norm.weight"), T, C, c.norm_eps);
         const auto q = ref::matmul(h, w(p + "attn_q.weight"), T, C, H * D);
         const auto k = ref::matmul(h, w(p + "attn_k.weight"), T, C, Hkv * D);
@@ -89,6 +91,11 @@ inline std::vector<double> oracle_forward(const transformer& model, const std::v
     }
     const auto out = ref::rmsnorm(x, w("output_norm.weight"), T, C, c.norm_eps);
     return ref::matmul(out, w(c.tie_embeddings ? "token_embd.weight" : "output.weight"), T, C, c.vocab_size);
+}
+
+inline std::vector<double> oracle_forward(const transformer& model, const std::vector<std::int32_t>& tokens,
+                                          const oracle_variant& variant) {
+    return oracle_forward(model, tokens, std::vector<oracle_variant>{variant});
 }
 
 }  // namespace stretch::test

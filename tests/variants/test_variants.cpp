@@ -220,6 +220,23 @@ TEST(VariantIdentity, RelativeEncodingsCannotTellIdenticalTokensApart) {
     }
 }
 
+TEST(VariantOracle, HwfaIsWindowRopeBlocksThenAFullNopeBlockWithLogn) {
+    // methods.md B14 on the 2-block tiny model: block 0 window attention (w = 6) with RoPE, block 1
+    // full causal attention without rotation and c_i = ln(max(i + 1, 16)) / ln 16 (trained log n).
+    const transformer model = tiny_model();
+    const auto tokens = tokens_of(test_len);
+    const auto setup = setup_of(model, "hwfa:window=6");
+    const auto inv_freq = setup.layer(0).frequencies(test_len).inv_freq;
+    test::oracle_variant window{test::rho_angle(rel, inv_freq)};
+    window.visible = [](std::int64_t i, std::int64_t j) { return j <= i && i - j < 6; };
+    test::oracle_variant full{[](std::int64_t, std::int64_t, std::int64_t) { return 0.0; }};
+    full.c = [](std::int64_t i) { return std::log(std::max(double(i + 1), 16.0)) / std::log(16.0); };
+    EXPECT_LT(scaled_error(fast_logits(model, tokens, setup), test::oracle_forward(model, tokens, {window, full})),
+              oracle_tol);
+    // Its default window: the largest w with (w - 1)(N - 1) + 1 <= 3/4 L_train = 12: w = 12.
+    EXPECT_EQ(setup_of(model, "hwfa").full_text().substr(0, 15), "hwfa:window=12,");
+}
+
 TEST(VariantOracle, SuperBaselineIsWindowAtTrainLengthWithUnitLogn) {
     // methods.md B13: window w = L_train; with n_def = visible every query sees <= L_train keys, c = 1
     check_against_oracle({"super_baseline", rel, [](auto i, auto j) { return j <= i && i - j < train_len; }});
