@@ -48,26 +48,27 @@ var linear(context& ctx, const var& x, const var& w, std::string name) {
     return y;
 }
 
-var add(context& ctx, const var& a, const var& b, std::string name) {
+var add(context& ctx, const var& a, const var& b, std::string name, double alpha) {
     check_same_dtype(a, b);
     STRETCH_ASSERT(a->value.numel() == b->value.numel());
-    auto y = make_var(a->value.clone(), std::move(name));
+    auto y = make_var(b->value.clone(), std::move(name));
     dispatch(a->value.type(), [&](auto t) {
         using T = decltype(t);
         T* py = y->value.data<T>();
-        const T* pb = b->value.data<T>();
-        for (std::int64_t i = 0; i < a->value.numel(); ++i) py[i] += pb[i];
+        const T* pa = a->value.data<T>();
+        for (std::int64_t i = 0; i < a->value.numel(); ++i) py[i] += T(alpha) * pa[i];
     });
     if (ctx.records({&a, &b})) {
         node* yp = y.get();
-        ctx.recorder->record(y, [a, b, yp] {
+        ctx.recorder->record(y, [a, b, yp, alpha] {
             dispatch(a->value.type(), [&](auto t) {
                 using T = decltype(t);
                 const T* dy = yp->grad_buffer().data<T>();
-                for (const var* in : {&a, &b}) {
+                const std::pair<const var*, T> inputs[] = {{&a, T(alpha)}, {&b, T(1)}};
+                for (const auto& [in, weight] : inputs) {
                     if (!(*in)->requires_grad) continue;
-                    T* d = (*in)->grad_buffer().data<T>();
-                    for (std::int64_t i = 0; i < yp->value.numel(); ++i) d[i] += dy[i];
+                    T* d = (*in)->grad_buffer().template data<T>();
+                    for (std::int64_t i = 0; i < yp->value.numel(); ++i) d[i] += weight * dy[i];
                 }
             });
         });

@@ -17,8 +17,8 @@ namespace stretch::ag {
 
 // y[M,N] = x[M,K] w[N,K]^T
 var linear(context& ctx, const var& x, const var& w, std::string name);
-// y = a + b (same shape)
-var add(context& ctx, const var& a, const var& b, std::string name);
+// y = alpha a + b (same shape); alpha is DeepNorm's residual scale, 1 elsewhere.
+var add(context& ctx, const var& a, const var& b, std::string name, double alpha = 1.0);
 // y = g * x / sqrt(mean(x^2) + eps) over the last dim; g may be null (no gain)
 var rmsnorm(context& ctx, const var& x, const var& g, double eps, std::string name);
 // RMSNorm without gain over every `segment` consecutive values (each head of a [rows, H*D] tensor:

@@ -306,11 +306,17 @@ void reader::parse() {
         if (n_dims > max_dims) fail("{}: tensor '{}' has {} dimensions, expected at most {}", path_, name, n_dims, max_dims);
         std::array<std::uint64_t, max_dims> ne{};
         std::uint64_t numel = 1;
+        // The product with zero dimensions counted as ones: a zero must not let another dimension
+        // past int64 (the shape holds int64s) nor let products in another order (shape_numel's,
+        // outermost first) overflow.
+        std::uint64_t extent = 1;
         for (std::uint32_t d = 0; d < n_dims; ++d) {
             ne[d] = p.read<std::uint64_t>();
             constexpr auto limit = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
-            if (ne[d] != 0 && numel > limit / ne[d])
+            const std::uint64_t factor = ne[d] == 0 ? 1 : ne[d];
+            if (extent > limit / factor)
                 fail("{}: tensor '{}' has dimensions whose product overflows 64 bits (dimension {} is {})", path_, name, d, ne[d]);
+            extent *= factor;
             numel *= ne[d];
         }
         auto type_id = p.read<std::uint32_t>();

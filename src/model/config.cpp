@@ -1,5 +1,7 @@
 #include "model/config.h"
 
+#include <cmath>
+
 #include <fmt/format.h>
 
 #include "core/error.h"
@@ -24,7 +26,15 @@ void model_config::validate(const char* where) const {
         fail("{}: n_head = {} is not divisible by n_head_kv = {} (grouped-query attention)", where, n_head, n_head_kv);
     if (!(rope_base > 1.0)) fail("{}: rope_base = {}, expected a number > 1", where, rope_base);
     if (!(norm_eps > 0.0)) fail("{}: norm_eps = {}, expected a number > 0", where, norm_eps);
-    variants::parse_spec(pos, fmt::format("{}: pos", where));  // names, keys and syntax; values resolve per length
+    variants::parse_spec(pos, fmt::format("{}: pos", where));
+    if (norm_position != "pre" && norm_position != "post")
+        fail("{}: norm_position = '{}', expected pre or post", where, norm_position);
+    if (deepnorm && norm_position != "post")
+        fail("{}: deepnorm = true needs norm_position = post (DeepNorm keeps Post-LN, methods.md D3)", where);  // names, keys and syntax; values resolve per length
+}
+
+double model_config::residual_alpha() const {
+    return deepnorm ? std::pow(2.0 * double(n_layer), 0.25) : 1.0;  // decoder-only row of methods.md D3
 }
 
 std::int64_t model_config::n_parameters() const {
@@ -36,8 +46,9 @@ std::int64_t model_config::n_parameters() const {
     const variants::position_setup trained(variants::parse_spec(pos, "pos"),
                                            {n_ctx_train, head_dim(), rope_base, n_ctx_train, n_head, d_model, n_layer},
                                            "pos");
+    const std::int64_t final_norm = norm_position == "pre" ? d_model : 0;  // Post-LN ends normalised
     return vocab_size * d_model * (tie_embeddings ? 1 : 2) + trained.learned_rows() * d_model + n_layer * per_layer +
-           d_model;
+           final_norm;
 }
 
 }  // namespace stretch

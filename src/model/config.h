@@ -24,6 +24,11 @@ struct model_config {
     // The position/attention variant the model is trained with and evaluated with by default
     // (a --pos spec, variants/spec.h): e.g. "window:w=64+logn:mode=trained".
     std::string pos = "default";
+    // methods.md D2/D3: "pre" (x + F(Norm(x)), a final norm) or "post" (Norm(alpha x + F(x))); with
+    // deepnorm, post with alpha = (2N)^(1/4) and Xavier init of gain (8N)^(-1/4) on V, O and the FFN.
+    std::string norm_position = "pre";
+    bool deepnorm = false;
+    double residual_alpha() const;  // 1 unless deepnorm
 
     std::int64_t head_dim() const { return d_model / n_head; }
     // Throws stretch::error naming the key whose value is impossible (`where`: file or flag name).

@@ -30,7 +30,7 @@ transformer::transformer(const model_config& config, dtype type) : config_(confi
         b.w_up = add_parameter(p + "ffn_up.weight", {config_.d_ff, c});
         blocks_.push_back(b);
     }
-    out_norm_ = add_parameter("output_norm.weight", {c});
+    if (config_.norm_position == "pre") out_norm_ = add_parameter("output_norm.weight", {c});
     output_ = config_.tie_embeddings ? tok_embd_ : add_parameter("output.weight", {config_.vocab_size, c});
 }
 
@@ -42,11 +42,20 @@ ag::var transformer::add_parameter(const std::string& name, shape_t shape) {
 
 void transformer::init(rng& generator) {
     const double residual_std = 0.02 / std::sqrt(2.0 * double(config_.n_layer));
+    // DeepNorm (methods.md D3, decoder-only): Xavier normal, gain beta = (8N)^(-1/4) on V, O and the
+    // FFN, gain 1 on Q and K; std = gain sqrt(2 / (fan_in + fan_out)).
+    const double beta = std::pow(8.0 * double(config_.n_layer), -0.25);
+    const auto deepnorm_std = [&](const std::string& name, const tensor& t) {
+        const bool scaled = name.ends_with("attn_v.weight") || name.ends_with("attn_output.weight") ||
+                            name.find(".ffn_") != std::string::npos;
+        return (scaled ? beta : 1.0) * std::sqrt(2.0 / double(t.dim(0) + t.dim(1)));
+    };
     for (auto& [name, v] : parameters_) {
         tensor& t = v->value;
         const bool is_norm = t.rank() == 1;
         const bool is_residual = name.ends_with("attn_output.weight") || name.ends_with("ffn_down.weight");
-        const double std = is_residual ? residual_std : 0.02;
+        const bool is_block_matrix = !is_norm && name.starts_with("blk.");
+        const double std = config_.deepnorm && is_block_matrix ? deepnorm_std(name, t) : is_residual ? residual_std : 0.02;
         for (std::int64_t i = 0; i < t.numel(); ++i) {
             const double x = is_norm ? 1.0 : std * generator.normal();
             if (type_ == dtype::f32)
@@ -178,7 +187,8 @@ ag::var transformer::forward(ag::context& ctx, std::span<const std::int32_t> tok
         const block& b = blocks_[static_cast<std::size_t>(il)];
         const std::string p = fmt::format("blk.{}.", il);
         const auto& [plan, rules, two_score, unrotated_cache, key_norm_eps] = layers[layers.size() == 1 ? 0 : std::size_t(il)];
-        ag::var h = ag::rmsnorm(ctx, x, b.attn_norm, c.norm_eps, p + "attn_norm");
+        const bool pre = c.norm_position == "pre";
+        ag::var h = pre ? ag::rmsnorm(ctx, x, b.attn_norm, c.norm_eps, p + "attn_norm") : x;
         ag::var q_raw = ag::linear(ctx, h, b.wq, p + "q");
         ag::var k_raw = ag::linear(ctx, h, b.wk, p + "k");
         // KeyNorm: k / |k| per head is rmsnorm(k) / sqrt(D), and the 1/sqrt(D) is the logit scale's.
@@ -201,15 +211,19 @@ ag::var transformer::forward(ag::context& ctx, std::span<const std::int32_t> tok
         }
         if (cache != nullptr) v = ag::make_var(cache->values(il, time_k), p + "cache.v");
         ag::var a = ag::attention(ctx, q, k, v, dims, scale, p + "attn", rules, q_far, k_far);
-        x = ag::add(ctx, x, ag::linear(ctx, a, b.wo, p + "attn_out"), p + "attn_residual");
-        h = ag::rmsnorm(ctx, x, b.ffn_norm, c.norm_eps, p + "ffn_norm");
+        // Pre-LN: x + F(Norm(x)); Post-LN (DeepNorm): Norm(alpha x + F(x)) (methods.md D2, D3).
+        const double alpha = c.residual_alpha();
+        x = ag::add(ctx, x, ag::linear(ctx, a, b.wo, p + "attn_out"), p + "attn_residual", alpha);
+        if (!pre) x = ag::rmsnorm(ctx, x, b.attn_norm, c.norm_eps, p + "attn_norm");
+        h = pre ? ag::rmsnorm(ctx, x, b.ffn_norm, c.norm_eps, p + "ffn_norm") : x;
         ag::var gate = ag::linear(ctx, h, b.w_gate, p + "ffn_gate");
         ag::var up = ag::linear(ctx, h, b.w_up, p + "ffn_up");
         ag::var f = ag::swiglu(ctx, gate, up, p + "ffn_swiglu");
-        x = ag::add(ctx, x, ag::linear(ctx, f, b.w_down, p + "ffn_out"), p + "ffn_residual");
+        x = ag::add(ctx, x, ag::linear(ctx, f, b.w_down, p + "ffn_out"), p + "ffn_residual", alpha);
+        if (!pre) x = ag::rmsnorm(ctx, x, b.ffn_norm, c.norm_eps, p + "ffn_norm");
     }
     if (cache != nullptr) cache->advance(tokens, positions.frequencies(time_k));
-    x = ag::rmsnorm(ctx, x, out_norm_, c.norm_eps, "output_norm");
+    if (out_norm_ != nullptr) x = ag::rmsnorm(ctx, x, out_norm_, c.norm_eps, "output_norm");
     return ag::linear(ctx, x, output_, "logits");
 }
 

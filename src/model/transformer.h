@@ -1,7 +1,9 @@
-// The decoder-only pre-norm Transformer (methods.md D1): embedding, n_layer blocks of
+// The decoder-only Transformer (methods.md D1): embedding, n_layer blocks of
 // (RMSNorm -> causal GQA self-attention with RoPE -> residual; RMSNorm -> SwiGLU FFN -> residual),
-// final RMSNorm, LM head (tied to the embedding or not). The forward is written once, against the
-// autograd ops: with a tape in the context it trains, without one it runs inference.
+// final RMSNorm, LM head (tied to the embedding or not); or Post-LN blocks, Norm(alpha x + F(x)),
+// with DeepNorm's alpha (D2, D3). The position variant (config.pos) decides rotations and masks.
+// The forward is written once, against the autograd ops: with a tape in the context it trains,
+// without one it runs inference.
 // Parameter names are GGUF's llama names (token_embd.weight, blk.N.attn_q.weight, ...).
 #pragma once
 
@@ -28,7 +30,7 @@ public:
     dtype type() const { return type_; }
 
     // GPT-2 / llm.c initialisation: N(0, 0.02) for matrices, residual projections (attn_output,
-    // ffn_down) scaled by 1/sqrt(2 n_layer), norm gains 1.
+    // ffn_down) scaled by 1/sqrt(2 n_layer), norm gains 1; with deepnorm, DeepNorm's Xavier gains.
     void init(rng& generator);
 
     // Every parameter with its GGUF name, in a fixed order (the optimizer and checkpoints rely on it).

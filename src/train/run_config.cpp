@@ -72,6 +72,9 @@ const std::vector<key>& keys() {
         make_key("norm_eps", "RMSNorm epsilon", m, &M::norm_eps),
         make_key("tie_embeddings", "share the LM head with the token embedding", m, &M::tie_embeddings),
         make_key("pos", "position/attention variant trained with and used by default (a --pos spec)", m, &M::pos),
+        make_key("norm_position", "pre (Pre-LN) or post (Post-LN)", m, &M::norm_position),
+        make_key("deepnorm", "DeepNorm: Post-LN with residual scale (2N)^(1/4) and init gain (8N)^(-1/4)", m,
+                 &M::deepnorm),
         make_key("steps", "optimizer steps", t, &T::steps),
         make_key("batch_size", "sequences per step", t, &T::batch_size),
         make_key("lr", "peak learning rate", t, &T::lr),
@@ -109,7 +112,7 @@ const char* kind_name(kind type) {
         case kind::number: return "a number";
         case kind::boolean: return "true or false";
         case kind::pairing: return "interleaved or half";
-        case kind::spec: return "a variant spec (see `stretch variants`)";
+        case kind::spec: return "a string";
     }
     return "";
 }

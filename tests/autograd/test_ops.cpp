@@ -193,6 +193,11 @@ TEST(OpLinear, FiniteDifferences) { check_finite_differences(linear_case()); }
 TEST(OpLinear, F32BackwardMatchesF64) { check_f32_matches_f64(linear_case()); }
 
 TEST(OpAdd, FiniteDifferences) { check_finite_differences(add_case()); }
+TEST(OpAdd, ScaledResidualFiniteDifferences) {
+    op_case scaled = add_case();
+    scaled.apply = [](ag::context& ctx, const std::vector<ag::var>& in) { return ag::add(ctx, in[0], in[1], "y", 2.5); };
+    check_finite_differences(scaled);
+}
 TEST(OpAdd, F32BackwardMatchesF64) { check_f32_matches_f64(add_case()); }
 
 TEST(OpRmsnorm, FiniteDifferencesWithGain) { check_finite_differences(rmsnorm_case(true)); }

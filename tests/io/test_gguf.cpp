@@ -545,5 +545,26 @@ TEST_F(GgufTest, CorruptFieldsThrowNamingTheFile) {
     EXPECT_EQ(reader::open(path).get_string("k"), "v");
 }
 
+// Regressions found by fuzzing (tools/fuzz/fuzz_gguf.cpp, docs/fuzzing.md). A zero dimension let
+// the overflow check pass whatever the others were, so a shape could hold a negative extent (a
+// dimension above 2^63 read as int64) or extents whose product overflows int64 in shape_numel's
+// order; numel() then failed an invariant and read_f32 overflowed.
+TEST_F(GgufTest, ZeroDimensionDoesNotHideHugeOnes) {
+    const std::string dir = std::string(STRETCH_SOURCE_DIR) + "/tests/fixtures/fuzz/gguf/";
+    std::string path = dir + "crash-zero-dim-negative.gguf";  // the fuzzer's input
+    EXPECT_EQ(error_of([&] { reader::open(path); }),
+              path + ": tensor 'rank4' has dimensions whose product overflows 64 bits (dimension 2 is 18443929323942445056)");
+    path = dir + "crash-zero-dim-overflow.gguf";  // ne [0, 2^62, 4], made by hand
+    EXPECT_EQ(error_of([&] { reader::open(path); }),
+              path + ": tensor 'w' has dimensions whose product overflows 64 bits (dimension 2 is 4)");
+
+    // Zeros still count as ones against the limit, and the tensor is empty.
+    path = file("zero.gguf");
+    write_bytes(path, builder().header(1, 0).info("w", {0, std::uint64_t{1} << 62}, 0, 0).pad().out);
+    const reader r = reader::open(path);
+    EXPECT_EQ(r.require_tensor("w").shape, (shape_t{std::int64_t{1} << 62, 0}));
+    EXPECT_EQ(r.read_f32("w").numel(), 0);
+}
+
 }  // namespace
 }  // namespace stretch::gguf

@@ -11,6 +11,7 @@
 
 #include "autograd/tape.h"
 #include "core/error.h"
+#include "core/rng.h"
 #include "support/gradcheck.h"
 
 namespace stretch {
@@ -114,6 +115,59 @@ TEST(TransformerGradients, Relu2NormaliserMatchesFiniteDifferences) {
 
 TEST(TransformerGradients, HwfaMatchesFiniteDifferences) {
     check_model_gradients(cpu::rope_pairing::interleaved, true, "hwfa:window=2+keynorm");
+}
+
+void check_post_ln_gradients(bool deepnorm) {
+    model_config c = tiny_config(cpu::rope_pairing::interleaved, true);
+    c.norm_position = "post";
+    c.deepnorm = deepnorm;
+    transformer model(c, dtype::f64);
+    init_large(model);
+    const tiny_batch b;
+    ag::tape tape;
+    ag::context ctx{&tape};
+    tape.backward(ag::cross_entropy(ctx, model.forward(ctx, b.inputs, 2, 5), b.targets, "loss"));
+    std::vector<ag::var> params;
+    for (const auto& [name, p] : model.parameters()) params.push_back(p);
+    const auto report = test::check_gradients([&] { return loss_of(model, b); }, params);
+    EXPECT_LT(report.max_relative_error, 1e-6) << report.worst;
+    EXPECT_EQ(report.n_checked, c.n_parameters());  // no final norm in Post-LN
+}
+
+TEST(TransformerGradients, PostLnAndDeepNormMatchFiniteDifferences) {
+    check_post_ln_gradients(false);
+    check_post_ln_gradients(true);
+}
+
+TEST(TransformerInit, DeepNormConstantsFollowTheDecoderOnlyRow) {
+    // methods.md D3: alpha = (2N)^(1/4); V, O and FFN weights Xavier with gain (8N)^(-1/4), Q and K gain 1.
+    for (const std::int64_t n : {1, 6, 24}) {
+        model_config c = tiny_config(cpu::rope_pairing::interleaved, true);
+        c.n_layer = n;
+        c.norm_position = "post";
+        c.deepnorm = true;
+        EXPECT_DOUBLE_EQ(c.residual_alpha(), std::pow(2.0 * double(n), 0.25));
+        transformer model(c, dtype::f64);
+        rng generator(3);
+        model.init(generator);
+        const auto std_of = [&](const std::string& name) {
+            for (const auto& [pname, p] : model.parameters())
+                if (pname == name) {
+                    double ss = 0;
+                    for (std::int64_t i = 0; i < p->value.numel(); ++i) ss += p->value.data<double>()[i] * p->value.data<double>()[i];
+                    return std::sqrt(ss / double(p->value.numel()));
+                }
+            return 0.0;
+        };
+        // ffn_gate [12, 8]: Xavier std beta sqrt(2/20); attn_q [8, 8]: sqrt(2/16). The RMS of 96 or 64
+        // normals is within ~9 % (1 / sqrt(2n)) of the std, so 3 sigma is 0.27; a wrong gain (beta
+        // vs 1: 0.58 at N = 1) is far outside.
+        const double beta = std::pow(8.0 * double(n), -0.25);
+        EXPECT_NEAR(std_of("blk.0.ffn_gate.weight") / (beta * std::sqrt(2.0 / 20.0)), 1.0, 0.27) << n;
+        EXPECT_NEAR(std_of("blk.0.attn_q.weight") / std::sqrt(2.0 / 16.0), 1.0, 0.27) << n;
+    }
+    model_config pre = tiny_config(cpu::rope_pairing::interleaved, true);
+    EXPECT_EQ(pre.residual_alpha(), 1.0);
 }
 
 TEST(TransformerGradients, KeyNormMatchesFiniteDifferences) {
