@@ -48,6 +48,37 @@ var linear(context& ctx, const var& x, const var& w, std::string name) {
     return y;
 }
 
+var add_bias(context& ctx, const var& x, const var& b, std::string name) {
+    check_same_dtype(x, b);
+    const std::int64_t c = b->value.numel(), rows = x->value.numel() / c;
+    STRETCH_ASSERT(rows * c == x->value.numel());
+    auto y = make_var(x->value.clone(), std::move(name));
+    dispatch(x->value.type(), [&](auto t) {
+        using T = decltype(t);
+        T* py = y->value.data<T>();
+        const T* pb = b->value.data<T>();
+        for (std::int64_t i = 0; i < rows * c; ++i) py[i] += pb[i % c];
+    });
+    if (ctx.records({&x, &b})) {
+        node* yp = y.get();
+        ctx.recorder->record(y, [x, b, yp, rows, c] {
+            dispatch(x->value.type(), [&](auto t) {
+                using T = decltype(t);
+                const T* dy = yp->grad_buffer().template data<T>();
+                if (x->requires_grad) {
+                    T* dx = x->grad_buffer().template data<T>();
+                    for (std::int64_t i = 0; i < rows * c; ++i) dx[i] += dy[i];
+                }
+                if (b->requires_grad) {  // the sum over rows, accumulated in row order (deterministic)
+                    T* db = b->grad_buffer().template data<T>();
+                    for (std::int64_t i = 0; i < rows * c; ++i) db[i % c] += dy[i];
+                }
+            });
+        });
+    }
+    return y;
+}
+
 var add(context& ctx, const var& a, const var& b, std::string name, double alpha) {
     check_same_dtype(a, b);
     STRETCH_ASSERT(a->value.numel() == b->value.numel());

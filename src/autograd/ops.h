@@ -17,6 +17,8 @@ namespace stretch::ag {
 
 // y[M,N] = x[M,K] w[N,K]^T
 var linear(context& ctx, const var& x, const var& w, std::string name);
+// y[i, :] = x[i, :] + b for every row (a bias vector [C] broadcast over the rows of x [N, C]).
+var add_bias(context& ctx, const var& x, const var& b, std::string name);
 // y = alpha a + b (same shape); alpha is DeepNorm's residual scale, 1 elsewhere.
 var add(context& ctx, const var& a, const var& b, std::string name, double alpha = 1.0);
 // y = g * x / sqrt(mean(x^2) + eps) over the last dim; g may be null (no gain)

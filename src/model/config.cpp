@@ -47,8 +47,9 @@ std::int64_t model_config::n_parameters() const {
                                            {n_ctx_train, head_dim(), rope_base, n_ctx_train, n_head, d_model, n_layer},
                                            "pos");
     const std::int64_t final_norm = norm_position == "pre" ? d_model : 0;  // Post-LN ends normalised
+    const std::int64_t qk_biases = trained.qk_bias() ? n_layer * (d_model + kv_dim) : 0;
     return vocab_size * d_model * (tie_embeddings ? 1 : 2) + trained.learned_rows() * d_model + n_layer * per_layer +
-           final_norm;
+           final_norm + qk_biases;
 }
 
 }  // namespace stretch

@@ -11,9 +11,9 @@ namespace stretch {
 transformer::transformer(const model_config& config, dtype type) : config_(config), type_(type) {
     config_.validate("model config");
     const std::int64_t c = config_.d_model, kv = config_.head_dim() * config_.n_head_kv;
-    tok_embd_ = add_parameter("token_embd.weight", {config_.vocab_size, c});
     const variants::position_setup trained(variants::parse_spec(config_.pos, "pos"), position_context(config_.n_ctx_train),
                                            "pos");
+    tok_embd_ = add_parameter("token_embd.weight", {config_.vocab_size, c});
     if (const std::int64_t rows = trained.learned_rows(); rows > 0)
         pos_embd_ = add_parameter("position_embd.weight", {rows, c});  // GGUF's name (GPT-2)
     for (std::int64_t il = 0; il < config_.n_layer; ++il) {
@@ -22,6 +22,10 @@ transformer::transformer(const model_config& config, dtype type) : config_(confi
         b.attn_norm = add_parameter(p + "attn_norm.weight", {c});
         b.wq = add_parameter(p + "attn_q.weight", {c, c});
         b.wk = add_parameter(p + "attn_k.weight", {kv, c});
+        if (trained.qk_bias()) {  // GGUF's names; initialised to 0 (methods.md C8), so training starts at plain RoPE
+            b.q_bias = add_parameter(p + "attn_q.bias", {c});
+            b.k_bias = add_parameter(p + "attn_k.bias", {kv});
+        }
         b.wv = add_parameter(p + "attn_v.weight", {kv, c});
         b.wo = add_parameter(p + "attn_output.weight", {c, c});
         b.ffn_norm = add_parameter(p + "ffn_norm.weight", {c});
@@ -52,12 +56,13 @@ void transformer::init(rng& generator) {
     };
     for (auto& [name, v] : parameters_) {
         tensor& t = v->value;
-        const bool is_norm = t.rank() == 1;
+        const bool is_norm = name.ends_with("norm.weight");
+        const bool is_bias = name.ends_with(".bias");
         const bool is_residual = name.ends_with("attn_output.weight") || name.ends_with("ffn_down.weight");
-        const bool is_block_matrix = !is_norm && name.starts_with("blk.");
+        const bool is_block_matrix = !is_norm && !is_bias && name.starts_with("blk.");
         const double std = config_.deepnorm && is_block_matrix ? deepnorm_std(name, t) : is_residual ? residual_std : 0.02;
         for (std::int64_t i = 0; i < t.numel(); ++i) {
-            const double x = is_norm ? 1.0 : std * generator.normal();
+            const double x = is_norm ? 1.0 : is_bias ? 0.0 : std * generator.normal();
             if (type_ == dtype::f32)
                 t.data<float>()[i] = float(x);
             else
@@ -191,6 +196,10 @@ ag::var transformer::forward(ag::context& ctx, std::span<const std::int32_t> tok
         ag::var h = pre ? ag::rmsnorm(ctx, x, b.attn_norm, c.norm_eps, p + "attn_norm") : x;
         ag::var q_raw = ag::linear(ctx, h, b.wq, p + "q");
         ag::var k_raw = ag::linear(ctx, h, b.wk, p + "k");
+        if (b.q_bias != nullptr) {
+            q_raw = ag::add_bias(ctx, q_raw, b.q_bias, p + "q_bias");
+            k_raw = ag::add_bias(ctx, k_raw, b.k_bias, p + "k_bias");
+        }
         // KeyNorm: k / |k| per head is rmsnorm(k) / sqrt(D), and the 1/sqrt(D) is the logit scale's.
         if (key_norm_eps > 0) k_raw = ag::rmsnorm_segments(ctx, k_raw, hd, key_norm_eps / double(hd), p + "k_norm");
         ag::var v = ag::linear(ctx, h, b.wv, p + "v");

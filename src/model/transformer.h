@@ -50,6 +50,7 @@ public:
 private:
     struct block {
         ag::var attn_norm, wq, wk, wv, wo, ffn_norm, w_gate, w_down, w_up;
+        ag::var q_bias, k_bias;  // RoPE + q/k bias only
     };
     ag::var add_parameter(const std::string& name, shape_t shape);
 

@@ -61,6 +61,7 @@ public:
     const position_setup& layer(std::int64_t il) const { return layers_.at(std::size_t(il)); }
     // > 0: keys are L2-normalised per head with this epsilon (KeyNorm).
     double key_norm_eps() const;
+    bool qk_bias() const { return position_.def->qk_bias; }
     // Rows of the learned position table the model needs (0: none).
     std::int64_t learned_rows() const {
         return position_.def->learned_rows ? position_.def->learned_rows(position_.values, context_) : 0;

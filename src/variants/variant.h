@@ -105,6 +105,9 @@ struct variant_def {
         relu2_divisor;
     // KeyNorm: the epsilon of the L2 normalisation of every key head (0: keys as they are).
     std::function<double(const param_values&)> key_norm_eps;
+    // RoPE + q/k bias (C8): the model trains a bias on the query and key projections, added before
+    // the rotation.
+    bool qk_bias = false;
     // Score-bias variants (ALiBi): the slope of each of the n_head heads.
     std::function<std::vector<double>(const param_values&, const model_context&)> head_slopes;
     // Layer-wise variants (HWFA): the spec of block il of n_layer (a variant of its own, resolved

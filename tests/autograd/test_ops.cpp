@@ -193,6 +193,13 @@ TEST(OpLinear, FiniteDifferences) { check_finite_differences(linear_case()); }
 TEST(OpLinear, F32BackwardMatchesF64) { check_f32_matches_f64(linear_case()); }
 
 TEST(OpAdd, FiniteDifferences) { check_finite_differences(add_case()); }
+TEST(OpAdd, BiasBroadcastFiniteDifferences) {
+    const op_case bias{{random_tensor({5, 4}, 41), random_tensor({4}, 42)},
+                       [](ag::context& ctx, const std::vector<ag::var>& in) { return ag::add_bias(ctx, in[0], in[1], "y"); }};
+    check_finite_differences(bias);
+    check_f32_matches_f64(bias);
+}
+
 TEST(OpAdd, ScaledResidualFiniteDifferences) {
     op_case scaled = add_case();
     scaled.apply = [](ag::context& ctx, const std::vector<ag::var>& in) { return ag::add(ctx, in[0], in[1], "y", 2.5); };

@@ -170,6 +170,25 @@ TEST(TransformerInit, DeepNormConstantsFollowTheDecoderOnlyRow) {
     EXPECT_EQ(pre.residual_alpha(), 1.0);
 }
 
+TEST(TransformerGradients, RopeQkBiasMatchesFiniteDifferences) {
+    check_model_gradients(cpu::rope_pairing::interleaved, true, "rope_qk_bias");  // init_large makes the biases non-zero
+}
+
+TEST(TransformerForward, RopeQkBiasAtZeroIsRope) {
+    // methods.md C8: a = b = 0 gives plain RoPE.
+    transformer biased(tiny_config(cpu::rope_pairing::interleaved, true, "rope_qk_bias"), dtype::f64);
+    transformer plain(tiny_config(cpu::rope_pairing::interleaved, true), dtype::f64);
+    rng generator(5);
+    biased.init(generator);
+    for (const auto& [name, p] : plain.parameters())
+        for (const auto& [bname, bp] : biased.parameters())
+            if (name == bname) p->value = bp->value;
+    const tiny_batch b;
+    ag::context c1, c2;
+    const tensor y1 = biased.forward(c1, b.inputs, 2, 5)->value, y2 = plain.forward(c2, b.inputs, 2, 5)->value;
+    for (std::int64_t i = 0; i < y1.numel(); ++i) EXPECT_EQ(y1.data<double>()[i], y2.data<double>()[i]);
+}
+
 TEST(TransformerGradients, KeyNormMatchesFiniteDifferences) {
     check_model_gradients(cpu::rope_pairing::half, true, "keynorm");
 }
