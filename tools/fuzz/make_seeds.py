@@ -1,0 +1,191 @@
+#!/usr/bin/env python3
+"""Writes the small seed inputs of the fuzz targets (tools/fuzz/, docs/fuzzing.md) into
+tests/fixtures/fuzz/{gguf,llama2c,tokenizer}/. scripts/fuzz.sh adds the other fixtures (the GGUF
+test files, ../shared/models/tok512.bin when present) at run time. The files are committed; re-run
+after changing this script:  python3 tools/fuzz/make_seeds.py
+
+Seeds only need to be valid (so the fuzzer starts deep inside the formats) and small (so it stays
+fast); their values mean nothing. Crash regressions (crash-*) in the same folders are not
+written here.
+"""
+import json
+import struct
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+OUT = ROOT / "tests" / "fixtures" / "fuzz"
+
+# ---- GGUF ------------------------------------------------------------------------------------
+
+U8, I8, U16, I16, U32, I32, F32, BOOL, STRING, ARRAY, U64, I64, F64 = range(13)
+SCALAR = {U8: "<B", I8: "<b", U16: "<H", I16: "<h", U32: "<I", I32: "<i", F32: "<f", BOOL: "<?",
+          U64: "<Q", I64: "<q", F64: "<d"}
+# ggml type id, block size, bytes per block
+GGML = {"f32": (0, 1, 4), "f16": (1, 1, 2), "q4_0": (2, 32, 18), "q4_1": (3, 32, 20), "q8_0": (8, 32, 34),
+        "q4_k": (12, 256, 144), "q6_k": (14, 256, 210), "f64": (28, 1, 8), "bf16": (30, 1, 2)}
+
+
+def gguf_string(s):
+    b = s.encode() if isinstance(s, str) else s
+    return struct.pack("<Q", len(b)) + b
+
+
+def gguf_value(vtype, v, elem=None):
+    if vtype == STRING:
+        return gguf_string(v)
+    if vtype == ARRAY:
+        sub_type, sub_elem = elem if isinstance(elem, tuple) else (elem, None)
+        return struct.pack("<IQ", sub_type, len(v)) + b"".join(gguf_value(sub_type, x, sub_elem) for x in v)
+    return struct.pack(SCALAR[vtype], v)
+
+
+def gguf_file(kv, tensors, alignment=32):
+    """kv: [(key, type, value, elem)]; tensors: [(name, ne innermost first, type name, data bytes)]."""
+    out = b"GGUF" + struct.pack("<IQQ", 3, len(tensors), len(kv))
+    for key, vtype, v, elem in kv:
+        out += gguf_string(key) + struct.pack("<I", vtype) + gguf_value(vtype, v, elem)
+    data, offsets = b"", []
+    for _, _, _, blob in tensors:
+        offsets.append(len(data))
+        data += blob + b"\0" * (-len(blob) % alignment)
+    for (name, ne, tname, blob), offset in zip(tensors, offsets):
+        type_id, block, size = GGML[tname]
+        n = 1
+        for d in ne:
+            n *= d
+        assert len(blob) == n // block * size, name
+        out += gguf_string(name) + struct.pack("<I", len(ne)) + b"".join(struct.pack("<Q", d) for d in ne)
+        out += struct.pack("<IQ", type_id, offset)
+    out += b"\0" * (-len(out) % alignment)
+    return out + data
+
+
+def dequant_block(name, n_bytes):
+    return (ROOT / "tests" / "fixtures" / "dequant" / f"{name}.bin").read_bytes()[:n_bytes]
+
+
+def tensors_gguf():
+    kv = [
+        ("general.architecture", STRING, "llama", None),
+        ("general.alignment", U32, 32, None),
+        ("llama.block_count", U32, 1, None),
+        ("test.i8", I8, -5, None),
+        ("test.u16", U16, 65535, None),
+        ("test.i64", I64, -(2 ** 40), None),
+        ("test.f32", F32, 0.1, None),
+        ("test.f64", F64, 1e300, None),
+        ("test.bool", BOOL, True, None),
+        ("test.array_i32", ARRAY, [1, -2, 3], I32),
+        ("test.array_f64", ARRAY, [0.5, 2.0], F64),
+        ("test.array_string", ARRAY, ["a", "", "<s>"], STRING),
+        ("test.nested", ARRAY, [[1, 2], [3]], (ARRAY, U8)),
+    ]
+    tensors = [
+        ("f32", [4, 2], "f32", struct.pack("<8f", *[0.5 * i - 1 for i in range(8)])),
+        ("f16", [8], "f16", dequant_block("f16", 16)),
+        ("bf16", [8], "bf16", dequant_block("bf16", 16)),
+        ("f64", [3], "f64", struct.pack("<3d", 1.0, -1e300, 3e38)),
+        ("q8_0", [32], "q8_0", dequant_block("q8_0", 34)),
+        ("q4_0", [32], "q4_0", dequant_block("q4_0", 18)),
+        ("q4_1", [32], "q4_1", dequant_block("q4_1", 20)),
+        ("q4_k", [256], "q4_k", dequant_block("q4_k", 144)),
+        ("q6_k", [256], "q6_k", dequant_block("q6_k", 210)),
+        ("empty", [4, 0], "f32", b""),
+        ("rank4", [2, 1, 1, 2], "f32", struct.pack("<4f", 1, 2, 3, 4)),
+    ]
+    return gguf_file(kv, tensors)
+
+
+def byte_alphabet():
+    """GPT-2's bytes_to_unicode: byte -> the character standing for it."""
+    printable = [b for b in range(256) if 0x21 <= b <= 0x7E or 0xA1 <= b <= 0xAC or 0xAE <= b <= 0xFF]
+    out, nxt = {}, 256
+    for b in range(256):
+        if b in printable:
+            out[b] = chr(b)
+        else:
+            out[b] = chr(nxt)
+            nxt += 1
+    return out
+
+
+def bpe_gguf():
+    """A byte-level BPE vocabulary with every byte, a few merges and two special tokens."""
+    alpha = byte_alphabet()
+    tokens = ["<|endoftext|>", "<tool>"] + [alpha[b] for b in range(256)]
+    types = [3, 4] + [1] * 256
+    sp = alpha[ord(" ")]
+    merges = [(sp, "t"), ("h", "e"), (sp + "t", "he"), ("i", "n"), (sp, "a"), ("1", "2")]
+    for left, right in merges:
+        tokens.append(left + right)
+        types.append(1)
+    kv = [
+        ("general.architecture", STRING, "llama", None),
+        ("tokenizer.ggml.model", STRING, "gpt2", None),
+        ("tokenizer.ggml.pre", STRING, "smollm", None),
+        ("tokenizer.ggml.tokens", ARRAY, tokens, STRING),
+        ("tokenizer.ggml.token_type", ARRAY, types, I32),
+        ("tokenizer.ggml.merges", ARRAY, [f"{l} {r}" for l, r in merges], STRING),
+        ("tokenizer.ggml.bos_token_id", U32, 0, None),
+        ("tokenizer.ggml.eos_token_id", U32, 0, None),
+        ("tokenizer.ggml.add_bos_token", BOOL, False, None),
+    ]
+    return gguf_file(kv, [])
+
+
+# ---- llama2.c --------------------------------------------------------------------------------
+
+def llama2c_checkpoint(dim, hidden, layers, heads, kv_heads, vocab, seq_len, shared):
+    head = dim // heads
+    kv_dim = head * kv_heads
+    n = vocab * dim + layers * (dim + dim * dim + 2 * kv_dim * dim + dim * dim + dim + 3 * hidden * dim)
+    n += dim + 2 * seq_len * (head // 2) + (0 if shared else vocab * dim)
+    header = struct.pack("<7i", dim, hidden, layers, heads, kv_heads, vocab if shared else -vocab, seq_len)
+    return header + struct.pack(f"<{n}f", *[((i * 37) % 17 - 8) / 8 for i in range(n)])
+
+
+def llama2c_tokenizer(pieces):
+    """run.c's tokenizer.bin: <unk>, <s>, </s>, the 256 byte tokens, then `pieces`. The first int32
+    (max_token_length, which nothing reads) holds the token count, which fuzz_llama2c reads as the
+    vocabulary size."""
+    tokens = [b"<unk>", b"\n<s>\n", b"\n</s>\n"] + [f"<0x{b:02X}>".encode() for b in range(256)]
+    tokens += [p.encode() for p in pieces]
+    out = struct.pack("<i", len(tokens))
+    for i, t in enumerate(tokens):
+        score = 0.0 if i < 259 else -float(i - 259)
+        out += struct.pack("<fi", score, len(t)) + t
+    return out
+
+
+# ---- tokenizer texts -------------------------------------------------------------------------
+
+def texts():
+    """The tokenizer test cases' texts (tests/fixtures/tokenizer/*.json), deduplicated, cut to 256 bytes."""
+    seen, out = set(), []
+    for name in ["tok512_spm.json", "tok512_llama2c.json", "smollm2.json"]:
+        cases = json.loads((ROOT / "tests" / "fixtures" / "tokenizer" / name).read_text())["cases"]
+        groups = cases.values() if isinstance(cases, dict) else [cases]
+        for group in groups:
+            for case in group:
+                b = case["text"].encode()[:256]
+                if b and b not in seen:
+                    seen.add(b)
+                    out.append(b)
+    return out
+
+
+def main():
+    for sub in ["gguf", "llama2c", "tokenizer"]:
+        (OUT / sub).mkdir(parents=True, exist_ok=True)
+    (OUT / "gguf" / "tensors.gguf").write_bytes(tensors_gguf())
+    (OUT / "gguf" / "bpe_tiny.gguf").write_bytes(bpe_gguf())
+    (OUT / "llama2c" / "shared.bin").write_bytes(llama2c_checkpoint(4, 4, 1, 2, 1, 3, 2, True))
+    (OUT / "llama2c" / "separate.bin").write_bytes(llama2c_checkpoint(4, 6, 2, 2, 2, 3, 1, False))
+    pieces = [" ", "e", "t", "h", "a", "o", "n", "d", " t", "he", " the", " a", "nd", " and", "\u00e9", "\u4e16"]
+    (OUT / "llama2c" / "tok_tiny.bin").write_bytes(llama2c_tokenizer(pieces))
+    for i, t in enumerate(texts()):
+        (OUT / "tokenizer" / f"text{i:02d}.txt").write_bytes(t)
+
+
+if __name__ == "__main__":
+    main()
