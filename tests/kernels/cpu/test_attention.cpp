@@ -13,11 +13,16 @@
 
 #include "core/thread_pool.h"
 #include "kernels/ref/ref.h"
+#include "support/kernel_compare.h"
 
 namespace stretch {
 namespace {
 
 using ref::vec;
+using test::as;
+using test::max_scaled_error;
+using test::random_vec;
+using test::thread_count_guard;
 
 // f32 (eps 6e-8): a score is a length-D dot product (~sqrt(D) * 6e-8 relative, D <= 128: ~7e-7 of
 // |q||k| scale ~ 1), and an absolute score error e becomes a relative error e in its probability;
@@ -27,33 +32,6 @@ using ref::vec;
 constexpr double f32_tol = 2e-5;
 // f64: the same chains at 1.1e-16: ~1e-14; 1e-12 keeps a wide margin.
 constexpr double f64_tol = 1e-12;
-
-vec random_vec(std::int64_t n, std::uint64_t seed) {
-    std::mt19937_64 engine(seed);
-    std::normal_distribution<double> normal;
-    vec x(static_cast<std::size_t>(n));
-    for (double& v : x) v = double(float(normal(engine)));  // f32-exact for both sides
-    return x;
-}
-
-template <class T>
-std::vector<T> as(const vec& x) {
-    return std::vector<T>(x.begin(), x.end());
-}
-
-template <class T>
-double max_scaled_error(const std::vector<T>& got, const vec& want) {
-    EXPECT_EQ(got.size(), want.size());
-    double sum_sq = 0, err = 0;
-    for (double w : want) sum_sq += w * w;
-    for (std::size_t i = 0; i < want.size(); ++i) err = std::max(err, std::abs(double(got[i]) - want[i]));
-    return err / std::max(std::sqrt(sum_sq / double(want.size())), 1e-300);
-}
-
-struct thread_count_guard {
-    int saved = pool().size();
-    ~thread_count_guard() { set_threads(saved); }
-};
 
 struct attention_case {
     std::int64_t batch, time_q, time_k, heads, heads_kv, head_dim;

@@ -10,11 +10,14 @@
 #include <vector>
 
 #include "kernels/ref/ref.h"
+#include "support/kernel_compare.h"
 
 namespace stretch {
 namespace {
 
 using ref::vec;
+using test::as;
+using test::random_vec;
 
 // Forward: the kernel reads f32 logits but does the whole logsumexp in double, so the loss equals
 // the oracle's up to double rounding of a V-term sum (~V * 1.1e-16 relative, V <= 1001): 1e-12.
@@ -27,19 +30,6 @@ constexpr double loss_tol = 1e-12;
 constexpr double grad_f32_tol = 5e-7;
 // f64 backward: the same few roundings at 1.1e-16 plus a V-term sum: 1e-14 absolute.
 constexpr double grad_f64_tol = 1e-14;
-
-vec random_vec(std::int64_t n, std::uint64_t seed, double scale, double shift) {
-    std::mt19937_64 engine(seed);
-    std::normal_distribution<double> normal;
-    vec x(static_cast<std::size_t>(n));
-    for (double& v : x) v = double(float(shift + scale * normal(engine)));  // f32-exact for both sides
-    return x;
-}
-
-template <class T>
-std::vector<T> as(const vec& x) {
-    return std::vector<T>(x.begin(), x.end());
-}
 
 template <class T>
 void check_cross_entropy(double grad_tol) {

@@ -10,11 +10,14 @@
 #include <vector>
 
 #include "kernels/ref/ref.h"
+#include "support/kernel_compare.h"
 
 namespace stretch {
 namespace {
 
 using ref::vec;
+using test::as;
+using test::random_vec;
 
 // SwiGLU is a few f32 operations per element (exp, divide, two multiplies), each rounding at
 // 6e-8 relative: ~3e-7. The backward's a * (1 - sigmoid(a)) is worse near saturation: sigmoid(a)
@@ -24,20 +27,6 @@ using ref::vec;
 constexpr double f32_tol = 5e-6;
 // f64: the same handful of roundings at 1.1e-16; 1e-14 allows for exp's last-bit differences.
 constexpr double f64_tol = 1e-14;
-
-// Normal values times `scale`, rounded to f32 so both sides see the same input.
-vec random_vec(std::int64_t n, std::uint64_t seed, double scale = 1.0) {
-    std::mt19937_64 engine(seed);
-    std::normal_distribution<double> normal;
-    vec x(static_cast<std::size_t>(n));
-    for (double& v : x) v = double(float(scale * normal(engine)));
-    return x;
-}
-
-template <class T>
-std::vector<T> as(const vec& x) {
-    return std::vector<T>(x.begin(), x.end());
-}
 
 // max_i |got - want| / max(|want|, 1): relative for large values, absolute near zero.
 template <class T>

@@ -14,11 +14,16 @@
 
 #include "core/thread_pool.h"
 #include "kernels/ref/ref.h"
+#include "support/kernel_compare.h"
 
 namespace stretch {
 namespace {
 
 using ref::vec;
+using test::as;
+using test::max_scaled_error;
+using test::random_vec;
+using test::thread_count_guard;
 
 // f32 has a 24-bit mantissa (eps 6e-8); a length-K dot product accumulates relative error
 // ~sqrt(K) * 6e-8 in a random walk (BLAS blocking and FMA only reduce it); K <= 513 gives ~1.4e-6
@@ -29,35 +34,6 @@ constexpr double f32_tol = 1e-5;
 constexpr double f64_tol = 1e-12;
 
 // Standard normal values rounded to f32, so the f32 kernel and the oracle see identical inputs.
-vec random_vec(std::int64_t n, std::uint64_t seed) {
-    std::mt19937_64 engine(seed);
-    std::normal_distribution<double> normal;
-    vec x(static_cast<std::size_t>(n));
-    for (double& v : x) v = double(float(normal(engine)));
-    return x;
-}
-
-template <class T>
-std::vector<T> as(const vec& x) {
-    return std::vector<T>(x.begin(), x.end());
-}
-
-template <class T>
-double max_scaled_error(const std::vector<T>& got, const vec& want) {
-    EXPECT_EQ(got.size(), want.size());
-    double sum_sq = 0, err = 0;
-    for (double w : want) sum_sq += w * w;
-    const double rms = std::sqrt(sum_sq / double(want.size()));
-    for (std::size_t i = 0; i < want.size(); ++i) err = std::max(err, std::abs(double(got[i]) - want[i]));
-    return err / std::max(rms, 1e-300);
-}
-
-// set_threads is process-wide: put the count back whatever the test does.
-struct thread_count_guard {
-    int saved = pool().size();
-    ~thread_count_guard() { set_threads(saved); }
-};
-
 // (m, k, n): a single row, odd everything, K past a power of two, and M large enough that the
 // pool splits rows (M >= 16 * threads) as well as small enough that it splits output columns.
 const std::vector<std::tuple<std::int64_t, std::int64_t, std::int64_t>> shapes = {

@@ -11,11 +11,16 @@
 
 #include "core/thread_pool.h"
 #include "kernels/ref/ref.h"
+#include "support/kernel_compare.h"
 
 namespace stretch {
 namespace {
 
 using ref::vec;
+using test::as;
+using test::max_scaled_error;
+using test::random_vec;
+using test::thread_count_guard;
 
 // f32 (eps 6e-8): the sum of squares is accumulated in double by the kernel, so the forward's
 // error is a handful of f32 roundings per element (~3e-7 relative). The backward's dot product is
@@ -27,34 +32,7 @@ constexpr double f32_tol = 1e-5;
 constexpr double f64_tol = 1e-12;
 constexpr double eps = 1e-5;
 
-vec random_vec(std::int64_t n, std::uint64_t seed) {
-    std::mt19937_64 engine(seed);
-    std::normal_distribution<double> normal;
-    vec x(static_cast<std::size_t>(n));
-    for (double& v : x) v = double(float(normal(engine)));  // f32-exact: both sides see the same input
-    return x;
-}
-
-template <class T>
-std::vector<T> as(const vec& x) {
-    return std::vector<T>(x.begin(), x.end());
-}
-
 // Max absolute error over the RMS of the reference.
-template <class T>
-double max_scaled_error(const std::vector<T>& got, const vec& want) {
-    EXPECT_EQ(got.size(), want.size());
-    double sum_sq = 0, err = 0;
-    for (double w : want) sum_sq += w * w;
-    for (std::size_t i = 0; i < want.size(); ++i) err = std::max(err, std::abs(double(got[i]) - want[i]));
-    return err / std::max(std::sqrt(sum_sq / double(want.size())), 1e-300);
-}
-
-struct thread_count_guard {
-    int saved = pool().size();
-    ~thread_count_guard() { set_threads(saved); }
-};
-
 template <class T>
 void check_rmsnorm(double tol) {
     for (std::int64_t rows : {1, 7, 33})

@@ -12,11 +12,15 @@
 #include <vector>
 
 #include "kernels/ref/ref.h"
+#include "support/kernel_compare.h"
 
 namespace stretch {
 namespace {
 
 using ref::vec;
+using test::as;
+using test::max_scaled_error;
+using test::random_vec;
 
 // f32: cos/sin come from the double table and are rounded once to f32 (3e-8 relative), then
 // a*c - b*s rounds ~3 more times: ~2e-7 of |x| per element (measured 3e-7 of the RMS over the
@@ -26,28 +30,6 @@ constexpr double f32_tol = 2e-6;
 // f64: the kernel and the oracle form p * base^(-2t/d) the same way; cos/sin of angles up to 1e5
 // rad are accurate to ~1e-16 * 1e5 = 1e-11 absolute if the angle products round differently.
 constexpr double f64_tol = 1e-10;
-
-vec random_vec(std::int64_t n, std::uint64_t seed) {
-    std::mt19937_64 engine(seed);
-    std::normal_distribution<double> normal;
-    vec x(static_cast<std::size_t>(n));
-    for (double& v : x) v = double(float(normal(engine)));  // f32-exact for both sides
-    return x;
-}
-
-template <class T>
-std::vector<T> as(const vec& x) {
-    return std::vector<T>(x.begin(), x.end());
-}
-
-template <class T>
-double max_scaled_error(const std::vector<T>& got, const vec& want) {
-    EXPECT_EQ(got.size(), want.size());
-    double sum_sq = 0, err = 0;
-    for (double w : want) sum_sq += w * w;
-    for (std::size_t i = 0; i < want.size(); ++i) err = std::max(err, std::abs(double(got[i]) - want[i]));
-    return err / std::max(std::sqrt(sum_sq / double(want.size())), 1e-300);
-}
 
 ref::rope_pairing to_ref(cpu::rope_pairing p) {
     return p == cpu::rope_pairing::interleaved ? ref::rope_pairing::interleaved : ref::rope_pairing::half;
