@@ -58,6 +58,20 @@ tokenizer::tokenizer(vocabulary v)
                      [&](std::int32_t a, std::int32_t b) { return texts_[a].size() > texts_[b].size(); });
 }
 
+std::string tokenizer::token_bytes(std::int32_t id, bool special) const {
+    const std::string& text = token_text(id);
+    switch (type(id)) {
+        case token_type::normal: return normal_token_bytes(text);
+        case token_type::byte: return std::string(1, static_cast<char>(*detail::byte_token_value(text)));
+        case token_type::user_defined: return text;
+        case token_type::control:
+        case token_type::unknown: return special ? text : std::string();
+        case token_type::unused:
+        case token_type::undefined: break;
+    }
+    return {};
+}
+
 std::string tokenizer::decode(std::span<const std::int32_t> ids, bool special) const {
     std::string out;
     for (const std::int32_t id : ids) out += token_bytes(id, special);

@@ -59,7 +59,7 @@ public:
     // byte-level tokens are mapped back through the byte-to-unicode table; SentencePiece's U+2581
     // becomes a space; control and unknown tokens give "" unless `special` (then their text);
     // user-defined tokens give their text; unused and undefined ones give "".
-    virtual std::string token_bytes(std::int32_t id, bool special = false) const = 0;
+    std::string token_bytes(std::int32_t id, bool special = false) const;
     // The concatenation of token_bytes. No leading space is stripped: a SentencePiece or llama2.c
     // encoding decodes to " " + text (the dummy prefix).
     std::string decode(std::span<const std::int32_t> ids, bool special = false) const;
@@ -88,7 +88,9 @@ protected:
     // tokens, longest text first (ties by id), each cut out of every text fragment in turn.
     std::vector<fragment> split_special(std::string_view text) const;
 
-    void check_id(std::int32_t id) const;  // "SOURCE: token id N out of range [0, V)"
+    void check_id(std::int32_t id) const;
+    // The bytes of a normal token's stored text (the algorithms spell bytes and spaces differently).
+    virtual std::string normal_token_bytes(const std::string& text) const { return text; }  // "SOURCE: token id N out of range [0, V)"
     const std::string& source() const { return source_; }
 
 private:

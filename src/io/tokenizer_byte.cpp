@@ -15,11 +15,6 @@ public:
         for (std::size_t i = 0; i < text.size(); ++i) ids[i] = static_cast<unsigned char>(text[i]);
         return ids;
     }
-
-    std::string token_bytes(std::int32_t id, bool /*special*/) const override {
-        check_id(id);
-        return std::string(1, static_cast<char>(id));
-    }
 };
 
 }  // namespace

@@ -83,20 +83,7 @@ public:
         return out;
     }
 
-    std::string token_bytes(std::int32_t id, bool special) const override {
-        const std::string& text = token_text(id);
-        switch (type(id)) {
-            case token_type::normal:
-                return flavour_ == flavour::llama_cpp ? replace_all(text, escaped_space, " ") : text;
-            case token_type::byte: return std::string(1, static_cast<char>(*detail::byte_token_value(text)));
-            case token_type::user_defined: return text;
-            case token_type::control:
-            case token_type::unknown: return special ? text : std::string();
-            case token_type::unused:
-            case token_type::undefined: break;
-        }
-        return {};
-    }
+    std::string normal_token_bytes(const std::string& text) const override { return flavour_ == flavour::llama_cpp ? replace_all(text, escaped_space, " ") : text; }
 
 private:
     struct symbol {
