@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <iostream>
 #include <fstream>
 #include <iomanip>
 #include <map>
@@ -45,10 +44,6 @@ const nlohmann::json& fixture() {
 }
 
 double rel_err(double got, double want) { return std::abs(got - want) / std::max(std::abs(want), 1e-300); }
-
-// Known, confirmed disagreements between stretch and HF, by case name: none. A case listed here
-// must carry the reason; it is still computed and reported, but not failed.
-const std::map<std::string, std::string> known_discrepancies = {};
 
 TEST(HfFrequencies, FixtureCoversAllFiveMethods) {
     const auto& doc = fixture();
@@ -87,11 +82,6 @@ TEST(HfFrequencies, MatchHuggingFaceRopeUtils) {
             const double e = rel_err(r.inv_freq[t], want[t]);
             if (e > worst) worst = e, worst_at = t;
         }
-        const auto known = known_discrepancies.find(name);
-        if (known != known_discrepancies.end()) {
-            std::cout << "[ known    ] " << name << ": " << known->second << " (max rel err " << worst << ")\n";
-            continue;
-        }
         // One report per case, at its worst element, so a wrong case reads as one line.
         if (worst_at == want.size())
             EXPECT_LE(worst, rel_tol) << std::setprecision(17) << "mscale " << r.mscale << " vs HF attention_factor " << want_m;
@@ -100,7 +90,7 @@ TEST(HfFrequencies, MatchHuggingFaceRopeUtils) {
                                       << r.inv_freq[worst_at] << " vs HF " << want[worst_at];
         ++checked;
     }
-    EXPECT_EQ(checked + int(known_discrepancies.size()), int(doc["cases"].size()));
+    EXPECT_EQ(checked, int(doc["cases"].size()));
 }
 
 }  // namespace
