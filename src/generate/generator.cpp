@@ -13,11 +13,12 @@ std::vector<float> feed(const transformer& model, const variants::position_setup
     for (std::size_t at = 0; at < tokens.size(); at += std::size_t(chunk)) {
         const auto piece = tokens.subspan(at, std::min(tokens.size() - at, std::size_t(chunk)));
         ag::context inference;
-        const tensor logits = model.forward(inference, piece, 1, std::int64_t(piece.size()), setup, &cache)->value;
+        const bool final_piece = at + piece.size() == tokens.size();  // only its last row is wanted
+        const tensor logits =
+            model.forward(inference, piece, 1, std::int64_t(piece.size()), setup, &cache, final_piece)->value;
+        if (!final_piece) continue;
         const tensor as_f32 = logits.type() == dtype::f32 ? logits : logits.to(dtype::f32);
-        const std::int64_t vocab = as_f32.dim(1);
-        const float* row = as_f32.data<float>() + (as_f32.dim(0) - 1) * vocab;
-        last.assign(row, row + vocab);
+        last.assign(as_f32.data<float>(), as_f32.data<float>() + as_f32.dim(1));
     }
     return last;
 }

@@ -128,9 +128,11 @@ ag::var transformer::forward(ag::context& ctx, std::span<const std::int32_t> tok
 }
 
 ag::var transformer::forward(ag::context& ctx, std::span<const std::int32_t> tokens, std::int64_t batch,
-                             std::int64_t time, const variants::position_setup& positions, kv_cache* cache) const {
+                             std::int64_t time, const variants::position_setup& positions, kv_cache* cache,
+                             bool last_only) const {
     STRETCH_ASSERT(static_cast<std::int64_t>(tokens.size()) == batch * time);
     STRETCH_ASSERT(cache == nullptr || (batch == 1 && ctx.recorder == nullptr));
+    STRETCH_ASSERT(!last_only || (batch == 1 && ctx.recorder == nullptr));
     const auto& c = config_;
     const std::int64_t hd = c.head_dim();
     const std::int64_t past = cache != nullptr ? cache->size() : 0, time_k = past + time;
@@ -140,8 +142,8 @@ ag::var transformer::forward(ag::context& ctx, std::span<const std::int32_t> tok
         std::vector<std::int32_t> all = cache->tokens();
         all.insert(all.end(), tokens.begin(), tokens.end());
         cache->clear();
-        const tensor logits = forward(ctx, all, 1, time_k, positions, cache)->value;
-        return ag::make_var(last_rows(logits, time), "logits");
+        const tensor logits = forward(ctx, all, 1, time_k, positions, cache, last_only)->value;
+        return last_only ? ag::make_var(logits, "logits") : ag::make_var(last_rows(logits, time), "logits");
     }
     // What each layer's attention needs from its variant (HWFA gives layers different ones).
     struct layer_attention {
@@ -232,6 +234,7 @@ ag::var transformer::forward(ag::context& ctx, std::span<const std::int32_t> tok
         if (!pre) x = ag::rmsnorm(ctx, x, b.ffn_norm, c.norm_eps, p + "ffn_norm");
     }
     if (cache != nullptr) cache->advance(tokens, positions.frequencies(time_k));
+    if (last_only) x = ag::make_var(last_rows(x->value, 1), "last_hidden");
     if (out_norm_ != nullptr) x = ag::rmsnorm(ctx, x, out_norm_, c.norm_eps, "output_norm");
     return ag::linear(ctx, x, output_, "logits");
 }

@@ -41,8 +41,10 @@ public:
     ag::var forward(ag::context& ctx, std::span<const std::int32_t> tokens, std::int64_t batch, std::int64_t time) const;
     // The same forward with a position/attention variant (variants/spec.h). With a cache (batch 1,
     // no tape), the tokens continue the cached sequence and their keys and values are added to it.
+    // `last_only` (batch 1, no tape): logits [1, V] of the last token only, skipping the LM head's
+    // work on the rest of a prefill.
     ag::var forward(ag::context& ctx, std::span<const std::int32_t> tokens, std::int64_t batch, std::int64_t time,
-                    const variants::position_setup& positions, kv_cache* cache = nullptr) const;
+                    const variants::position_setup& positions, kv_cache* cache = nullptr, bool last_only = false) const;
 
     // What a variant sees of this model when a run plans for `target_length` tokens.
     variants::model_context position_context(std::int64_t target_length) const;

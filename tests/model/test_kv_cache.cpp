@@ -139,6 +139,21 @@ TEST(DecodeF32, UnrotatedAndRotatedCachesMatchRecompute) {
     }
 }
 
+TEST(DecodeLastOnly, LastRowLogitsEqualTheFullPass) {
+    // The LM head on the last row alone (generation's prefill) against row T-1 of the full pass:
+    // only the GEMM shape differs, f64 rounding ~1e-15 relative.
+    const transformer model = test::tiny_model();
+    const auto tokens = test::tiny_tokens(test_len);
+    const auto setup = setup_of(model, "rerope:window=5", test_len);
+    const auto all = recomputed(model, tokens, setup);
+    kv_cache cache(model.config(), test_len, model.type());
+    ag::context ctx;
+    const auto last = values(model.forward(ctx, tokens, 1, test_len, setup, &cache, true)->value);
+    const std::size_t vocab = std::size_t(model.config().vocab_size);
+    ASSERT_EQ(last.size(), vocab);
+    EXPECT_LT(test::scaled_error(last, std::vector<double>(all.end() - std::ptrdiff_t(vocab), all.end())), 1e-12);
+}
+
 TEST(KvCache, RejectsMoreTokensThanItsCapacity) {
     const transformer model = test::tiny_model();
     kv_cache cache(model.config(), 4, dtype::f64);
