@@ -103,13 +103,19 @@ table_ptr table_of(std::int64_t first, std::int64_t count, const std::function<d
 }
 
 // Queries sit at past .. past + time - 1; keys to rotate are the new ones (same positions) unless the
-// cache keeps keys unrotated, in which case all time_k keys rotate, every step.
+// cache keeps keys unrotated, in which case all time_k keys rotate, every step. Drawn positions
+// (random-position training) give every token of the batch its own table row.
 rotation_plan make_rotation_plan(const variants::position_setup& positions, std::int64_t past, std::int64_t time,
-                                 bool rotate_all_keys) {
+                                 bool rotate_all_keys, std::span<const double> drawn) {
     const std::int64_t time_k = past + time;
     const variants::rotation r = positions.frequencies(time_k);
     const auto identity = [](std::int64_t p) { return double(p); };
     rotation_plan plan;
+    if (!drawn.empty()) {
+        STRETCH_ASSERT(!positions.far().has_value());
+        plan.query = plan.key = std::make_shared<const cpu::rope_table>(cpu::make_rope_table(drawn, r.inv_freq, r.mscale));
+        return plan;
+    }
     plan.query = table_of(past, time, identity, r);
     plan.key = rotate_all_keys ? table_of(0, time_k, identity, r) : plan.query;
     if (const auto& far = positions.far()) {
@@ -122,15 +128,18 @@ rotation_plan make_rotation_plan(const variants::position_setup& positions, std:
 }  // namespace
 
 ag::var transformer::forward(ag::context& ctx, std::span<const std::int32_t> tokens, std::int64_t batch,
-                             std::int64_t time) const {
-    const variants::position_setup trained(variants::parse_spec(config_.pos, "pos"), position_context(time), "pos");
-    return forward(ctx, tokens, batch, time, trained);
+                             std::int64_t time, std::span<const double> positions) const {
+    variants::model_context context = position_context(time);
+    context.training = !positions.empty();
+    const variants::position_setup trained(variants::parse_spec(config_.pos, "pos"), context, "pos");
+    return forward(ctx, tokens, batch, time, trained, nullptr, false, positions);
 }
 
 ag::var transformer::forward(ag::context& ctx, std::span<const std::int32_t> tokens, std::int64_t batch,
                              std::int64_t time, const variants::position_setup& positions, kv_cache* cache,
-                             bool last_only) const {
+                             bool last_only, std::span<const double> drawn) const {
     STRETCH_ASSERT(static_cast<std::int64_t>(tokens.size()) == batch * time);
+    STRETCH_ASSERT(drawn.empty() || (std::int64_t(drawn.size()) == batch * time && cache == nullptr));
     STRETCH_ASSERT(cache == nullptr || (batch == 1 && ctx.recorder == nullptr));
     STRETCH_ASSERT(!last_only || (batch == 1 && ctx.recorder == nullptr));
     const auto& c = config_;
@@ -154,7 +163,7 @@ ag::var transformer::forward(ag::context& ctx, std::span<const std::int32_t> tok
     };
     const auto attention_for = [&](const variants::position_setup& s) {
         const bool unrotated = cache != nullptr && s.cache_unrotated_keys();
-        return layer_attention{make_rotation_plan(s, past, time, unrotated), s.rules(past, time, time_k),
+        return layer_attention{make_rotation_plan(s, past, time, unrotated, drawn), s.rules(past, time, time_k),
                                s.far().has_value(), unrotated, s.key_norm_eps()};
     };
     std::vector<layer_attention> layers;

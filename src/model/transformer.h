@@ -37,14 +37,18 @@ public:
     const std::vector<std::pair<std::string, ag::var>>& parameters() const { return parameters_; }
 
     // tokens: [B * T] ids, row-major [B, T]; returns logits [B * T, V], with the variant the model is
-    // trained with (config().pos).
-    ag::var forward(ag::context& ctx, std::span<const std::int32_t> tokens, std::int64_t batch, std::int64_t time) const;
+    // trained with (config().pos). `positions` [B * T]: each token's position as a variant that draws
+    // them in training (random_pos, methods.md C7) drew it; the variant is then set up for training.
+    ag::var forward(ag::context& ctx, std::span<const std::int32_t> tokens, std::int64_t batch, std::int64_t time,
+                    std::span<const double> positions = {}) const;
     // The same forward with a position/attention variant (variants/spec.h). With a cache (batch 1,
     // no tape), the tokens continue the cached sequence and their keys and values are added to it.
     // `last_only` (batch 1, no tape): logits [1, V] of the last token only, skipping the LM head's
     // work on the rest of a prefill.
+    // `drawn`: per-token positions of random-position training (no cache), as above.
     ag::var forward(ag::context& ctx, std::span<const std::int32_t> tokens, std::int64_t batch, std::int64_t time,
-                    const variants::position_setup& positions, kv_cache* cache = nullptr, bool last_only = false) const;
+                    const variants::position_setup& positions, kv_cache* cache = nullptr, bool last_only = false,
+                    std::span<const double> drawn = {}) const;
 
     // What a variant sees of this model when a run plans for `target_length` tokens.
     variants::model_context position_context(std::int64_t target_length) const;

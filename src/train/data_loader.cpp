@@ -22,7 +22,7 @@ window_sampler::window_sampler(std::vector<std::vector<std::int32_t>> documents,
     STRETCH_ASSERT(total > 0);
 }
 
-batch window_sampler::next(std::int64_t batch_size) {
+batch window_sampler::next(std::int64_t batch_size, const position_draw& draw_positions) {
     batch b;
     b.inputs.reserve(static_cast<std::size_t>(batch_size * window_));
     b.targets.reserve(static_cast<std::size_t>(batch_size * window_));
@@ -34,6 +34,11 @@ batch window_sampler::next(std::int64_t batch_size) {
         const auto* p = documents_[doc].data() + start;
         b.inputs.insert(b.inputs.end(), p, p + window_);
         b.targets.insert(b.targets.end(), p + 1, p + window_ + 1);
+        if (draw_positions) {
+            const auto drawn = draw_positions(generator_, window_);
+            STRETCH_ASSERT(std::int64_t(drawn.size()) == window_);
+            b.positions.insert(b.positions.end(), drawn.begin(), drawn.end());
+        }
     }
     return b;
 }

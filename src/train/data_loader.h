@@ -1,10 +1,13 @@
 // Training batches: random windows of n_ctx_train + 1 tokens drawn uniformly from the training
 // documents (a window never crosses from one file into the next), inputs = the first T tokens,
-// targets = the next T. The sampler's whole state is its random-number state, which checkpoints
-// save, so a resumed run draws exactly the batches an uninterrupted run would have.
+// targets = the next T; with a position draw (random-position training, methods.md C7) each window
+// also gets its positions from the same generator. The sampler's whole state is its random-number
+// state, which checkpoints save, so a resumed run draws exactly the batches an uninterrupted run would
+// have.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -15,7 +18,11 @@ namespace stretch {
 struct batch {
     std::vector<std::int32_t> inputs;   // [B, T]
     std::vector<std::int32_t> targets;  // [B, T]
+    std::vector<double> positions;      // [B, T] when positions are drawn, else empty (0 .. T-1)
 };
+
+// The positions of one window of `length` tokens (variants::position_setup::draw_positions).
+using position_draw = std::function<std::vector<double>(rng&, std::int64_t length)>;
 
 class window_sampler {
 public:
@@ -23,7 +30,7 @@ public:
     window_sampler(std::vector<std::vector<std::int32_t>> documents, std::vector<std::string> names,
                    std::int64_t window, std::uint64_t seed);
 
-    batch next(std::int64_t batch_size);
+    batch next(std::int64_t batch_size, const position_draw& draw_positions = {});
 
     std::string state() const { return generator_.state(); }
     void set_state(const std::string& text, const char* where) { generator_.set_state(text, where); }

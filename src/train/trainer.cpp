@@ -94,6 +94,12 @@ void train(const train_options& options) {
     transformer model(config.model);
     adamw optimizer(model.parameters(), tc);
     window_sampler sampler(std::move(documents), options.data, window, tc.seed);
+    variants::model_context train_context = model.position_context(window);
+    train_context.training = true;
+    const variants::position_setup trained(variants::parse_spec(config.model.pos, "pos"), train_context, "pos");
+    position_draw draw_positions;  // random-position training (methods.md C7) draws them with the data
+    if (trained.draws_positions())
+        draw_positions = [&trained](rng& generator, std::int64_t length) { return trained.draw_positions(generator, length); };
     training_state state;
     if (options.resume) {
         state = load_checkpoint(checkpoint_path, model, optimizer);
@@ -129,10 +135,10 @@ void train(const train_options& options) {
 
     while (state.step < tc.steps) {
         const std::int64_t step = state.step + 1;
-        const batch b = sampler.next(tc.batch_size);
+        const batch b = sampler.next(tc.batch_size, draw_positions);
         ag::tape tape;
         ag::context ctx{&tape};
-        ag::var logits = model.forward(ctx, b.inputs, tc.batch_size, window);
+        ag::var logits = model.forward(ctx, b.inputs, tc.batch_size, window, b.positions);
         ag::var loss = ag::cross_entropy(ctx, logits, b.targets, "loss");
         const double loss_value = loss->value.data<float>()[0];
         if (!std::isfinite(loss_value)) {

@@ -66,6 +66,12 @@ public:
     std::int64_t learned_rows() const {
         return position_.def->learned_rows ? position_.def->learned_rows(position_.values, context_) : 0;
     }
+    // Random-position training (C7): whether the variant draws each training sequence's positions, and
+    // one draw of `length` positions.
+    bool draws_positions() const { return bool(position_.def->train_positions); }
+    std::vector<double> draw_positions(rng& generator, std::int64_t length) const {
+        return position_.def->train_positions(position_.values, context_, generator, length);
+    }
     bool refill_cache_on_rotation_change() const { return position_.def->refill_cache_on_rotation_change; }
 
 private:

@@ -18,6 +18,7 @@
 #include <variant>
 #include <vector>
 
+#include "core/rng.h"
 #include "kernels/cpu/attention.h"
 
 namespace stretch::variants {
@@ -31,6 +32,7 @@ struct model_context {
     std::int64_t n_head = 1;         // query heads (ALiBi gives each its slope)
     std::int64_t d_model = 0;        // model width C (absolute encodings are C wide)
     std::int64_t n_layer = 1;        // blocks (HWFA gives them different variants)
+    bool training = false;           // the run trains the model (random_pos draws positions then)
 };
 
 enum class param_type { integer, real, text, real_list };
@@ -113,6 +115,11 @@ struct variant_def {
     // Layer-wise variants (HWFA): the spec of block il of n_layer (a variant of its own, resolved
     // against the same model context).
     std::function<std::string(const param_values&, const model_context&, std::int64_t il)> layer_spec;
+    // Random-position training (C7): the positions of one training sequence of `length` tokens, drawn
+    // from the trainer's generator (so a resumed run draws the same ones); the forward rotates each
+    // sequence by its own positions with the variant's training-time frequencies.
+    std::function<std::vector<double>(const param_values&, const model_context&, rng&, std::int64_t length)>
+        train_positions;
     // Cross-parameter checks against the model (e.g. window < L_train); throws stretch::error.
     std::function<void(const param_values&, const model_context&)> validate;
     // When the rotation changes with the context length (LongRoPE's long/short switch), a KV cache

@@ -31,9 +31,16 @@ std::vector<nlohmann::json> read_log(const std::string& dir) {
 
 }  // namespace
 
-TEST(CliTrain, KilledWithSigkillResumesBitIdentical) {
+// Plain RoPE, and random-position training (methods.md C7), whose positions are drawn with the data
+// and must resume with it.
+class CliTrainResume : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(CliTrainResume, KilledWithSigkillResumesBitIdentical) {
     constexpr int steps = 800;
     const std::string whole = fresh_dir("whole"), killed = fresh_dir("killed");
+    const auto tiny_args = [](const std::string& out, int n) {
+        return test::tiny_args(out, n) + " --set pos=" + GetParam();
+    };
     ASSERT_EQ(run_command(stretch_binary() + " train " + tiny_args(whole, steps)).status, 0);
 
     // Start the same run, kill it once it has checkpointed and moved on, at whatever moment that is.
@@ -66,6 +73,8 @@ TEST(CliTrain, KilledWithSigkillResumesBitIdentical) {
     }
     EXPECT_EQ(read_file(whole + "/model.gguf"), read_file(killed + "/model.gguf"));
 }
+
+INSTANTIATE_TEST_SUITE_P(CliTrain, CliTrainResume, ::testing::Values("default", "random_pos:l_rand=256"));
 
 TEST(CliTrain, MissingCorpusFileIsOneLineNamingIt) {
     const auto r = run_command(stretch_binary() + " train --preset tiny --data /nonexistent/corpus.txt --val " +

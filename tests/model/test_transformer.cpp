@@ -50,24 +50,26 @@ void init_large(transformer& model) {
     }
 }
 
-double loss_of(const transformer& model, const tiny_batch& b) {
+// `positions`: drawn training positions [2 * 5] (random_pos), or empty.
+double loss_of(const transformer& model, const tiny_batch& b, std::span<const double> positions = {}) {
     ag::context inference;
-    ag::var logits = model.forward(inference, b.inputs, 2, 5);
+    ag::var logits = model.forward(inference, b.inputs, 2, 5, positions);
     return ag::cross_entropy(inference, logits, b.targets, "loss")->value.data<double>()[0];
 }
 
-void check_model_gradients(cpu::rope_pairing pairing, bool tied, const std::string& pos = "default") {
+void check_model_gradients(cpu::rope_pairing pairing, bool tied, const std::string& pos = "default",
+                           const std::vector<double>& positions = {}) {
     transformer model(tiny_config(pairing, tied, pos), dtype::f64);
     init_large(model);
     const tiny_batch b;
     ag::tape tape;
     ag::context ctx{&tape};
-    ag::var logits = model.forward(ctx, b.inputs, 2, 5);
+    ag::var logits = model.forward(ctx, b.inputs, 2, 5, positions);
     tape.backward(ag::cross_entropy(ctx, logits, b.targets, "loss"));
 
     std::vector<ag::var> params;
     for (const auto& [name, p] : model.parameters()) params.push_back(p);
-    const auto report = test::check_gradients([&] { return loss_of(model, b); }, params);
+    const auto report = test::check_gradients([&] { return loss_of(model, b, positions); }, params);
     // Same error budget as the op checks (tests/autograd/test_ops.cpp): FD rounding ~ eps * |L| / h
     // ~ 1e-9 absolute on an O(1) loss, over the 1e-2 floor, plus O(h^2) truncation; 1e-6 stays far
     // below any wrong term (a missing residual or a transposed weight moves gradients by O(1)).
@@ -91,6 +93,14 @@ TEST(TransformerGradients, TrainedWindowAndLognMatchFiniteDifferences) {
 
 TEST(TransformerGradients, AlibiMatchesFiniteDifferences) {
     check_model_gradients(cpu::rope_pairing::interleaved, false, "alibi");
+}
+
+TEST(TransformerGradients, RandomPositionsMatchFiniteDifferences) {
+    // Each sequence at its own fixed drawn positions (uniform over [0, 12) and equal_mean's floats):
+    // the per-token rotation tables in the forward and in the backward's inverse rotation.
+    check_model_gradients(cpu::rope_pairing::half, false, "random_pos:l_rand=12", {0, 3, 4, 9, 11, 1, 2, 6, 7, 10});
+    check_model_gradients(cpu::rope_pairing::interleaved, true, "random_pos:mode=equal_mean",
+                          {0, 1.75, 3.5, 5.25, 7, 0, 0.5, 1, 1.5, 2});
 }
 
 TEST(TransformerGradients, LearnedPositionsMatchFiniteDifferences) {

@@ -32,12 +32,13 @@ rope_table make_rope_table(std::span<const double> positions, std::span<const do
 template <class T>
 void rope_apply(T* x, std::int64_t batch, std::int64_t time, std::int64_t heads, std::int64_t head_dim,
                 const rope_table& table, rope_pairing pairing, bool inverse) {
-    STRETCH_ASSERT(table.n_pos == time && 2 * table.n_pairs <= head_dim);
+    STRETCH_ASSERT((table.n_pos == time || table.n_pos == batch * time) && 2 * table.n_pairs <= head_dim);
+    const bool per_sequence = table.n_pos != time;
     const std::int64_t n_pairs = table.n_pairs;
     const double sign = inverse ? -1.0 : 1.0;
     pool().parallel_for(batch * time, [&](std::int64_t r0, std::int64_t r1, int) {
         for (std::int64_t r = r0; r < r1; ++r) {
-            const std::int64_t t = r % time;
+            const std::int64_t t = per_sequence ? r : r % time;
             const double* cs = table.cos.data() + t * n_pairs;
             const double* sn = table.sin.data() + t * n_pairs;
             for (std::int64_t h = 0; h < heads; ++h) {

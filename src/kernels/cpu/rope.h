@@ -28,9 +28,10 @@ rope_table make_rope_table(std::span<const double> positions, std::span<const do
 // theta_t = base^(-2t/n_rot), t = 0 .. n_rot/2 - 1 (methods.md A1).
 std::vector<double> rope_inv_freq(double base, std::int64_t n_rot);
 
-// In place on x [B, T, H, D] (rows of H*D): row (b, t) rotates by table row t. `inverse` rotates by
-// the negative angle: the transpose, which is what the backward applies.
-// Requires table.n_pos == T and 2 * table.n_pairs <= D.
+// In place on x [B, T, H, D] (rows of H*D): row (b, t) rotates by table row t, or by row b T + t when
+// the table has one row per token (n_pos == B T: each sequence at its own positions, as random-position
+// training draws them). `inverse` rotates by the negative angle: the transpose, which is what the
+// backward applies. Requires table.n_pos == T or B T, and 2 * table.n_pairs <= D.
 template <class T>
 void rope_apply(T* x, std::int64_t batch, std::int64_t time, std::int64_t heads, std::int64_t head_dim,
                 const rope_table& table, rope_pairing pairing, bool inverse);
