@@ -1,6 +1,7 @@
 // `stretch bench`: the speed figures of benchmarks.md that exist so far, each beside the machine's
 // limit measured in the same run: f32 GEMM in the default model's training shapes as a fraction of
-// the FMA peak and of the BLAS's best square sgemm, and training tokens/s of the default model.
+// the FMA peak and of the BLAS's best square sgemm, and training tokens/s of the default model beside
+// PyTorch CPU running the same model and steps (--peer-pytorch).
 #include <cstdio>
 #include <memory>
 
@@ -8,6 +9,8 @@
 
 #include "cli/commands.h"
 #include "core/thread_pool.h"
+#include "eval/peer_pytorch.h"
+#include "kernels/cpu/gemm.h"
 #include "eval/throughput.h"
 #include "io/atomic_file.h"
 
@@ -20,6 +23,8 @@ struct bench_args {
     double seconds = 1.0;
     std::int64_t train_steps = 5;
     std::string json;
+    std::string peer_pytorch;  // scripts/bench_pytorch.py
+    std::string python = "/usr/bin/python3";
 };
 
 void run(const bench_args& a) {
@@ -32,10 +37,10 @@ void run(const bench_args& a) {
     const double square = measure_square_sgemm(2048, a.seconds);
     std::printf("threads %d\n", pool().size());
     std::printf("limit  FMA peak (independent FMAs, all threads)      %8.1f GFLOP/s\n", peak);
-    std::printf("limit  BLAS sgemm 2048^3 (OpenBLAS, split by rows)    %8.1f GFLOP/s  (%.0f%% of FMA peak)\n", square,
-                100 * square / peak);
-    std::printf("\n%-34s %10s %8s %10s %8s\n", "GEMM (default model, B*T rows)", "fwd GF/s", "%peak", "bwd GF/s",
-                "%peak");
+    std::printf("limit  BLAS sgemm 2048^3 (OpenBLAS, split by rows)    %8.1f GFLOP/s  (%.0f%% of FMA peak; %s kernels)\n",
+                square, 100 * square / peak, cpu::blas_core_name());
+    std::printf("\n%-34s %10s %6s %6s %10s %6s %6s\n", "GEMM (default model, B*T rows)", "fwd GF/s", "%FMA",
+                "%BLAS", "bwd GF/s", "%FMA", "%BLAS");
     nlohmann::json gemms = nlohmann::json::array();
     const struct {
         const char* name;
@@ -47,20 +52,33 @@ void run(const bench_args& a) {
                   {"logits  [C -> V]", m.d_model, m.vocab_size}};
     for (const auto& s : shapes) {
         const gemm_figure f = measure_linear(rows, s.k, s.n, a.seconds);
-        std::printf("%-34s %10.1f %7.0f%% %10.1f %7.0f%%\n", s.name, f.forward_gflops, 100 * f.forward_gflops / peak,
-                    f.backward_gflops, 100 * f.backward_gflops / peak);
+        std::printf("%-34s %10.1f %5.0f%% %5.0f%% %10.1f %5.0f%% %5.0f%%\n", s.name, f.forward_gflops,
+                    100 * f.forward_gflops / peak, 100 * f.forward_gflops / square, f.backward_gflops,
+                    100 * f.backward_gflops / peak, 100 * f.backward_gflops / square);
         gemms.push_back({{"name", s.name}, {"m", rows}, {"k", s.k}, {"n", s.n}, {"forward_gflops", f.forward_gflops},
                          {"backward_gflops", f.backward_gflops}});
     }
-    const double tokens_per_s = measure_training_tokens_per_s(config, a.train_steps, 2);
+    const std::int64_t warmup = 2;
+    const double tokens_per_s = measure_training_tokens_per_s(config, a.train_steps, warmup);
     std::printf("\ntraining, default model (%lld parameters, batch %lld x %lld): %.0f tokens/s\n",
                 (long long)m.n_parameters(), (long long)config.train.batch_size, (long long)m.n_ctx_train, tokens_per_s);
+    nlohmann::json report = {{"threads", pool().size()},
+                             {"fma_peak_gflops", peak},
+                             {"blas_square_sgemm_gflops", square},
+                             {"blas_core", cpu::blas_core_name()},
+                             {"gemm", gemms},
+                             {"train_tokens_per_s", tokens_per_s}};
+    if (!a.peer_pytorch.empty()) {
+        std::printf("peer   %s\n", pytorch_command(a.python, a.peer_pytorch, config, pool().size(), a.train_steps, warmup).c_str());
+        const pytorch_figure torch =
+            measure_pytorch_training(a.python, a.peer_pytorch, config, pool().size(), a.train_steps, warmup);
+        std::printf("peer   PyTorch %s CPU, same model, steps and threads: %.0f tokens/s; stretch / PyTorch = %.2fx\n",
+                    torch.torch_version.c_str(), torch.tokens_per_s, tokens_per_s / torch.tokens_per_s);
+        report["pytorch_train_tokens_per_s"] = torch.tokens_per_s;
+        report["pytorch_version"] = torch.torch_version;
+        report["train_speedup_vs_pytorch"] = tokens_per_s / torch.tokens_per_s;
+    }
     if (!a.json.empty()) {
-        const nlohmann::json report = {{"threads", pool().size()},
-                                       {"fma_peak_gflops", peak},
-                                       {"blas_square_sgemm_gflops", square},
-                                       {"gemm", gemms},
-                                       {"train_tokens_per_s", tokens_per_s}};
         const std::string text = report.dump(2) + "\n";
         write_file_atomic(a.json, std::as_bytes(std::span(text.data(), text.size())));
     }
@@ -75,6 +93,10 @@ void add_bench_command(CLI::App& app) {
     cmd->add_option("--seconds", args->seconds, "time spent per figure")->capture_default_str();
     cmd->add_option("--train-steps", args->train_steps, "timed training steps")->capture_default_str();
     cmd->add_option("--json", args->json, "also write the figures as JSON to this file");
+    cmd->add_option("--peer-pytorch", args->peer_pytorch,
+                    "run this PyTorch peer script (scripts/bench_pytorch.py) on the same model, steps and threads");
+    cmd->add_option("--python", args->python, "interpreter for --peer-pytorch (Debian's, with python3-torch)")
+        ->capture_default_str();
     cmd->callback([args] { run(*args); });
 }
 

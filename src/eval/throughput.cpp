@@ -133,6 +133,9 @@ double measure_training_tokens_per_s(const run_config& config, std::int64_t step
         ag::context ctx{&tape};
         ag::var loss = ag::cross_entropy(ctx, model.forward(ctx, inputs, b, t), targets, "loss");
         tape.backward(loss);
+        // The trainer's step (train/trainer.cpp): global-norm clipping, then AdamW.
+        const double norm = optimizer.grad_norm();
+        if (config.train.grad_clip > 0 && norm > config.train.grad_clip) optimizer.scale_grads(config.train.grad_clip / norm);
         optimizer.update(config.train.lr, step);
         optimizer.zero_grad();
         if (step > warmup) elapsed += seconds_since(start);

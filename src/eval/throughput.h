@@ -27,7 +27,8 @@ gemm_figure measure_linear(std::int64_t m, std::int64_t k, std::int64_t n, doubl
 // (the BLAS alone, split like our products).
 double measure_square_sgemm(std::int64_t n, double seconds);
 
-// Training tokens/s of a model (forward + backward + AdamW on random tokens), after `warmup` steps.
+// Training tokens/s of a model (forward, backward, gradient clipping and AdamW on random tokens: the
+// trainer's step), after `warmup` steps.
 double measure_training_tokens_per_s(const run_config& config, std::int64_t steps, std::int64_t warmup);
 
 }  // namespace stretch

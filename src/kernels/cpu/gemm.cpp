@@ -24,6 +24,8 @@ void gemm<double>(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, st
                 static_cast<blasint>(lda), b, static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));
 }
 
+const char* blas_core_name() { return openblas_get_corename(); }
+
 // Rows per thread below which splitting the M dimension starves the BLAS micro-kernel; then the
 // N dimension (output features) is split instead. Either way each output element is computed by
 // exactly one thread, so results do not depend on which split was taken.

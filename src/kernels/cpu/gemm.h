@@ -13,6 +13,10 @@ template <class T>
 void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha, const T* a,
           std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc);
 
+// The BLAS's name for the kernels it chose for this CPU (OpenBLAS's core type, e.g. "Haswell"):
+// `stretch bench` prints it beside the GEMM figures.
+const char* blas_core_name();
+
 // A linear layer without bias, weights stored [out, in] as in PyTorch and llama2.c.
 // y[M,N] = x[M,K] w[N,K]^T
 template <class T>
