@@ -71,8 +71,7 @@ void run(const eval_args& a) {
     if (!a.json.empty()) {
         const nlohmann::json report = {
             {"model", model_path}, {"text", a.text}, {"n_ctx_train", n_ctx}, {"pos", method}, {"results", results}};
-        const std::string text = report.dump(2) + "\n";
-        write_file_atomic(a.json, std::as_bytes(std::span(text.data(), text.size())));
+        write_text_atomic(a.json, report.dump(2) + "\n");
     }
 }
 

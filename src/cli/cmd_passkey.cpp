@@ -77,8 +77,7 @@ void run(const passkey_args& a) {
     }
     if (!a.json.empty()) {
         const nlohmann::json report = {{"model", m.path}, {"pos", request.positions.text()}, {"results", rows}};
-        const std::string text = report.dump(2) + "\n";
-        write_file_atomic(a.json, std::as_bytes(std::span(text.data(), text.size())));
+        write_text_atomic(a.json, report.dump(2) + "\n");
     }
 }
 

@@ -56,8 +56,7 @@ void run(const ppl_args& a) {
             {"results",
              {{{"length", a.n_ctx}, {"mode", "llama_ppl"}, {"score", a.score}, {"loss", r.nll}, {"ppl", r.ppl},
                {"ppl_error", r.ppl_error}, {"tokens", r.tokens}, {"chunks", r.chunks}, {"seconds", r.seconds}}}}};
-        const std::string text = report.dump(2) + "\n";
-        write_file_atomic(a.json, std::as_bytes(std::span(text.data(), text.size())));
+        write_text_atomic(a.json, report.dump(2) + "\n");
     }
 }
 

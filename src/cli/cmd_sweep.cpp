@@ -80,10 +80,6 @@ void apply_config(sweep_args& a, const std::string& path) {
     }
 }
 
-void write_text(const std::filesystem::path& path, const std::string& text) {
-    write_file_atomic(path.string(), std::as_bytes(std::span(text.data(), text.size())));
-}
-
 void run(sweep_args a) {
     if (a.threads != 0) set_threads(a.threads);
     if (!a.config.empty()) apply_config(a, a.config);
@@ -108,40 +104,24 @@ void run(sweep_args a) {
 
     std::fprintf(stderr, "sweep: %zu methods x %zu lengths x %zu modes on %s, text %s\n", specs.size(),
                  base.lengths.size(), modes.size(), model_path.c_str(), a.text.c_str());
-    std::vector<sweep_result> results;
+    std::vector<std::string> labels;
+    for (const auto& spec : specs) labels.push_back(spec.text());
+    const auto results = evaluate_methods(*model, tokens, a.text, base, specs, labels, modes);
     std::vector<std::string> non_finite;
-    for (std::size_t i = 0; i < specs.size(); ++i)
-        for (const eval_mode mode : modes) {
-            eval_request request = base;
-            request.mode = mode;
-            request.positions = specs[i];
-            request.positions_where = fmt::format("method '{}'", a.methods[i]);
-            for (const length_result& r : evaluate_by_length(*model, tokens, a.text, request)) {
-                const std::string method = specs[i].text();
-                std::fprintf(stderr, "  %-28s %-8s %6lld  loss %8.4f  acc %.4f  %6.1fs\n", method.c_str(),
-                             eval_mode_name(mode), (long long)r.length, r.loss, r.accuracy, r.seconds);
-                if (!std::isfinite(r.loss) || !std::isfinite(r.accuracy))
-                    non_finite.push_back(fmt::format("{} {} at {}", method, eval_mode_name(mode), r.length));
-                results.push_back({method, r});
-            }
-        }
+    for (const sweep_result& r : results)
+        if (!std::isfinite(r.result.loss) || !std::isfinite(r.result.accuracy))
+            non_finite.push_back(fmt::format("{} {} at {}", r.method, eval_mode_name(r.result.mode), r.result.length));
 
-    const std::filesystem::path out(a.out);
-    std::filesystem::create_directories(out);
     const nlohmann::json meta = {{"model", model_path}, {"text", a.text},     {"n_ctx_train", n_ctx},
                                  {"score", a.score},    {"tokens", a.tokens}, {"methods", a.methods}};
-    write_text(out / "results.csv", sweep_csv(results));
-    write_text(out / "results.json", sweep_json(results, meta).dump(2) + "\n");
-    const std::string table = sweep_markdown(results, n_ctx);
-    write_text(out / "table.md", table);
-    write_text(out / "plot.svg", sweep_svg(results, n_ctx));
+    const std::string table = write_sweep_files(a.out, results, meta, n_ctx);
     std::printf("%s\n", table.c_str());
     if (!non_finite.empty())
-        fail("sweep: non-finite results for {}; outputs written to {}", fmt::join(non_finite, "; "), out.string());
+        fail("sweep: non-finite results for {}; outputs written to {}", fmt::join(non_finite, "; "), a.out);
     const std::string board = leaderboard_markdown(accuracy_leaderboard(results));
-    write_text(out / "leaderboard.md", board);
+    write_text_atomic((std::filesystem::path(a.out) / "leaderboard.md").string(), board);
     std::printf("%s\nwrote %s/{results.csv,results.json,table.md,plot.svg,leaderboard.md}\n", board.c_str(),
-                out.string().c_str());
+                a.out.c_str());
 }
 
 }  // namespace

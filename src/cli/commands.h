@@ -10,6 +10,7 @@ void add_eval_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_variants_command(CLI::App& app);
 void add_sweep_command(CLI::App& app);
+void add_zoo_command(CLI::App& app);
 void add_ppl_command(CLI::App& app);
 void add_passkey_command(CLI::App& app);
 void add_generate_command(CLI::App& app);

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
     stretch::cli::add_bench_command(app);
     stretch::cli::add_variants_command(app);
     stretch::cli::add_sweep_command(app);
+    stretch::cli::add_zoo_command(app);
     stretch::cli::add_ppl_command(app);
     stretch::cli::add_passkey_command(app);
     stretch::cli::add_generate_command(app);

@@ -3,7 +3,10 @@
 #include <chrono>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <numbers>
+
+#include <fmt/format.h>
 
 #include "core/error.h"
 #include "kernels/cpu/cross_entropy.h"
@@ -99,6 +102,27 @@ std::vector<length_result> evaluate_by_length(const transformer& model, const st
         r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         results.push_back(r);
     }
+    return results;
+}
+
+std::vector<sweep_result> evaluate_methods(const transformer& model, const std::vector<std::int32_t>& text_tokens,
+                                           const std::string& text_name, const eval_request& base,
+                                           const std::vector<variants::position_spec>& methods,
+                                           const std::vector<std::string>& labels, const std::vector<eval_mode>& modes) {
+    STRETCH_ASSERT(methods.size() == labels.size());
+    std::vector<sweep_result> results;
+    for (std::size_t i = 0; i < methods.size(); ++i)
+        for (const eval_mode mode : modes) {
+            eval_request request = base;
+            request.mode = mode;
+            request.positions = methods[i];
+            request.positions_where = fmt::format("method '{}'", labels[i]);
+            for (const length_result& r : evaluate_by_length(model, text_tokens, text_name, request)) {
+                std::fprintf(stderr, "  %-32s %-8s %6lld  loss %8.4f  acc %.4f  %6.1fs\n", labels[i].c_str(),
+                             eval_mode_name(mode), (long long)r.length, r.loss, r.accuracy, r.seconds);
+                results.push_back({labels[i], r});
+            }
+        }
     return results;
 }
 

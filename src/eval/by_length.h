@@ -58,4 +58,16 @@ struct eval_request {
 std::vector<length_result> evaluate_by_length(const transformer& model, const std::vector<std::int32_t>& text_tokens,
                                               const std::string& text_name, const eval_request& request);
 
+struct sweep_result {    // one cell of a sweep
+    std::string method;  // the row label: the canonical method spec, e.g. "rerope:window=64+logn"
+    length_result result;
+};
+
+// Every method x mode of a sweep (the request's lengths, score rule and budget), one stderr line
+// per cell; `labels[i]` names method i in the results and the progress lines.
+std::vector<sweep_result> evaluate_methods(const transformer& model, const std::vector<std::int32_t>& text_tokens,
+                                           const std::string& text_name, const eval_request& base,
+                                           const std::vector<variants::position_spec>& methods,
+                                           const std::vector<std::string>& labels, const std::vector<eval_mode>& modes);
+
 }  // namespace stretch

@@ -5,12 +5,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <limits>
 #include <map>
 #include <tuple>
 #include <utility>
 
 #include "core/error.h"
+#include "io/atomic_file.h"
 
 namespace stretch {
 
@@ -291,6 +293,18 @@ std::string sweep_svg(const std::vector<sweep_result>& results, std::int64_t n_c
         }
     }
     return svg + "</svg>\n";
+}
+
+std::string write_sweep_files(const std::string& dir, const std::vector<sweep_result>& results,
+                              const nlohmann::json& meta, std::int64_t n_ctx_train) {
+    const std::filesystem::path out(dir);
+    std::filesystem::create_directories(out);
+    write_text_atomic((out / "results.csv").string(), sweep_csv(results));
+    write_text_atomic((out / "results.json").string(), sweep_json(results, meta).dump(2) + "\n");
+    const std::string table = sweep_markdown(results, n_ctx_train);
+    write_text_atomic((out / "table.md").string(), table);
+    write_text_atomic((out / "plot.svg").string(), sweep_svg(results, n_ctx_train));
+    return table;
 }
 
 }  // namespace stretch

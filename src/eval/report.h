@@ -14,11 +14,6 @@
 
 namespace stretch {
 
-struct sweep_result {    // one cell of a sweep
-    std::string method;  // canonical method spec string, e.g. "rerope:window=64+logn"
-    length_result result;
-};
-
 // Header "method,mode,score,length,loss,ppl,bpb,accuracy,tokens,seconds", one row per cell; numbers
 // in shortest round-trip form, fields with a comma or quote quoted as RFC 4180 says.
 std::string sweep_csv(const std::vector<sweep_result>& results);
@@ -35,6 +30,11 @@ std::string sweep_markdown(const std::vector<sweep_result>& results, std::int64_
 // polyline per method per contiguous run of finite points, markers, a legend, and a dashed line at
 // n_ctx_train. Non-finite values leave a gap. Same errors as sweep_markdown, and n_ctx_train > 0.
 std::string sweep_svg(const std::vector<sweep_result>& results, std::int64_t n_ctx_train);
+
+// Writes results.csv, results.json ({"meta": meta, ...}), table.md and plot.svg into `dir` (created
+// if missing), each atomically; returns the table.
+std::string write_sweep_files(const std::string& dir, const std::vector<sweep_result>& results,
+                              const nlohmann::json& meta, std::int64_t n_ctx_train);
 
 // `text` with '|' escaped, for a Markdown table cell.
 std::string markdown_escape(std::string_view text);

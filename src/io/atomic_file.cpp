@@ -114,4 +114,8 @@ void write_file_atomic(const std::string& path, std::span<const std::byte> data)
     out.commit();
 }
 
+void write_text_atomic(const std::string& path, std::string_view text) {
+    write_file_atomic(path, std::as_bytes(std::span(text.data(), text.size())));
+}
+
 }  // namespace stretch

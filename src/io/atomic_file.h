@@ -10,12 +10,15 @@
 #include <cstddef>
 #include <span>
 #include <string>
+#include <string_view>
 
 namespace stretch {
 
 // Writes `data` to `path` atomically (see above). Throws stretch::error naming the path and the
 // system's reason on any failure, after removing the temporary file.
 void write_file_atomic(const std::string& path, std::span<const std::byte> data);
+// The same for text (reports, JSON).
+void write_text_atomic(const std::string& path, std::string_view text);
 
 // The streaming form, for files too large to build in memory first:
 //     atomic_file out(path);

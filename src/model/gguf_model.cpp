@@ -28,6 +28,8 @@ void write_model_metadata(gguf::writer& out, const model_config& c) {
     out.set_string("stretch.rope_pairing", c.rope_pairing == cpu::rope_pairing::interleaved ? "interleaved" : "half");
     out.set_bool("stretch.tie_embeddings", c.tie_embeddings);
     out.set_string("stretch.pos", c.pos);
+    out.set_string("stretch.norm_position", c.norm_position);
+    out.set_bool("stretch.deepnorm", c.deepnorm);
 }
 
 void write_model_weights(gguf::writer& out, const transformer& model) {
@@ -56,6 +58,8 @@ model_config read_model_config(const gguf::reader& in) {
     c.rope_pairing = pairing == "half" ? cpu::rope_pairing::half : cpu::rope_pairing::interleaved;
     c.tie_embeddings = in.get_bool_or("stretch.tie_embeddings", in.find_tensor("output.weight") == nullptr);
     c.pos = in.get_string_or("stretch.pos", "default");
+    c.norm_position = in.get_string_or("stretch.norm_position", "pre");
+    c.deepnorm = in.get_bool_or("stretch.deepnorm", false);
     c.validate(in.path().c_str());
     const auto n_rot = in.get_u32_or("llama.rope.dimension_count", static_cast<std::uint32_t>(c.head_dim()));
     if (n_rot != c.head_dim())

@@ -1,0 +1,202 @@
+// `stretch zoo`: train one model per entry of the zoo plan (eval/zoo.h) with the same data, steps
+// and seed, then evaluate each with its own encoding and every inference-time method that applies,
+// at 1x-16x the training length, plain and repeated -> one table, one plot and one leaderboard in
+// --out (the files of `stretch sweep`), plus runtime.md. Models live in OUT/models/NAME: a finished
+// one is reused, an interrupted one resumes from its checkpoint, so a killed zoo loses no work.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "core/error.h"
+#include "core/thread_pool.h"
+#include "eval/by_length.h"
+#include "eval/leaderboard.h"
+#include "eval/report.h"
+#include "eval/zoo.h"
+#include "io/atomic_file.h"
+#include "io/corpus.h"
+#include "model/gguf_model.h"
+#include "train/checkpoint.h"
+#include "train/trainer.h"
+
+namespace stretch::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct zoo_args {
+    std::string preset = "default", config, out = "zoo", text, val;
+    std::vector<std::string> data, sets, only, modes = {"plain", "repeated"};
+    std::vector<std::int64_t> lengths;
+    std::int64_t steps = 0, seed = -1, tokens = 16384;
+    int threads = 0;
+};
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+zoo_plan read_plan(const zoo_args& a) {
+    zoo_plan plan = default_zoo_plan();
+    if (!a.config.empty()) {
+        std::ifstream in(a.config);
+        if (!in) fail("--config {}: cannot open the zoo plan", a.config);
+        const auto j = nlohmann::json::parse(in, nullptr, false);
+        if (j.is_discarded()) fail("--config {}: not valid JSON; expected {{\"entries\": [...], \"inference\": [...]}}", a.config);
+        apply_zoo_json(plan, j, a.config);
+    }
+    if (a.only.empty()) return plan;
+    std::vector<zoo_entry> kept;
+    for (const std::string& name : a.only) {
+        const auto it = std::find_if(plan.entries.begin(), plan.entries.end(), [&](const zoo_entry& e) { return e.name == name; });
+        if (it == plan.entries.end()) {
+            std::vector<std::string> names;
+            for (const auto& e : plan.entries) names.push_back(e.name);
+            fail("--only {}: no such zoo entry; expected one of: {}", name, fmt::join(names, ", "));
+        }
+        kept.push_back(*it);
+    }
+    plan.entries = kept;
+    return plan;
+}
+
+run_config entry_config(const zoo_args& a, const zoo_entry& entry) {
+    run_config c = preset(a.preset);
+    for (const auto& s : a.sets) apply_assignment(c, s);
+    for (const auto& s : entry.settings) apply_assignment(c, s);
+    if (a.steps != 0) c.train.steps = a.steps;
+    if (a.seed >= 0) c.train.seed = static_cast<std::uint64_t>(a.seed);
+    c.model.validate(entry.name.c_str());
+    variants::parse_spec(c.model.pos, fmt::format("zoo entry '{}': pos", entry.name));
+    return c;
+}
+
+// Trains the entry's model into `dir`, or reuses / resumes what an earlier zoo left there (only if
+// it was configured identically). Returns the seconds spent here.
+double train_entry(const zoo_args& a, const run_config& config, const fs::path& dir) {
+    const fs::path checkpoint = dir / "checkpoint.gguf";
+    const bool started = fs::exists(checkpoint);
+    if (started) {
+        const nlohmann::json found = to_json(read_checkpoint_config(checkpoint.string())), wanted = to_json(config);
+        for (const auto& [key, value] : wanted.items())
+            if (found.value(key, nlohmann::json()) != value)
+                fail("{}: trained with {} = {}, this zoo wants {}; use another --out or delete that folder",
+                     checkpoint.string(), key, found.value(key, nlohmann::json()).dump(), value.dump());
+        if (fs::exists(dir / "model.gguf")) return 0;
+    }
+    train_options options;
+    options.config = config;
+    options.data = a.data;
+    options.val = a.val;
+    options.out_dir = dir.string();
+    options.resume = started;
+    const auto start = std::chrono::steady_clock::now();
+    train(options);
+    return seconds_since(start);
+}
+
+void run(zoo_args a) {
+    if (a.threads != 0) set_threads(a.threads);
+    if (a.tokens <= 0) fail("--tokens: found {}, expected a positive number of scored tokens", a.tokens);
+    if (a.text.empty()) a.text = a.val;
+    const zoo_plan plan = read_plan(a);
+    if (plan.entries.empty()) fail("zoo: the plan has no entries");
+    // Everything is parsed and checked before the first (long) training run.
+    std::vector<run_config> configs;
+    for (const auto& e : plan.entries) configs.push_back(entry_config(a, e));
+    const std::int64_t n_ctx = configs.front().model.n_ctx_train;
+    for (std::size_t i = 0; i < configs.size(); ++i)
+        if (configs[i].model.n_ctx_train != n_ctx)
+            fail("zoo entry '{}': n_ctx_train = {}; every entry must train at the same length ({})",
+                 plan.entries[i].name, configs[i].model.n_ctx_train, n_ctx);
+    std::vector<variants::position_spec> inference;
+    for (const auto& m : plan.inference) inference.push_back(variants::parse_spec(m, fmt::format("zoo inference '{}'", m)));
+    eval_request base;
+    base.lengths = a.lengths.empty() ? std::vector<std::int64_t>{n_ctx, 2 * n_ctx, 4 * n_ctx, 8 * n_ctx, 16 * n_ctx} : a.lengths;
+    base.token_budget = a.tokens;
+    std::vector<eval_mode> modes;
+    for (const auto& m : a.modes) modes.push_back(parse_eval_mode(m));
+    const auto text_tokens = read_byte_tokens(a.text, "--text");
+
+    std::vector<sweep_result> results;
+    std::string runtime = "| model | train (s) | evaluate (s) | rows |\n|---|---:|---:|---:|\n";
+    for (std::size_t i = 0; i < plan.entries.size(); ++i) {
+        const zoo_entry& entry = plan.entries[i];
+        const fs::path dir = fs::path(a.out) / "models" / entry.name;
+        std::fprintf(stderr, "zoo: %s (%s)\n", entry.name.c_str(), fmt::format("{}", fmt::join(entry.settings, " ")).c_str());
+        const double train_seconds = train_entry(a, configs[i], dir);
+        const auto model = load_model(dir.string());
+        const auto eval_start = std::chrono::steady_clock::now();
+        const auto trained = variants::parse_spec(model->config().pos, fmt::format("{}: pos", dir.string()));
+        std::vector<variants::position_spec> methods{trained};
+        for (const auto& m : inference)
+            if (const auto composed = compose_method(trained, m))
+                if (std::none_of(methods.begin(), methods.end(), [&](const auto& s) { return s.text() == composed->text(); }))
+                    methods.push_back(*composed);
+        std::vector<std::string> labels;
+        for (const auto& m : methods) labels.push_back(entry.name + ": " + m.text());
+        // A learned table has no rows past its length (methods.md C3): those cells stay empty.
+        eval_request request = base;
+        const std::int64_t rows = variants::position_setup(trained, model->position_context(n_ctx), entry.name).learned_rows();
+        if (rows > 0) std::erase_if(request.lengths, [&](std::int64_t length) { return length > rows; });
+        const auto cells = evaluate_methods(*model, text_tokens, a.text, request, methods, labels, modes);
+        results.insert(results.end(), cells.begin(), cells.end());
+        runtime += fmt::format("| {} | {:.1f} | {:.1f} | {} |\n", entry.name, train_seconds, seconds_since(eval_start), methods.size());
+    }
+
+    const nlohmann::json meta = {{"preset", a.preset}, {"set", a.sets},       {"data", a.data},
+                                 {"text", a.text},     {"n_ctx_train", n_ctx}, {"tokens", a.tokens},
+                                 {"inference", plan.inference}};
+    std::printf("%s\n", write_sweep_files(a.out, results, meta, n_ctx).c_str());
+    // The leaderboard ranks the rows measured on every task (post 8783: one task list for all).
+    std::map<std::string, std::size_t> cells_per_method;
+    std::size_t most = 0;
+    for (const auto& r : results) most = std::max(most, ++cells_per_method[r.method]);
+    std::vector<sweep_result> ranked;
+    std::vector<std::string> unranked;
+    for (const auto& r : results)
+        if (cells_per_method[r.method] == most) ranked.push_back(r);
+    for (const auto& [method, n] : cells_per_method)
+        if (n != most) unranked.push_back(method);
+    std::string board = leaderboard_markdown(accuracy_leaderboard(ranked));
+    if (!unranked.empty())
+        board += fmt::format("\nNot ranked (measured on fewer lengths): {}.\n", fmt::join(unranked, ", "));
+    write_text_atomic((fs::path(a.out) / "leaderboard.md").string(), board);
+    write_text_atomic((fs::path(a.out) / "runtime.md").string(), runtime);
+    std::printf("%s\n%s\nwrote %s/{results.csv,results.json,table.md,plot.svg,leaderboard.md,runtime.md}\n",
+                board.c_str(), runtime.c_str(), a.out.c_str());
+}
+
+}  // namespace
+
+void add_zoo_command(CLI::App& app) {
+    auto args = std::make_shared<zoo_args>();
+    CLI::App* cmd = app.add_subcommand("zoo", "train one model per training-time variant, evaluate all at 1x-16x");
+    cmd->add_option("--data", args->data, "training text file (repeatable)")->required();
+    cmd->add_option("--val", args->val, "held-out text file for validation loss")->required();
+    cmd->add_option("--text", args->text, "held-out text for the per-length evaluation (default: --val)");
+    cmd->add_option("--out", args->out, "output directory (models/, tables, plot, leaderboard)")->capture_default_str();
+    cmd->add_option("--preset", args->preset, "base configuration of every model: tiny or default")->capture_default_str();
+    cmd->add_option("--set", args->sets, "a config key for every model, key=value (repeatable)");
+    cmd->add_option("--config", args->config, "JSON zoo plan: {\"entries\": [{\"name\", \"set\"}], \"inference\": [...]}");
+    cmd->add_option("--only", args->only, "train and evaluate only this entry (repeatable)");
+    cmd->add_option("--steps", args->steps, "optimizer steps of every model (overrides the preset)");
+    cmd->add_option("--seed", args->seed, "random seed of every model (overrides the preset)");
+    cmd->add_option("--lengths", args->lengths, "evaluation lengths (default: 1x-16x n_ctx_train)")->delimiter(',');
+    cmd->add_option("--modes", args->modes, "plain, repeated")->delimiter(',')->capture_default_str();
+    cmd->add_option("--tokens", args->tokens, "scored tokens per cell")->capture_default_str();
+    cmd->add_option("--threads", args->threads, "threads (default: all cores)");
+    cmd->callback([args] { run(*args); });
+}
+
+}  // namespace stretch::cli

@@ -1,0 +1,69 @@
+// `stretch zoo` as a user runs it, at the tiny preset: one model per entry, each row equal to a
+// separate `stretch eval` of the saved model, the learned table left out past its length (and out
+// of the leaderboard), finished models reused, and a changed config refused instead of mixed in.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "support/cli.h"
+
+namespace stretch::test {
+
+namespace {
+
+std::string zoo_command(const std::string& out, int steps) {
+    return stretch_binary() + " zoo --preset tiny --threads 2 --only rope --only nope --only learned --steps " +
+           std::to_string(steps) + " --lengths 32,64 --tokens 128 --data " + data_file("austen-emma.txt") +
+           " --val " + data_file("austen-persuasion.txt") + " --out " + out;
+}
+
+}  // namespace
+
+TEST(CliZoo, TrainsEachEntryAndAgreesWithEval) {
+    const std::string out = fresh_dir("zoo");
+    const auto r = run_command(zoo_command(out, 6));
+    ASSERT_EQ(r.status, 0) << r.output;
+    const auto zoo = nlohmann::json::parse(read_file(out + "/results.json"));
+    std::map<std::string, int> cells;
+    for (const auto& row : zoo["results"]) ++cells[row["method"].get<std::string>()];
+    // rope: itself + 7 inference methods; nope: itself, +logn, +window+logn (nothing to rescale);
+    // learned: its own 32-row table only at 32; each at 2 lengths x 2 modes unless cut.
+    EXPECT_EQ(cells.size(), 8u + 3u + 3u);
+    EXPECT_EQ(cells["rope: ntk"], 4);
+    EXPECT_EQ(cells.count("nope: ntk"), 0u);
+    EXPECT_EQ(cells["learned: learned"], 2);
+    EXPECT_NE(read_file(out + "/leaderboard.md").find("Not ranked (measured on fewer lengths): learned: learned"),
+              std::string::npos);
+
+    const std::string json = out + "/eval.json";
+    const auto e = run_command(stretch_binary() + " eval --threads 2 --model " + out + "/models/nope --text " +
+                               data_file("austen-persuasion.txt") + " --pos nope --logn --lengths 64 --mode plain"
+                               " --tokens 128 --json " + json);
+    ASSERT_EQ(e.status, 0) << e.output;
+    const auto single = nlohmann::json::parse(read_file(json));
+    bool found = false;
+    for (const auto& row : zoo["results"])
+        if (row["method"] == "nope: nope+logn" && row["mode"] == "plain" && row["length"] == 64) {
+            EXPECT_EQ(row["loss"], single["results"][0]["loss"]);  // the same computation, bit for bit
+            found = true;
+        }
+    EXPECT_TRUE(found);
+
+    // A second run reuses the trained models; a different step count is refused, naming the key.
+    const auto stamp = std::filesystem::last_write_time(out + "/models/rope/model.gguf");
+    ASSERT_EQ(run_command(zoo_command(out, 6)).status, 0);
+    EXPECT_EQ(std::filesystem::last_write_time(out + "/models/rope/model.gguf"), stamp);
+    const auto changed = run_command(zoo_command(out, 7));
+    EXPECT_NE(changed.status, 0);
+    EXPECT_NE(changed.output.find("trained with steps = 6, this zoo wants 7"), std::string::npos) << changed.output;
+}
+
+TEST(CliZoo, UnknownEntryIsAOneLineError) {
+    const auto r = run_command(zoo_command(fresh_dir("zoobad"), 6) + " --only ropee");
+    EXPECT_NE(r.status, 0);
+    EXPECT_NE(r.output.find("--only ropee: no such zoo entry; expected one of: rope, nope"), std::string::npos) << r.output;
+}
+
+}  // namespace stretch::test
