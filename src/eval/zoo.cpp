@@ -18,6 +18,7 @@ zoo_plan default_zoo_plan() {
         {"learned", {"pos=learned"}},
         {"alibi", {"pos=alibi"}},
         {"rope_qk_bias", {"pos=rope_qk_bias"}},
+        {"random_pos", {"pos=random_pos:l_rand=4096"}},  // L_rand above the longest test length (C7)
         {"logn_trained", {"pos=default+logn:mode=trained"}},
         {"window_trained", {"pos=default+window"}},
         {"hwfa", {"pos=hwfa"}},
