@@ -14,5 +14,6 @@ void add_zoo_command(CLI::App& app);
 void add_ppl_command(CLI::App& app);
 void add_passkey_command(CLI::App& app);
 void add_generate_command(CLI::App& app);
+void add_probe_command(CLI::App& app);
 
 }  // namespace stretch::cli
