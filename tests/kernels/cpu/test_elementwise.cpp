@@ -73,6 +73,23 @@ void check_swiglu(double tol) {
 
 TEST(KernelElementwise, SwigluF32MatchesRef) { check_swiglu<float>(f32_tol); }
 
+// The f32 sigmoid's exp clamps its argument to [-87, 88] and rounds it to n ln2 + r: values at and
+// past the clamps, at half-way points of the rounding (+-0.5 ln2) and at 0 still match the oracle.
+TEST(KernelElementwise, SwigluF32MatchesRefAtExpEdges) {
+    const vec a = {-1000, -100, -88, -87, -86.5, -20, -0.5 * std::log(2.0), -1e-30, 0, 1e-30, 0.5 * std::log(2.0),
+                   20, 86.5, 87, 88, 89, 100, 1000};
+    const vec b = random_vec(std::int64_t(a.size()), 2), dy = random_vec(std::int64_t(a.size()), 3);
+    const auto n = std::int64_t(a.size());
+    std::vector<float> y(a.size()), da(a.size()), db(a.size());
+    cpu::swiglu_forward<float>(as<float>(a).data(), as<float>(b).data(), y.data(), n);
+    EXPECT_LT(max_error(y, ref::swiglu(a, b)), f32_tol);
+    vec da_want, db_want;
+    ref::swiglu_backward(a, b, dy, da_want, db_want);
+    cpu::swiglu_backward<float>(as<float>(a).data(), as<float>(b).data(), as<float>(dy).data(), da.data(), db.data(), n);
+    EXPECT_LT(max_error(da, da_want), f32_tol);
+    EXPECT_LT(max_error(db, db_want), f32_tol);
+}
+
 TEST(KernelElementwise, SwigluF64MatchesRef) { check_swiglu<double>(f64_tol); }
 
 template <class T>
