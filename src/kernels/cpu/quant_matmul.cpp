@@ -1,0 +1,190 @@
+// Quantised products: activation quantisation, the portable block dot products, the run-time
+// choice of kernel and the threading. Block layouts as in dequant.cpp (ggml-common.h); the dot
+// products are ggml-quants.c's ggml_vec_dot_q8_0_q8_0, _q4_0_q8_0, _q4_1_q8_1 and _q4_K_q8_K
+// regrouped by blocks of 32 (Q4_K's sub-blocks are 32 values, so one activation block per sub-block
+// replaces Q8_K's blocks of 256 and is the more accurate of the two).
+#include "kernels/cpu/quant_matmul.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "core/error.h"
+#include "core/thread_pool.h"
+#include "kernels/cpu/dequant.h"
+
+namespace stretch::cpu {
+
+namespace {
+
+using gguf::ggml_type;
+
+float load_f16(const std::byte* p) {
+    std::uint16_t h;
+    std::memcpy(&h, p, sizeof h);
+    return gguf::f16_to_f32(h);
+}
+
+std::int32_t dot_nibbles(const std::byte* qs, bool high, const std::int8_t* x) {
+    std::int32_t sum = 0;
+    for (int i = 0; i < 32; ++i) {
+        const auto b = std::to_integer<int>(qs[i]);
+        sum += (high ? b >> 4 : b & 0x0f) * x[i];
+    }
+    return sum;
+}
+
+// Q4_0 and Q4_1 keep a block's 32 nibbles in 16 bytes: low nibbles are values 0..15, high 16..31.
+std::int32_t dot_q4_block(const std::byte* qs, const std::int8_t* x) {
+    std::int32_t sum = 0;
+    for (int i = 0; i < 16; ++i) {
+        const auto b = std::to_integer<int>(qs[i]);
+        sum += (b & 0x0f) * x[i] + (b >> 4) * x[i + 16];
+    }
+    return sum;
+}
+
+}  // namespace
+
+std::size_t quantized_matrix::row_bytes() const {
+    const auto& t = gguf::traits(type);
+    return static_cast<std::size_t>(cols / t.block_size) * t.type_size;
+}
+
+bool can_multiply_quantized(ggml_type type) {
+    return type == ggml_type::q8_0 || type == ggml_type::q4_0 || type == ggml_type::q4_1 || type == ggml_type::q4_k;
+}
+
+quantized_matrix make_quantized_matrix(ggml_type type, std::int64_t rows, std::int64_t cols, const void* bytes,
+                                       const std::string& name) {
+    if (!can_multiply_quantized(type))
+        fail("{}: type {}; expected Q8_0, Q4_0, Q4_1 or Q4_K for a quantised product", name, gguf::ggml_type_name(type));
+    const auto block = gguf::traits(type).block_size;
+    if (rows <= 0 || cols <= 0 || cols % block != 0)
+        fail("{}: shape [{}, {}]; expected rows of a whole number of {}-value {} blocks", name, rows, cols, block,
+             gguf::ggml_type_name(type));
+    quantized_matrix w{type, rows, cols, {}};
+    w.data.resize(static_cast<std::size_t>(rows) * w.row_bytes());
+    std::memcpy(w.data.data(), bytes, w.data.size());
+    return w;
+}
+
+quant_kernel best_quant_kernel() {
+#if defined(__x86_64__) && defined(__GNUC__)
+    static const bool vnni = __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw") &&
+                             __builtin_cpu_supports("f16c");
+    if (vnni) return quant_kernel::avx512_vnni;
+#endif
+    return quant_kernel::portable;
+}
+
+const char* quant_kernel_name(quant_kernel kernel) {
+    return kernel == quant_kernel::avx512_vnni ? "avx512_vnni" : "portable";
+}
+
+void quantize_rows_q8(const float* x, std::int64_t r0, std::int64_t r1, q8_rows& out) {
+    const std::int64_t k = out.cols, nb = k / 32;
+    for (std::int64_t r = r0; r < r1; ++r)
+        for (std::int64_t b = 0; b < nb; ++b) {
+            const float* v = x + r * k + b * 32;
+            float amax = 0;
+            for (int i = 0; i < 32; ++i) amax = std::max(amax, std::abs(v[i]));
+            const float d = amax / 127.0f, inv = d > 0 ? 1.0f / d : 0.0f;
+            std::int8_t* q = out.qs.data() + r * k + b * 32;
+            std::int32_t sum = 0;
+            for (int i = 0; i < 32; ++i) {
+                q[i] = static_cast<std::int8_t>(std::lround(v[i] * inv));
+                sum += q[i];
+            }
+            out.d[std::size_t(r * nb + b)] = d;
+            out.s[std::size_t(r * nb + b)] = d * float(sum);
+        }
+}
+
+float dot_blocks_portable(ggml_type type, const std::byte* w, const q8_rows& x, std::int64_t x_row, std::int64_t b0,
+                          std::int64_t b1) {
+    const std::int8_t* xq = x.qs_row(x_row);
+    const float* xd = x.d_row(x_row);
+    const float* xs = x.s_row(x_row);
+    float sum = 0;
+    for (std::int64_t b = b0; b < b1; ++b) {
+        const std::int8_t* q = xq + b * 32;
+        switch (type) {
+            case ggml_type::q8_0: {  // w = d qs
+                const std::byte* blk = w + b * 34;
+                const auto* qs = reinterpret_cast<const std::int8_t*>(blk + 2);
+                std::int32_t dot = 0;
+                for (int i = 0; i < 32; ++i) dot += qs[i] * q[i];
+                sum += load_f16(blk) * xd[b] * float(dot);
+                break;
+            }
+            case ggml_type::q4_0: {  // w = d (q - 8): d dx sum(q x) - 8 d (dx sum(x))
+                const std::byte* blk = w + b * 18;
+                const float d = load_f16(blk);
+                sum += d * xd[b] * float(dot_q4_block(blk + 2, q)) - 8.0f * d * xs[b];
+                break;
+            }
+            case ggml_type::q4_1: {  // w = d q + m: d dx sum(q x) + m (dx sum(x))
+                const std::byte* blk = w + b * 20;
+                sum += load_f16(blk) * xd[b] * float(dot_q4_block(blk + 4, q)) + load_f16(blk + 2) * xs[b];
+                break;
+            }
+            case ggml_type::q4_k: {  // sub-block j of a 256-value block: w = d sc_j q - dmin m_j
+                const std::byte* blk = w + (b / 8) * 144;
+                const int j = int(b % 8);
+                int sc, m;
+                q4_k_scale_min(j, blk + 4, sc, m);
+                const std::int32_t dot = dot_nibbles(blk + 16 + 32 * (j / 2), j % 2 == 1, q);
+                sum += load_f16(blk) * float(sc) * xd[b] * float(dot) - load_f16(blk + 2) * float(m) * xs[b];
+                break;
+            }
+            default: STRETCH_ASSERT(false);  // make_quantized_matrix admits only these
+        }
+    }
+    return sum;
+}
+
+void dot_rows_portable(const quantized_matrix& w, std::int64_t w_row, const q8_rows& x, const std::int64_t* x_rows,
+                       int count, float* out) {
+    for (int i = 0; i < count; ++i) out[i] = dot_blocks_portable(w.type, w.row(w_row), x, x_rows[i], 0, w.cols / 32);
+}
+
+void quantized_linear_forward(const float* x, const quantized_matrix& w, float* y, std::int64_t m,
+                              quant_kernel kernel) {
+    const std::int64_t k = w.cols, n = w.rows;
+    // Reused across calls (decode makes hundreds of small products per token); workers reach it
+    // through this reference, never as their own thread_local.
+    thread_local q8_rows buffer;
+    q8_rows& xq = buffer;
+    xq.rows = m;
+    xq.cols = k;
+    xq.qs.resize(std::size_t(m * k));
+    xq.d.resize(std::size_t(m * k / 32));
+    xq.s.resize(std::size_t(m * k / 32));
+    auto& tp = pool();
+    if (m == 1)
+        quantize_rows_q8(x, 0, 1, xq);
+    else
+        tp.parallel_for(m, [&](std::int64_t r0, std::int64_t r1, int) { quantize_rows_q8(x, r0, r1, xq); });
+    const auto dot_rows = kernel == quant_kernel::avx512_vnni ? dot_rows_avx512_vnni : dot_rows_portable;
+    // Output rows of W split over threads; each weight row meets the activation rows four at a time,
+    // so its blocks are unpacked once per four rows of x.
+    tp.parallel_for(n, [&](std::int64_t j0, std::int64_t j1, int) {
+        std::int64_t rows[4];
+        float out[4];
+        for (std::int64_t j = j0; j < j1; ++j)
+            for (std::int64_t i0 = 0; i0 < m; i0 += 4) {
+                const int count = int(std::min<std::int64_t>(4, m - i0));
+                for (int i = 0; i < count; ++i) rows[i] = i0 + i;
+                dot_rows(w, j, xq, rows, count, out);
+                for (int i = 0; i < count; ++i) y[(i0 + i) * n + j] = out[i];
+            }
+    });
+}
+
+void dequantize_row(const quantized_matrix& w, std::int64_t r, float* out) {
+    STRETCH_ASSERT(r >= 0 && r < w.rows);
+    dequantize(w.type, w.row(r), out, w.cols);
+}
+
+}  // namespace stretch::cpu

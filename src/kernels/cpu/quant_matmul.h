@@ -1,0 +1,89 @@
+// Matrix products with the weights left in their GGUF block format (Q8_0, Q4_0, Q4_1, Q4_K):
+// y[M, N] = x[M, K] W[N, K]^T for inference. The design is llama.cpp's (ggml-cpu's vec_dot_q*_q8_*
+// kernels): every row of x is first quantised to 8-bit blocks of 32 values (a scale d = max|x| / 127
+// and the integer block sum, ggml's Q8_1, whose sum carries Q4_0's offset and Q4_1's / Q4_K's min
+// term), then each output is a sum over blocks of integer dot products times the two scales.
+// Hand-written integer kernels are what the field uses for this (ggml, llama.cpp, llamafile's
+// tinyBLAS): no BLAS multiplies 4-bit by 8-bit integers. Two implementations of the block dot
+// products: a portable scalar one, and AVX-512 VNNI (vpdpbusd, u8 x s8 -> s32), chosen at run time.
+// Activation quantisation is the only approximation: its relative error is at most 1/254 of each
+// block's largest |x| per value (round to nearest on a grid of max|x|/127).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "io/gguf.h"
+
+namespace stretch::cpu {
+
+// A weight matrix [rows, cols] as its GGUF bytes: row-major, each row a whole number of blocks.
+struct quantized_matrix {
+    gguf::ggml_type type = gguf::ggml_type::q8_0;
+    std::int64_t rows = 0, cols = 0;
+    std::vector<std::byte> data;
+
+    std::size_t row_bytes() const;
+    const std::byte* row(std::int64_t r) const { return data.data() + static_cast<std::size_t>(r) * row_bytes(); }
+};
+
+// The types quantized_linear_forward multiplies directly.
+bool can_multiply_quantized(gguf::ggml_type type);
+// Copies `bytes` (rows x cols values of `type`); a type it cannot multiply, or cols not a whole
+// number of blocks, is a stretch::error naming `name`.
+quantized_matrix make_quantized_matrix(gguf::ggml_type type, std::int64_t rows, std::int64_t cols,
+                                       const void* bytes, const std::string& name);
+
+enum class quant_kernel { portable, avx512_vnni };
+// AVX-512 VNNI where the CPU has it (and the compiler could build it), else portable.
+quant_kernel best_quant_kernel();
+const char* quant_kernel_name(quant_kernel kernel);
+
+// y[M, N] = x[M, K] W^T with N = w.rows, K = w.cols, split over the thread pool by output rows of W.
+void quantized_linear_forward(const float* x, const quantized_matrix& w, float* y, std::int64_t m,
+                              quant_kernel kernel = best_quant_kernel());
+
+// Row `r` of W as f32 (an embedding lookup on a quantised table).
+void dequantize_row(const quantized_matrix& w, std::int64_t r, float* out);
+
+// ---- the pieces, shared by the two implementations -------------------------------------------
+
+// x's rows quantised to blocks of 32: qs[row * K + i] in [-127, 127], and per block (row * K / 32 + b)
+// its scale d and s = d * sum(qs of the block).
+struct q8_rows {
+    std::int64_t rows = 0, cols = 0;
+    std::vector<std::int8_t> qs;
+    std::vector<float> d, s;
+
+    const std::int8_t* qs_row(std::int64_t r) const { return qs.data() + r * cols; }
+    const float* d_row(std::int64_t r) const { return d.data() + r * (cols / 32); }
+    const float* s_row(std::int64_t r) const { return s.data() + r * (cols / 32); }
+};
+// Quantises rows [r0, r1) of x [rows, cols] into out (sized by the caller: see quantized_linear_forward).
+void quantize_rows_q8(const float* x, std::int64_t r0, std::int64_t r1, q8_rows& out);
+
+// Q4_K's 6-bit scale and min of sub-block j (0..7) from its twelve scale bytes (ggml's
+// get_scale_min_k4; dequant.cpp's layout comment).
+inline void q4_k_scale_min(int j, const std::byte* scales, int& scale, int& min) {
+    const auto q = [&](int i) { return std::to_integer<int>(scales[i]); };
+    if (j < 4) {
+        scale = q(j) & 63;
+        min = q(j + 4) & 63;
+    } else {
+        scale = (q(j + 4) & 0x0f) | ((q(j - 4) >> 6) << 4);
+        min = (q(j + 4) >> 4) | ((q(j) >> 6) << 4);
+    }
+}
+
+// The dot product of one weight row with rows x_rows[0..count) of `x` (count <= 4), into out[0..count).
+void dot_rows_portable(const quantized_matrix& w, std::int64_t w_row, const q8_rows& x, const std::int64_t* x_rows,
+                       int count, float* out);
+void dot_rows_avx512_vnni(const quantized_matrix& w, std::int64_t w_row, const q8_rows& x, const std::int64_t* x_rows,
+                          int count, float* out);
+// The portable dot of blocks [b0, b1) of 32 values (the AVX-512 kernel's tail of an odd block count).
+float dot_blocks_portable(gguf::ggml_type type, const std::byte* w_row, const q8_rows& x, std::int64_t x_row,
+                          std::int64_t b0, std::int64_t b1);
+
+}  // namespace stretch::cpu

@@ -1,0 +1,176 @@
+// The AVX-512 VNNI block dot products of quant_matmul.h. Compiled with target attributes, so the
+// file builds whatever -march says and runs only where best_quant_kernel() found the instructions.
+// Each step takes 64 weights (two blocks of 32) into one register of unsigned bytes and multiplies
+// it with 64 activation bytes by vpdpbusd (u8 x s8, four products summed into each s32 lane, as
+// ggml's AVX-512 VNNI path does); lanes 0-7 then hold block A's partial sums and 8-15 block B's,
+// converted to f32 and scaled by (weight scale x activation scale) of their block. Q8_0's weights are
+// signed: vpdpbusd takes |w| and x with w's sign (ggml's mul_sum_i8_pairs). Terms that depend only on
+// a block's activation sum (Q4_0's -8, Q4_1's and Q4_K's mins) are added once per block from q8_rows::s.
+#include "kernels/cpu/quant_matmul.h"
+
+#include "core/error.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+// GCC 12's AVX-512 headers trip -Wmaybe-uninitialized on their own undefined-register idiom (GCC
+// bug 105593, fixed in 13).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+#define STRETCH_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,f16c,fma")))
+
+namespace stretch::cpu {
+
+namespace {
+
+using gguf::ggml_type;
+
+// 64 weights as unsigned (or, for Q8_0, signed) bytes, with the scale of each half and the
+// coefficient of each half's activation sum.
+struct chunk {
+    __m512i q;
+    float scale_a, scale_b, offset_a, offset_b;
+};
+
+STRETCH_VNNI inline float load_f16(const std::byte* p) {
+    std::uint16_t h;
+    __builtin_memcpy(&h, p, sizeof h);
+    return _cvtsh_ss(h);
+}
+
+// Two Q4_0/Q4_1 blocks' 16 nibble bytes each -> [low A | high A | low B | high B], the order of
+// their 64 values.
+STRETCH_VNNI inline __m512i unpack_q4_pair(const std::byte* qs_a, const std::byte* qs_b) {
+    const __m256i both = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i*)qs_a)),
+                                                 _mm_loadu_si128((const __m128i*)qs_b), 1);
+    const __m256i nibble = _mm256_set1_epi8(0x0f);
+    const __m256i low = _mm256_and_si256(both, nibble);
+    const __m256i high = _mm256_and_si256(_mm256_srli_epi16(both, 4), nibble);
+    const __m512i z = _mm512_inserti64x4(_mm512_castsi256_si512(low), high, 1);  // [lowA lowB highA highB]
+    return _mm512_shuffle_i64x2(z, z, _MM_SHUFFLE(3, 1, 2, 0));
+}
+
+struct load_q8_0 {
+    static constexpr bool is_signed = true;
+    STRETCH_VNNI static chunk at(const std::byte* w, std::int64_t c) {
+        const std::byte* a = w + 2 * c * 34;
+        const std::byte* b = a + 34;
+        const __m512i q = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i*)(a + 2))),
+                                             _mm256_loadu_si256((const __m256i*)(b + 2)), 1);
+        return {q, load_f16(a), load_f16(b), 0.0f, 0.0f};
+    }
+};
+
+struct load_q4_0 {
+    static constexpr bool is_signed = false;
+    STRETCH_VNNI static chunk at(const std::byte* w, std::int64_t c) {
+        const std::byte* a = w + 2 * c * 18;
+        const std::byte* b = a + 18;
+        const float da = load_f16(a), db = load_f16(b);
+        return {unpack_q4_pair(a + 2, b + 2), da, db, -8.0f * da, -8.0f * db};
+    }
+};
+
+struct load_q4_1 {
+    static constexpr bool is_signed = false;
+    STRETCH_VNNI static chunk at(const std::byte* w, std::int64_t c) {
+        const std::byte* a = w + 2 * c * 20;
+        const std::byte* b = a + 20;
+        return {unpack_q4_pair(a + 4, b + 4), load_f16(a), load_f16(b), load_f16(a + 2), load_f16(b + 2)};
+    }
+};
+
+// Q4_K: chunk c is sub-blocks 2p, 2p+1 (p = c % 4) of the 256-value block c / 4, whose 32 bytes hold
+// sub-block 2p in their low nibbles and 2p+1 in their high ones.
+struct load_q4_k {
+    static constexpr bool is_signed = false;
+    STRETCH_VNNI static chunk at(const std::byte* w, std::int64_t c) {
+        const std::byte* blk = w + (c / 4) * 144;
+        const int p = int(c % 4);
+        const __m256i v = _mm256_loadu_si256((const __m256i*)(blk + 16 + 32 * p));
+        const __m256i nibble = _mm256_set1_epi8(0x0f);
+        const __m512i q = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(v, nibble)),
+                                             _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble), 1);
+        const float d = load_f16(blk), dmin = load_f16(blk + 2);
+        int sa, ma, sb, mb;
+        q4_k_scale_min(2 * p, blk + 4, sa, ma);
+        q4_k_scale_min(2 * p + 1, blk + 4, sb, mb);
+        return {q, d * float(sa), d * float(sb), -dmin * float(ma), -dmin * float(mb)};
+    }
+};
+
+// One weight row against R activation rows.
+template <class Load, int R>
+STRETCH_VNNI void dot_tile(ggml_type type, const std::byte* w, const q8_rows& x, const std::int64_t* x_rows,
+                           float* out, std::int64_t n_blocks) {
+    const std::int8_t* xq[R];
+    const float *xd[R], *xs[R];
+    __m512 acc[R];
+    float offset[R];
+    for (int r = 0; r < R; ++r) {
+        xq[r] = x.qs_row(x_rows[r]);
+        xd[r] = x.d_row(x_rows[r]);
+        xs[r] = x.s_row(x_rows[r]);
+        acc[r] = _mm512_setzero_ps();
+        offset[r] = 0;
+    }
+    const std::int64_t n_chunks = n_blocks / 2;
+    for (std::int64_t c = 0; c < n_chunks; ++c) {
+        const chunk ch = Load::at(w, c);
+        const __m512i wq = Load::is_signed ? _mm512_abs_epi8(ch.q) : ch.q;
+        const __mmask64 negative = Load::is_signed ? _mm512_movepi8_mask(ch.q) : 0;
+        for (int r = 0; r < R; ++r) {
+            __m512i v = _mm512_loadu_si512(xq[r] + 64 * c);
+            if constexpr (Load::is_signed) v = _mm512_mask_sub_epi8(v, negative, _mm512_setzero_si512(), v);
+            const __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wq, v);
+            const __m512 scale = _mm512_mask_blend_ps(0xff00, _mm512_set1_ps(ch.scale_a * xd[r][2 * c]),
+                                                      _mm512_set1_ps(ch.scale_b * xd[r][2 * c + 1]));
+            acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), scale, acc[r]);
+            offset[r] += ch.offset_a * xs[r][2 * c] + ch.offset_b * xs[r][2 * c + 1];
+        }
+    }
+    for (int r = 0; r < R; ++r) {
+        out[r] = _mm512_reduce_add_ps(acc[r]) + offset[r];
+        if (n_blocks % 2 == 1) out[r] += dot_blocks_portable(type, w, x, x_rows[r], n_blocks - 1, n_blocks);
+    }
+}
+
+template <class Load>
+STRETCH_VNNI void dot_rows_of(ggml_type type, const std::byte* w, const q8_rows& x, const std::int64_t* x_rows,
+                              int count, float* out, std::int64_t n_blocks) {
+    switch (count) {
+        case 1: dot_tile<Load, 1>(type, w, x, x_rows, out, n_blocks); break;
+        case 2: dot_tile<Load, 2>(type, w, x, x_rows, out, n_blocks); break;
+        case 3: dot_tile<Load, 3>(type, w, x, x_rows, out, n_blocks); break;
+        case 4: dot_tile<Load, 4>(type, w, x, x_rows, out, n_blocks); break;
+        default: STRETCH_ASSERT(false);
+    }
+}
+
+}  // namespace
+
+void dot_rows_avx512_vnni(const quantized_matrix& w, std::int64_t w_row, const q8_rows& x, const std::int64_t* x_rows,
+                          int count, float* out) {
+    const std::byte* row = w.row(w_row);
+    const std::int64_t n_blocks = w.cols / 32;
+    switch (w.type) {
+        case ggml_type::q8_0: dot_rows_of<load_q8_0>(w.type, row, x, x_rows, count, out, n_blocks); break;
+        case ggml_type::q4_0: dot_rows_of<load_q4_0>(w.type, row, x, x_rows, count, out, n_blocks); break;
+        case ggml_type::q4_1: dot_rows_of<load_q4_1>(w.type, row, x, x_rows, count, out, n_blocks); break;
+        case ggml_type::q4_k: dot_rows_of<load_q4_k>(w.type, row, x, x_rows, count, out, n_blocks); break;
+        default: STRETCH_ASSERT(false);  // make_quantized_matrix admits only these
+    }
+}
+
+}  // namespace stretch::cpu
+
+#else
+
+namespace stretch::cpu {
+
+void dot_rows_avx512_vnni(const quantized_matrix&, std::int64_t, const q8_rows&, const std::int64_t*, int, float*) {
+    STRETCH_ASSERT(false);  // best_quant_kernel() never picks it off x86-64
+}
+
+}  // namespace stretch::cpu
+
+#endif
