@@ -6,6 +6,7 @@
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/norms.h"
+#include "kernels/cpu/quant_matmul.h"
 
 namespace stretch::ag {
 
@@ -22,9 +23,35 @@ void dispatch(dtype type, F&& f) {
 
 void check_same_dtype(const var& a, const var& b) { STRETCH_ASSERT(a->value.type() == b->value.type()); }
 
+// Quantised weights have no f32 values to differentiate: they serve inference only.
+void check_inference(const context& ctx, const var& w, const std::string& op) {
+    if (ctx.recorder != nullptr)
+        fail("{} {}: the weights are quantised ({}), which is inference only; load the model dequantised to train it",
+             op, w->name, gguf::ggml_type_name(w->quantized->type));
+}
+
+var quantized_linear(context& ctx, const var& x, const var& w, std::string name) {
+    check_inference(ctx, w, "linear");
+    const cpu::quantized_matrix& q = *w->quantized;
+    const std::int64_t m = x->value.dim(0), k = x->value.dim(-1);
+    STRETCH_ASSERT(q.cols == k && x->value.type() == dtype::f32);
+    auto y = make_var(tensor({m, q.rows}), std::move(name));
+    cpu::quantized_linear_forward(x->value.data<float>(), q, y->value.data<float>(), m);
+    return y;
+}
+
+var quantized_embedding(context& ctx, const var& table, std::span<const std::int32_t> tokens, std::string name) {
+    check_inference(ctx, table, "embedding");
+    const cpu::quantized_matrix& q = *table->quantized;
+    auto y = make_var(tensor({std::int64_t(tokens.size()), q.cols}), std::move(name));
+    for (std::size_t i = 0; i < tokens.size(); ++i) cpu::dequantize_row(q, tokens[i], y->value.data<float>() + i * q.cols);
+    return y;
+}
+
 }  // namespace
 
 var linear(context& ctx, const var& x, const var& w, std::string name) {
+    if (w->quantized) return quantized_linear(ctx, x, w, std::move(name));
     check_same_dtype(x, w);
     const std::int64_t m = x->value.dim(0), k = x->value.dim(-1), n = w->value.dim(0);
     STRETCH_ASSERT(w->value.dim(1) == k);
@@ -176,11 +203,13 @@ var swiglu(context& ctx, const var& a, const var& b, std::string name) {
 }
 
 var embedding(context& ctx, const var& table, std::span<const std::int32_t> tokens, std::string name) {
-    const std::int64_t vocab = table->value.dim(0), c = table->value.dim(1);
+    const std::int64_t vocab = table->quantized ? table->quantized->rows : table->value.dim(0);
     const auto n = static_cast<std::int64_t>(tokens.size());
     for (std::int64_t i = 0; i < n; ++i)
         if (tokens[i] < 0 || tokens[i] >= vocab)
             fail("token id {} at position {} is outside the vocabulary [0, {})", tokens[i], i, vocab);
+    if (table->quantized) return quantized_embedding(ctx, table, tokens, std::move(name));
+    const std::int64_t c = table->value.dim(1);
     auto y = make_var(tensor({n, c}, table->value.type()), std::move(name));
     dispatch(table->value.type(), [&](auto t) {
         using T = decltype(t);

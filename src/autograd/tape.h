@@ -12,6 +12,10 @@
 
 #include "core/tensor.h"
 
+namespace stretch::cpu {
+struct quantized_matrix;
+}
+
 namespace stretch::ag {
 
 // A value in the computation. `grad` is allocated (zero) the first time a backward writes to it.
@@ -20,6 +24,9 @@ struct node {
     tensor grad;
     std::string name;  // e.g. "blk.3.attn.q": every intermediate is named so it can be found and dumped
     bool requires_grad = false;
+    // Inference-only weights left in a GGUF block format (kernels/cpu/quant_matmul.h); `value` is then
+    // undefined, and linear and embedding read these instead.
+    std::shared_ptr<const cpu::quantized_matrix> quantized;
 
     tensor& grad_buffer();  // allocates a zero gradient of value's shape and dtype on first use
 };

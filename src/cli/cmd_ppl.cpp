@@ -24,12 +24,14 @@ struct ppl_args {
     std::string model, tokenizer, text, score = "all", json;
     std::int64_t n_ctx = 512, chunks = 0;
     int threads = 0;
+    bool dequantize = false;
     std::shared_ptr<position_options> positions = std::make_shared<position_options>();
 };
 
 void run(const ppl_args& a) {
     if (a.threads != 0) set_threads(a.threads);
-    const loaded_model m = load_any_model(a.model, a.tokenizer);
+    const loaded_model m = load_any_model(a.model, a.tokenizer,
+                                          a.dequantize ? quantized_weights::dequantize : quantized_weights::keep);
     perplexity_request request;
     request.n_ctx = a.n_ctx;
     request.last_n = parse_score_rule(a.score).last_n;
@@ -75,6 +77,7 @@ void add_ppl_command(CLI::App& app) {
     cmd->add_option("--chunks", args->chunks, "at most this many chunks (0: all)")->capture_default_str();
     cmd->add_option("--json", args->json, "also write the result as JSON to this file");
     cmd->add_option("--threads", args->threads, "threads (default: all cores)");
+    cmd->add_flag("--dequantize", args->dequantize, "multiply in f32 with quantised weights dequantised at load");
     add_position_options(cmd, args->positions);
     cmd->callback([args] { run(*args); });
 }

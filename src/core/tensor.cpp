@@ -3,10 +3,16 @@
 #include <cstdlib>
 #include <cstring>
 
+#include <sys/mman.h>
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 namespace stretch {
+
+namespace {
+constexpr std::size_t large_tensor_bytes = std::size_t(1) << 20;
+}
 
 std::size_t dtype_size(dtype type) { return type == dtype::f32 ? 4 : 8; }
 
@@ -25,6 +31,15 @@ tensor::tensor(shape_t shape, dtype type) : shape_(std::move(shape)), numel_(sha
     constexpr std::size_t alignment = 64;  // one cache line, and a full AVX-512 register
     std::size_t padded = (bytes() + alignment - 1) / alignment * alignment;
     if (padded == 0) padded = alignment;
+    // Large tensors come zeroed from the kernel, page by page as they are first written, so a KV
+    // cache or a parameter that is replaced at load costs memory (RSS) only for what is used.
+    if (padded >= large_tensor_bytes) {
+        void* pages = mmap(nullptr, padded, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (pages == MAP_FAILED) fail("out of memory allocating a tensor of shape {} ({} bytes)", shape_string(), padded);
+        storage_ = std::shared_ptr<std::byte[]>(static_cast<std::byte*>(pages),
+                                                [padded](std::byte* p) { munmap(p, padded); });
+        return;
+    }
     auto* memory = static_cast<std::byte*>(std::aligned_alloc(alignment, padded));
     if (memory == nullptr) fail("out of memory allocating a tensor of shape {} ({} bytes)", shape_string(), padded);
     std::memset(memory, 0, padded);

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "kernels/cpu/dequant.h"
+#include "kernels/cpu/quant_matmul.h"
 
 namespace stretch {
 
@@ -68,7 +69,7 @@ model_config read_model_config(const gguf::reader& in) {
     return c;
 }
 
-void read_model_weights(const gguf::reader& in, transformer& model) {
+void read_model_weights(const gguf::reader& in, transformer& model, quantized_weights mode) {
     for (const auto& [name, v] : model.parameters()) {
         const gguf::tensor_info* info = in.find_tensor(name);
         if (info == nullptr || info->type == gguf::ggml_type::f32 || info->type == gguf::ggml_type::f64) {
@@ -82,7 +83,12 @@ void read_model_weights(const gguf::reader& in, transformer& model) {
         if (!cpu::can_dequantize(info->type))
             fail("{}: tensor {} has type {}; expected F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K or Q6_K", in.path(), name,
                  gguf::ggml_type_name(info->type));
-        // Quantised weights become f32 here; products on the quantised blocks are later work.
+        if (mode == quantized_weights::keep && v->value.rank() == 2 && cpu::can_multiply_quantized(info->type)) {
+            v->quantized = std::make_shared<const cpu::quantized_matrix>(cpu::make_quantized_matrix(
+                info->type, info->shape[0], info->shape[1], in.tensor_bytes(*info).data(), in.path() + ": " + name));
+            v->value = tensor();
+            continue;
+        }
         cpu::dequantize(info->type, in.tensor_bytes(*info).data(), v->value.data<float>(), info->numel());
     }
 }

@@ -72,7 +72,8 @@ std::string positions_from_gguf(const gguf::reader& in, const std::string& arch)
          type);
 }
 
-loaded_model load_any_model(const std::string& path_or_dir, const std::string& tokenizer_path) {
+loaded_model load_any_model(const std::string& path_or_dir, const std::string& tokenizer_path,
+                            quantized_weights weights) {
     if (!fs::is_directory(path_or_dir) && fs::path(path_or_dir).extension() == ".bin") {
         if (!fs::exists(path_or_dir)) fail("--model {}: no such file", path_or_dir);
         loaded_model m = load_llama2c(path_or_dir, tokenizer_path);
@@ -83,7 +84,7 @@ loaded_model load_any_model(const std::string& path_or_dir, const std::string& t
     m.path = resolve_model_path(path_or_dir);
     auto in = gguf::reader::open(m.path);
     m.model = std::make_unique<transformer>(read_model_config(in));
-    read_model_weights(in, *m.model);
+    read_model_weights(in, *m.model, weights);
     if (in.find("stretch.rope_pairing") != nullptr) {
         m.format = "stretch";
         m.tok = make_byte_tokenizer(m.path);
