@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "kernels/cpu/dequant.h"
+#include "kernels/cpu/gemm.h"
 
 namespace stretch::cpu {
 
@@ -149,7 +150,30 @@ void dot_rows_portable(const quantized_matrix& w, std::int64_t w_row, const q8_r
     for (int i = 0; i < count; ++i) out[i] = dot_blocks_portable(w.type, w.row(w_row), x, x_rows[i], 0, w.cols / 32);
 }
 
-void quantized_linear_forward(const float* x, const quantized_matrix& w, float* y, std::int64_t m,
+namespace {
+
+// Many rows of x (a prefill) reuse every weight many times: then the BLAS's f32 sgemm on slabs of
+// dequantised weight rows beats the integer dot products (stretch bench --model measures both:
+// docs/performance.md), and the dequantisation, once per slab, costs a few percent.
+constexpr std::int64_t min_rows_for_sgemm = 16;
+constexpr std::int64_t slab_rows = 64;  // 64 x K f32 weights: well inside L2 for K up to 4096
+
+}  // namespace
+
+void quantized_linear_dequantized(const float* x, const quantized_matrix& w, float* y, std::int64_t m) {
+    const std::int64_t k = w.cols, n = w.rows;
+    pool().parallel_for(n, [&](std::int64_t j0, std::int64_t j1, int) {
+        thread_local std::vector<float> slab;  // this worker's own
+        for (std::int64_t jb = j0; jb < j1; jb += slab_rows) {
+            const std::int64_t rows = std::min(slab_rows, j1 - jb);
+            slab.resize(std::size_t(rows * k));
+            for (std::int64_t r = 0; r < rows; ++r) dequantize_row(w, jb + r, slab.data() + r * k);
+            gemm<float>(false, true, m, rows, k, 1.0f, x, k, slab.data(), k, 0.0f, y + jb, n);
+        }
+    });
+}
+
+void quantized_linear_integer(const float* x, const quantized_matrix& w, float* y, std::int64_t m,
                               quant_kernel kernel) {
     const std::int64_t k = w.cols, n = w.rows;
     // Reused across calls (decode makes hundreds of small products per token); workers reach it
@@ -180,6 +204,13 @@ void quantized_linear_forward(const float* x, const quantized_matrix& w, float* 
                 for (int i = 0; i < count; ++i) y[(i0 + i) * n + j] = out[i];
             }
     });
+}
+
+void quantized_linear_forward(const float* x, const quantized_matrix& w, float* y, std::int64_t m) {
+    if (m >= min_rows_for_sgemm)
+        quantized_linear_dequantized(x, w, y, m);
+    else
+        quantized_linear_integer(x, w, y, m);
 }
 
 void dequantize_row(const quantized_matrix& w, std::int64_t r, float* out) {

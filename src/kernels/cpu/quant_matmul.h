@@ -41,9 +41,14 @@ enum class quant_kernel { portable, avx512_vnni };
 quant_kernel best_quant_kernel();
 const char* quant_kernel_name(quant_kernel kernel);
 
-// y[M, N] = x[M, K] W^T with N = w.rows, K = w.cols, split over the thread pool by output rows of W.
-void quantized_linear_forward(const float* x, const quantized_matrix& w, float* y, std::int64_t m,
+// y[M, N] = x[M, K] W^T with N = w.rows, K = w.cols, split over the thread pool by output rows of W:
+// integer dot products for M < 16 (decode), f32 sgemm on dequantised slabs of W from M = 16 on,
+// where each weight is reused enough for the BLAS to win (measured: docs/performance.md).
+void quantized_linear_forward(const float* x, const quantized_matrix& w, float* y, std::int64_t m);
+// The two ways, for tests and benchmarks.
+void quantized_linear_integer(const float* x, const quantized_matrix& w, float* y, std::int64_t m,
                               quant_kernel kernel = best_quant_kernel());
+void quantized_linear_dequantized(const float* x, const quantized_matrix& w, float* y, std::int64_t m);
 
 // Row `r` of W as f32 (an embedding lookup on a quantised table).
 void dequantize_row(const quantized_matrix& w, std::int64_t r, float* out);

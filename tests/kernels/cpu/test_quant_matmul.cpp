@@ -103,7 +103,7 @@ TEST(QuantMatmul, WithinTheActivationQuantisationBoundOfTheF64Product) {
             const std::vector<float> xf = test::as<float>(x);
             for (const auto kernel : kernels()) {
                 std::vector<float> y(std::size_t(c.m * c.n), -1.0f);
-                cpu::quantized_linear_forward(xf.data(), w, y.data(), c.m, kernel);
+                cpu::quantized_linear_integer(xf.data(), w, y.data(), c.m, kernel);
                 for (std::size_t i = 0; i < y.size(); ++i)
                     ASSERT_LE(std::abs(double(y[i]) - want.y[i]), want.quantisation[i] + want.rounding[i])
                         << gguf::ggml_type_name(c.type) << " " << cpu::quant_kernel_name(kernel) << " m=" << c.m
@@ -127,12 +127,33 @@ TEST(QuantMatmul, ExactOnActivationsThatAreAlreadyOnTheGrid) {
         const std::vector<float> xf = test::as<float>(x);
         for (const auto kernel : kernels()) {
             std::vector<float> y(std::size_t(m * n));
-            cpu::quantized_linear_forward(xf.data(), w, y.data(), m, kernel);
+            cpu::quantized_linear_integer(xf.data(), w, y.data(), m, kernel);
             for (std::size_t i = 0; i < y.size(); ++i)
                 ASSERT_LE(std::abs(double(y[i]) - want.y[i]), want.rounding[i])
                     << gguf::ggml_type_name(type) << " " << cpu::quant_kernel_name(kernel) << " output " << i;
         }
     }
+}
+
+// The prefill path multiplies f32 x by the dequantised weights: only f32 rounding, for every type,
+// from M = 16 on through quantized_linear_forward, on a thread split that leaves slabs part-full.
+TEST(QuantMatmul, DequantizedPathIsTheF32ProductForManyRows) {
+    test::thread_count_guard guard;
+    set_threads(3);
+    std::uint64_t seed = 40;
+    for (const ggml_type type : {ggml_type::q8_0, ggml_type::q4_0, ggml_type::q4_1, ggml_type::q4_k})
+        for (const std::int64_t m : {16, 23}) {
+            const std::int64_t k = 256, n = 70;
+            const auto w = random_matrix(type, n, k, ++seed);
+            const ref::vec x = test::random_vec(m * k, ++seed);
+            const reference want = reference_product(w, x, m);
+            const std::vector<float> xf = test::as<float>(x);
+            std::vector<float> y(std::size_t(m * n));
+            cpu::quantized_linear_forward(xf.data(), w, y.data(), m);
+            for (std::size_t i = 0; i < y.size(); ++i)
+                ASSERT_LE(std::abs(double(y[i]) - want.y[i]), want.rounding[i])
+                    << gguf::ggml_type_name(type) << " m=" << m << " output " << i;
+        }
 }
 
 TEST(QuantMatmul, RejectsTypesAndShapesItCannotMultiply) {
