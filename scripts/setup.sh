@@ -7,6 +7,7 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 packages=(
   build-essential cmake ninja-build pkg-config git
   libopenblas-dev         # f32/f64 GEMM (cblas)
+  libhwy-dev              # Google Highway: SIMD with run-time dispatch (attention row passes)
   libfmt-dev              # formatting
   nlohmann-json3-dev      # configs, JSON reports
   libcli11-dev            # command line

@@ -272,24 +272,26 @@ var attention(context& ctx, const var& q, const var& k, const var& v, const cpu:
     }
     auto y = make_var(tensor({dims.batch * dims.time_q, dims.heads * dims.head_dim}, q->value.type()), std::move(name));
     const bool records = two_score ? ctx.records({&q, &k, &v, &q_far, &k_far}) : ctx.records({&q, &k, &v});
-    std::shared_ptr<tensor> probs;
-    if (records)
-        probs = std::make_shared<tensor>(shape_t{dims.batch, dims.heads, dims.time_q, dims.time_k}, q->value.type());
+    // The backward needs the output and, for the softmax, one log-sum-exp per row: O(T), not P.
+    std::shared_ptr<tensor> log_sum_exp;
+    if (records && rules.relu2_divisor.empty())
+        log_sum_exp = std::make_shared<tensor>(shape_t{dims.batch, dims.heads, dims.time_q}, q->value.type());
     dispatch(q->value.type(), [&](auto t) {
         using T = decltype(t);
         cpu::attention_forward<T>(q->value.data<T>(), k->value.data<T>(), v->value.data<T>(), y->value.data<T>(),
-                                  probs ? probs->data<T>() : nullptr, dims, T(scale), rules, far_operands_of<T>(q_far, k_far));
+                                  log_sum_exp ? log_sum_exp->data<T>() : nullptr, dims, T(scale), rules,
+                                  far_operands_of<T>(q_far, k_far));
     });
     if (records) {
         node* yp = y.get();
-        ctx.recorder->record(y, [q, k, v, q_far, k_far, yp, probs, dims, scale, rules, two_score] {
+        ctx.recorder->record(y, [q, k, v, q_far, k_far, yp, log_sum_exp, dims, scale, rules, two_score] {
             dispatch(q->value.type(), [&](auto t) {
                 using T = decltype(t);
                 cpu::attention_backward<T>(q->value.data<T>(), k->value.data<T>(), v->value.data<T>(),
-                                           probs->data<T>(), yp->grad_buffer().data<T>(),
-                                           q->grad_buffer().data<T>(), k->grad_buffer().data<T>(),
-                                           v->grad_buffer().data<T>(), dims, T(scale), rules,
-                                           far_operands_of<T>(q_far, k_far),
+                                           yp->value.data<T>(), log_sum_exp ? log_sum_exp->data<T>() : nullptr,
+                                           yp->grad_buffer().data<T>(), q->grad_buffer().data<T>(),
+                                           k->grad_buffer().data<T>(), v->grad_buffer().data<T>(), dims, T(scale),
+                                           rules, far_operands_of<T>(q_far, k_far),
                                            two_score ? q_far->grad_buffer().data<T>() : nullptr,
                                            two_score ? k_far->grad_buffer().data<T>() : nullptr);
             });

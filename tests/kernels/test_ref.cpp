@@ -297,5 +297,37 @@ TEST(RefBackward, AttentionWithGroupsAndFewerQueries) {
     expect_near(dv, finite_difference([&](const vec& x) { return f(q, k, x); }, v), fd_tol);
 }
 
+TEST(RefBackward, AttentionWithEveryRule) {
+    // Window + sinks, a far split inside the window, per-query scale and ALiBi slopes, with the
+    // softmax and with relu^2: the oracle's backward against finite differences of its own forward,
+    // far operands included.
+    ref::attention_shape s{.batch = 1, .time_q = 6, .time_k = 9, .heads = 2, .heads_kv = 1, .head_dim = 3};
+    const std::size_t n_q = 6 * 2 * 3, n_kv = 9 * 3;
+    const vec q = random_vec(n_q, 35), k = random_vec(n_kv, 36), v = random_vec(n_kv, 37);
+    const vec dout = random_vec(n_q, 38);
+    for (bool relu2 : {false, true}) {
+        SCOPED_TRACE(relu2);
+        ref::attention_rules rules{.window = 5, .n_sink = 1, .far_from = 2, .query_scale = {1.1, 0.9, 1, 1.2, 1, 0.8},
+                                   .head_slopes = {0.3, 0.1}, .relu2_divisor = {}, .q_far = random_vec(n_q, 39),
+                                   .k_far = random_vec(n_kv, 40)};
+        if (relu2) rules.relu2_divisor = {4, 5, 6, 7, 8, 9};
+        vec dq, dk, dv, dqf, dkf;
+        ref::attention_backward(q, k, v, dout, dq, dk, dv, s, 0.6, rules, &dqf, &dkf);
+        const auto f = [&](const vec& qq, const vec& kk, const vec& vv, const vec& qf, const vec& kf) {
+            ref::attention_rules r = rules;
+            r.q_far = qf;
+            r.k_far = kf;
+            return dot(dout, ref::attention(qq, kk, vv, s, 0.6, r));
+        };
+        const vec& qf = rules.q_far;
+        const vec& kf = rules.k_far;
+        expect_near(dq, finite_difference([&](const vec& x) { return f(x, k, v, qf, kf); }, q), fd_tol);
+        expect_near(dk, finite_difference([&](const vec& x) { return f(q, x, v, qf, kf); }, k), fd_tol);
+        expect_near(dv, finite_difference([&](const vec& x) { return f(q, k, x, qf, kf); }, v), fd_tol);
+        expect_near(dqf, finite_difference([&](const vec& x) { return f(q, k, v, x, kf); }, qf), fd_tol);
+        expect_near(dkf, finite_difference([&](const vec& x) { return f(q, k, v, qf, x); }, kf), fd_tol);
+    }
+}
+
 }  // namespace
 }  // namespace stretch

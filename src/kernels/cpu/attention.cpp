@@ -1,187 +1,120 @@
-#include "kernels/cpu/attention.h"
-
+// The fused forward: per (batch, head, query tile) unit, the key tiles the rules leave visible, each
+// turned into logits (attention_tiles.h), folded into a running row maximum m and denominator l with
+// the accumulator rescaled by exp(m_old - m_new) (the online softmax), and multiplied into V. The
+// relu^2 normaliser (methods.md D5) has no running maximum: its tiles simply accumulate.
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "core/error.h"
 #include "core/thread_pool.h"
-#include "kernels/cpu/gemm.h"
+#include "kernels/cpu/attention.h"
+#include "kernels/cpu/attention_rows.h"
+#include "kernels/cpu/attention_tiles.h"
 
 namespace stretch::cpu {
 
 namespace {
 
-struct head_layout {
-    std::int64_t group, q_stride, kv_stride, offset;
-    explicit head_layout(const attention_dims& d)
-        : group(d.heads / d.heads_kv),
-          q_stride(d.heads * d.head_dim),
-          kv_stride(d.heads_kv * d.head_dim),
-          offset(d.time_k - d.time_q) {}
+using tiles::key_tile;
+using tiles::query_tile;
+
+template <class T>
+struct forward_scratch {
+    std::vector<T> qs, qfs;        // packed scaled queries [query_tile, D]
+    std::vector<T> s, far_logits;  // logits [query_tile, key_tile]
+    std::vector<T> acc;            // [query_tile, D]
+    std::vector<T> max, sum;       // running row maximum and denominator
 };
-
-// Scores of one (batch, head) into s [T_q, T_k]: near scores, far scores where the rules say so
-// (computed into `far_scratch`), then the per-row scale c_i and the head's ALiBi bias.
-template <class T>
-void head_scores(const T* qh, const T* kg, const T* qfh, const T* kfg, T* s, std::vector<T>& far_scratch,
-                 const attention_dims& d, const head_layout& l, T scale, const attention_rules& rules, std::int64_t h) {
-    gemm<T>(false, true, d.time_q, d.time_k, d.head_dim, scale, qh, l.q_stride, kg, l.kv_stride, T(0), s, d.time_k);
-    if (rules.far_from > 0 && l.offset + d.time_q - 1 >= rules.far_from) {
-        far_scratch.resize(static_cast<std::size_t>(d.time_q * d.time_k));
-        T* sf = far_scratch.data();
-        gemm<T>(false, true, d.time_q, d.time_k, d.head_dim, scale, qfh, l.q_stride, kfg, l.kv_stride, T(0), sf,
-                d.time_k);
-        for (std::int64_t r = 0; r < d.time_q; ++r) {
-            const std::int64_t i = l.offset + r;
-            for (std::int64_t j = 0; j <= i - rules.far_from; ++j) s[r * d.time_k + j] = sf[r * d.time_k + j];
-        }
-    }
-    if (!rules.query_scale.empty())
-        for (std::int64_t r = 0; r < d.time_q; ++r) {
-            const T c = T(rules.query_scale[static_cast<std::size_t>(r)]);
-            for (std::int64_t j = 0; j < d.time_k; ++j) s[r * d.time_k + j] *= c;
-        }
-    if (!rules.head_slopes.empty()) {
-        const T slope = T(rules.head_slopes[static_cast<std::size_t>(h)]);
-        for (std::int64_t r = 0; r < d.time_q; ++r)
-            for (std::int64_t j = 0; j < d.time_k; ++j) s[r * d.time_k + j] -= slope * T(l.offset + r - j);
-    }
-}
-
-// Softmax of row i over its visible keys; invisible keys get exactly 0. Key i itself is always
-// visible (i - i = 0 < any window), so the row is never empty.
-template <class T>
-void masked_softmax_row(T* row, std::int64_t i, std::int64_t time_k, const attention_rules& rules) {
-    T max = row[i];
-    for (std::int64_t j = 0; j < time_k; ++j)
-        if (rules.visible(i, j) && row[j] > max) max = row[j];
-    T sum = 0;
-    for (std::int64_t j = 0; j < time_k; ++j) {
-        row[j] = rules.visible(i, j) ? std::exp(row[j] - max) : T(0);
-        sum += row[j];
-    }
-    const T inv = T(1) / sum;
-    for (std::int64_t j = 0; j < time_k; ++j) row[j] *= inv;
-}
 
 }  // namespace
 
 template <class T>
-void attention_forward(const T* q, const T* k, const T* v, T* out, T* probs, const attention_dims& d, T scale,
+void attention_forward(const T* q, const T* k, const T* v, T* out, T* log_sum_exp, const attention_dims& d, T scale,
                        const attention_rules& rules, far_operands<T> far) {
     STRETCH_ASSERT(d.heads % d.heads_kv == 0 && d.time_q <= d.time_k);
     STRETCH_ASSERT(rules.far_from <= 0 || (far.q != nullptr && far.k != nullptr));
     STRETCH_ASSERT(rules.query_scale.empty() || std::int64_t(rules.query_scale.size()) == d.time_q);
     STRETCH_ASSERT(rules.head_slopes.empty() || std::int64_t(rules.head_slopes.size()) == d.heads);
     STRETCH_ASSERT(rules.relu2_divisor.empty() || std::int64_t(rules.relu2_divisor.size()) == d.time_q);
-    if (probs == nullptr) return attention_forward_tiled(q, k, v, out, d, scale, rules, far);
-    const head_layout l(d);
+    const tiles::geometry l(d);
+    const std::int64_t n_qtiles = (d.time_q + query_tile - 1) / query_tile;
+    const std::int64_t dim = d.head_dim;
+    const bool relu2 = !rules.relu2_divisor.empty();
+    constexpr T neg_inf = -std::numeric_limits<T>::infinity();
     auto& tp = pool();
-    std::vector<std::vector<T>> far_scratch(static_cast<std::size_t>(tp.size()));
-    tp.parallel_for(d.batch * d.heads, [&](std::int64_t u0, std::int64_t u1, int thread) {
+    std::vector<forward_scratch<T>> scratch(static_cast<std::size_t>(tp.size()));
+    tp.parallel_for(d.batch * d.heads * n_qtiles, [&](std::int64_t u0, std::int64_t u1, int thread) {
+        auto& w = scratch[static_cast<std::size_t>(thread)];
+        w.qs.resize(std::size_t(query_tile * dim));
+        w.qfs.resize(std::size_t(query_tile * dim));
+        w.s.resize(std::size_t(query_tile * key_tile));
+        w.acc.resize(std::size_t(query_tile * dim));
+        w.max.resize(std::size_t(query_tile));
+        w.sum.resize(std::size_t(query_tile));
         for (std::int64_t u = u0; u < u1; ++u) {
-            const std::int64_t b = u / d.heads, h = u % d.heads, g = h / l.group;
-            T* p = probs + u * d.time_q * d.time_k;
-            const std::int64_t q_at = b * d.time_q * l.q_stride + h * d.head_dim;
-            const std::int64_t kv_at = b * d.time_k * l.kv_stride + g * d.head_dim;
-            head_scores<T>(q + q_at, k + kv_at, far.q ? far.q + q_at : nullptr, far.k ? far.k + kv_at : nullptr, p,
-                           far_scratch[static_cast<std::size_t>(thread)], d, l, scale, rules, h);
-            for (std::int64_t r = 0; r < d.time_q; ++r) {
-                T* row = p + r * d.time_k;
-                if (rules.relu2_divisor.empty()) {
-                    masked_softmax_row(row, l.offset + r, d.time_k, rules);
-                    continue;
-                }
-                const T inv_n = T(1) / T(rules.relu2_divisor[std::size_t(r)]);
-                for (std::int64_t j = 0; j < d.time_k; ++j) {
-                    const T s = row[j] > T(0) && rules.visible(l.offset + r, j) ? row[j] : T(0);
-                    row[j] = s * s * inv_n;
-                }
-            }
-            gemm<T>(false, false, d.time_q, d.head_dim, d.time_k, T(1), p, d.time_k, v + kv_at, l.kv_stride, T(0),
-                    out + q_at, l.q_stride);
-        }
-    });
-}
-
-template <class T>
-void attention_backward(const T* q, const T* k, const T* v, const T* probs, const T* dout, T* dq, T* dk, T* dv,
-                        const attention_dims& d, T scale, const attention_rules& rules, far_operands<T> far,
-                        T* dq_far, T* dk_far) {
-    const bool two_score = rules.far_from > 0;
-    STRETCH_ASSERT(!two_score || (far.q && far.k && dq_far && dk_far));
-    const head_layout l(d);
-    auto& tp = pool();
-    std::vector<std::vector<T>> scratch(static_cast<std::size_t>(tp.size()));
-    std::vector<std::vector<T>> far_scratch(static_cast<std::size_t>(tp.size()));
-    // One unit per (batch, K/V head): the query heads of a group all add into the same dK, dV rows,
-    // so they run in one thread, in head order.
-    tp.parallel_for(d.batch * d.heads_kv, [&](std::int64_t u0, std::int64_t u1, int thread) {
-        auto& ds_buffer = scratch[static_cast<std::size_t>(thread)];
-        ds_buffer.resize(static_cast<std::size_t>(d.time_q * d.time_k));
-        T* ds = ds_buffer.data();
-        T* ds_far = nullptr;
-        if (two_score) {
-            far_scratch[static_cast<std::size_t>(thread)].resize(static_cast<std::size_t>(d.time_q * d.time_k));
-            ds_far = far_scratch[static_cast<std::size_t>(thread)].data();
-        }
-        for (std::int64_t u = u0; u < u1; ++u) {
-            const std::int64_t b = u / d.heads_kv, g = u % d.heads_kv;
-            const std::int64_t kv_at = b * d.time_k * l.kv_stride + g * d.head_dim;
-            for (std::int64_t h = g * l.group; h < (g + 1) * l.group; ++h) {
-                const T* p = probs + (b * d.heads + h) * d.time_q * d.time_k;
-                const std::int64_t q_at = b * d.time_q * l.q_stride + h * d.head_dim;
-                const T* doh = dout + q_at;
-                // dV += P^T dO;  dP = dO V^T
-                gemm<T>(true, false, d.time_k, d.head_dim, d.time_q, T(1), p, d.time_k, doh, l.q_stride, T(1),
-                        dv + kv_at, l.kv_stride);
-                gemm<T>(false, true, d.time_q, d.time_k, d.head_dim, T(1), doh, l.q_stride, v + kv_at, l.kv_stride,
-                        T(0), ds, d.time_k);
-                // dS = P * (dP - rowsum(dP * P)), the softmax Jacobian (masked entries have P = 0), or
-                // relu^2's, times c_i; split into the near and far score matrices.
-                for (std::int64_t r = 0; r < d.time_q; ++r) {
-                    T* dsr = ds + r * d.time_k;
-                    const T* pr = p + r * d.time_k;
-                    const T c = rules.query_scale.empty() ? T(1) : T(rules.query_scale[static_cast<std::size_t>(r)]);
-                    if (rules.relu2_divisor.empty()) {
-                        T dot = 0;
-                        for (std::int64_t j = 0; j < d.time_k; ++j) dot += dsr[j] * pr[j];
-                        for (std::int64_t j = 0; j < d.time_k; ++j) dsr[j] = c * pr[j] * (dsr[j] - dot);
-                    } else {
-                        // P = relu(S)^2 / n, so dP/dS = 2 relu(S) / n = 2 sqrt(P / n).
-                        const T n = T(rules.relu2_divisor[static_cast<std::size_t>(r)]);
-                        for (std::int64_t j = 0; j < d.time_k; ++j) dsr[j] = c * dsr[j] * T(2) * std::sqrt(pr[j] / n);
+            const std::int64_t bh = u / n_qtiles, qt = tiles::balanced_tile(u % n_qtiles, n_qtiles);
+            const std::int64_t b = bh / d.heads, h = bh % d.heads, g = h / l.group;
+            const std::int64_t r0 = qt * query_tile, rows = std::min(query_tile, d.time_q - r0);
+            const std::int64_t q_at = (b * d.time_q + r0) * l.q_stride + h * dim;
+            const std::int64_t kv_at = b * d.time_k * l.kv_stride + g * dim;
+            const T slope = rules.head_slopes.empty() ? T(0) : T(rules.head_slopes[std::size_t(h)]);
+            tiles::pack_queries(q + q_at - r0 * l.q_stride, l.q_stride, r0, rows, dim, scale, rules, w.qs.data());
+            if (far.q != nullptr)
+                tiles::pack_queries(far.q + q_at - r0 * l.q_stride, l.q_stride, r0, rows, dim, scale, rules,
+                                    w.qfs.data());
+            std::fill(w.acc.begin(), w.acc.end(), T(0));
+            std::fill(w.max.begin(), w.max.end(), neg_inf);
+            std::fill(w.sum.begin(), w.sum.end(), T(0));
+            const std::int64_t i_lo = l.offset + r0, i_hi = i_lo + rows - 1;
+            for (std::int64_t c0 = 0; c0 <= i_hi; c0 += key_tile) {
+                const tiles::block blk(rules, i_lo, i_hi, c0, std::min(c0 + key_tile, i_hi + 1) - 1);
+                if (!blk.any_visible) continue;
+                const std::int64_t cols = blk.cols();
+                T* s = w.s.data();
+                tiles::block_logits(blk, w.qs.data(), w.qfs.data(), k + kv_at + c0 * l.kv_stride,
+                                    far.k ? far.k + kv_at + c0 * l.kv_stride : nullptr, l.kv_stride, dim, rules, slope,
+                                    s, w.far_logits);
+                for (std::int64_t r = 0; r < rows; ++r) {
+                    T* sr = s + r * key_tile;
+                    if (relu2) {
+                        relu2_row(sr, cols, T(1) / T(rules.relu2_divisor[std::size_t(r0 + r)]));
+                        continue;
                     }
-                    if (two_score)
-                        for (std::int64_t j = 0; j < d.time_k; ++j) {
-                            const bool is_far = rules.far(l.offset + r, j);
-                            ds_far[r * d.time_k + j] = is_far ? dsr[j] : T(0);
-                            if (is_far) dsr[j] = 0;
-                        }
+                    // Online softmax: rescale what was accumulated under the old maximum.
+                    const T old_max = w.max[std::size_t(r)];
+                    const T new_max = std::max(old_max, row_max(sr, cols));
+                    if (new_max == neg_inf) {  // nothing visible to this row yet
+                        std::fill(sr, sr + cols, T(0));
+                        continue;
+                    }
+                    const T sum = exp_shifted(sr, cols, new_max);
+                    if (old_max != new_max) {
+                        const T correction = old_max == neg_inf ? T(0) : std::exp(old_max - new_max);
+                        w.sum[std::size_t(r)] *= correction;
+                        T* acc = w.acc.data() + r * dim;
+                        for (std::int64_t e = 0; e < dim; ++e) acc[e] *= correction;
+                        w.max[std::size_t(r)] = new_max;
+                    }
+                    w.sum[std::size_t(r)] += sum;
                 }
-                // dQ += scale dS K;  dK += scale dS^T Q  (and the same for the far operands)
-                gemm<T>(false, false, d.time_q, d.head_dim, d.time_k, scale, ds, d.time_k, k + kv_at, l.kv_stride,
-                        T(1), dq + q_at, l.q_stride);
-                gemm<T>(true, false, d.time_k, d.head_dim, d.time_q, scale, ds, d.time_k, q + q_at, l.q_stride, T(1),
-                        dk + kv_at, l.kv_stride);
-                if (two_score) {
-                    gemm<T>(false, false, d.time_q, d.head_dim, d.time_k, scale, ds_far, d.time_k, far.k + kv_at,
-                            l.kv_stride, T(1), dq_far + q_at, l.q_stride);
-                    gemm<T>(true, false, d.time_k, d.head_dim, d.time_q, scale, ds_far, d.time_k, far.q + q_at,
-                            l.q_stride, T(1), dk_far + kv_at, l.kv_stride);
-                }
+                gemm<T>(false, false, rows, dim, cols, T(1), s, key_tile, v + kv_at + c0 * l.kv_stride, l.kv_stride,
+                        T(1), w.acc.data(), dim);
+            }
+            for (std::int64_t r = 0; r < rows; ++r) {
+                const T inv = relu2 ? T(1) : T(1) / w.sum[std::size_t(r)];
+                T* o = out + q_at + r * l.q_stride;
+                for (std::int64_t e = 0; e < dim; ++e) o[e] = w.acc[std::size_t(r * dim + e)] * inv;
+                if (log_sum_exp != nullptr && !relu2)
+                    log_sum_exp[bh * d.time_q + r0 + r] = w.max[std::size_t(r)] + std::log(w.sum[std::size_t(r)]);
             }
         }
     });
 }
 
-#define STRETCH_INSTANTIATE(T)                                                                                     \
-    template void attention_forward<T>(const T*, const T*, const T*, T*, T*, const attention_dims&, T,             \
-                                       const attention_rules&, far_operands<T>);                                   \
-    template void attention_backward<T>(const T*, const T*, const T*, const T*, const T*, T*, T*, T*,              \
-                                        const attention_dims&, T, const attention_rules&, far_operands<T>, T*, T*);
-STRETCH_INSTANTIATE(float)
-STRETCH_INSTANTIATE(double)
-#undef STRETCH_INSTANTIATE
+template void attention_forward<float>(const float*, const float*, const float*, float*, float*,
+                                       const attention_dims&, float, const attention_rules&, far_operands<float>);
+template void attention_forward<double>(const double*, const double*, const double*, double*, double*,
+                                        const attention_dims&, double, const attention_rules&, far_operands<double>);
 
 }  // namespace stretch::cpu

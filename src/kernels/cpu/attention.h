@@ -1,15 +1,20 @@
-// Causal multi-head self-attention with grouped-query heads, materialising one T_q x T_k score
-// matrix per head. It evaluates methods.md eq. (0.2) for every attention variant, given as data:
+// Causal multi-head self-attention with grouped-query heads, fused: tiles of query rows x keys with
+// an online softmax (Milakov & Gimelshein 2018, arXiv 1805.02867; FlashAttention, arXiv 2205.14135)
+// and a FlashAttention-2 backward (arXiv 2307.08691) that recomputes each tile's probabilities from
+// q, k and the forward's per-row log-sum-exp. Memory is O(tile) per thread plus O(T) per head: no
+// T_q x T_k buffer exists anywhere. It evaluates methods.md eq. (0.2) for every variant, given as data:
 //   S_ij = c_i * scale * q_i . k_j                      (near pairs, and all pairs of most variants)
 //   S_ij = c_i * scale * qf_i . kf_j   if i - j >= far_from > 0   (two-score variants: B9, B10, B16, B17)
 //   S_ij += -slope_h (i - j)                                                   (ALiBi, C5)
 //   masked unless j <= i and (window = 0 or i - j < window or j < n_sink)    (B13, B17)
-//   P = softmax_rows(S) (f32/f64), or with relu2 divisors n_i: P_ij = relu(S_ij)^2 / n_i (D5);
+//   P = softmax_rows(S), or with relu2 divisors n_i: P_ij = relu(S_ij)^2 / n_i (D5);
 //   O_h = P V_g,
 // query head h reads K/V head g = h / (H / H_kv); i and j are positions, query row r sits at
 // i = T_k - T_q + r (a KV-cache decode has T_q < T_k). The rotations that make q, k, qf, kf are the
-// caller's (model/transformer.cpp). Training keeps P for the backward: O(T_q * T_k) per head;
-// inference uses the tiled path, O(tile) per thread.
+// caller's (model/transformer.cpp). Tiles the rules make invisible are never computed (a window
+// costs O(T w), not O(T^2)); two-score variants compute the far scores only on tiles holding far
+// pairs and the near ones only on tiles holding near pairs, so ReRoPE pays twice only on the tiles
+// straddling i - j = w (methods.md B9, "tiled fast path").
 #pragma once
 
 #include <cstdint>
@@ -48,23 +53,18 @@ struct far_operands {
     const T* k = nullptr;  // [B, T_k, H_kv, D]
 };
 
-// q [B, T_q, H, D], k/v [B, T_k, H_kv, D], out [B, T_q, H, D].
-// probs [B, H, T_q, T_k] receives P when not null (kept for the backward): the materialised path.
-// Without probs (inference) it runs attention_forward_tiled.
+// q [B, T_q, H, D], k/v [B, T_k, H_kv, D], out [B, T_q, H, D]. When log_sum_exp [B, H, T_q] is not
+// null and the normaliser is the softmax, it receives L_i = log sum_j exp(S_ij) per row, all the
+// backward needs besides the output (relu^2 needs nothing: P is a function of S alone).
 template <class T>
-void attention_forward(const T* q, const T* k, const T* v, T* out, T* probs, const attention_dims& dims, T scale,
-                       const attention_rules& rules = {}, far_operands<T> far = {});
-
-// The tiled online-softmax path (attention_tiled.cpp): O(tile) memory, invisible tiles skipped.
-template <class T>
-void attention_forward_tiled(const T* q, const T* k, const T* v, T* out, const attention_dims& dims, T scale,
-                             const attention_rules& rules, far_operands<T> far);
+void attention_forward(const T* q, const T* k, const T* v, T* out, T* log_sum_exp, const attention_dims& dims,
+                       T scale, const attention_rules& rules = {}, far_operands<T> far = {});
 
 // Gradients accumulate (+=) into dq, dk, dv (and dq_far, dk_far for a two-score variant) from dout,
-// using P saved by the forward.
+// given the forward's output and log_sum_exp (softmax; unused with relu^2).
 template <class T>
-void attention_backward(const T* q, const T* k, const T* v, const T* probs, const T* dout, T* dq, T* dk, T* dv,
-                        const attention_dims& dims, T scale, const attention_rules& rules = {},
+void attention_backward(const T* q, const T* k, const T* v, const T* out, const T* log_sum_exp, const T* dout,
+                        T* dq, T* dk, T* dv, const attention_dims& dims, T scale, const attention_rules& rules = {},
                         far_operands<T> far = {}, T* dq_far = nullptr, T* dk_far = nullptr);
 
 }  // namespace stretch::cpu

@@ -174,40 +174,61 @@ static std::int64_t kv_at(const attention_shape& s, std::int64_t b, std::int64_t
 }
 static std::int64_t kv_head(const attention_shape& s, std::int64_t h) { return h / (s.heads / s.heads_kv); }
 
-vec attention_scores(const vec& q, const vec& k, const attention_shape& s, double scale) {
+static bool far_pair(const attention_rules& r, std::int64_t i, std::int64_t j) {
+    return r.far_from > 0 && i - j >= r.far_from;
+}
+
+vec attention_scores(const vec& q, const vec& k, const attention_shape& s, double scale,
+                     const attention_rules& rules) {
     STRETCH_ASSERT(s.heads % s.heads_kv == 0 && s.time_q <= s.time_k);
     STRETCH_ASSERT(sized(q, s.batch * s.time_q * s.heads * s.head_dim));
     STRETCH_ASSERT(sized(k, s.batch * s.time_k * s.heads_kv * s.head_dim));
+    STRETCH_ASSERT(rules.far_from <= 0 || (rules.q_far.size() == q.size() && rules.k_far.size() == k.size()));
+    STRETCH_ASSERT(rules.query_scale.empty() || sized(rules.query_scale, s.time_q));
+    STRETCH_ASSERT(rules.head_slopes.empty() || sized(rules.head_slopes, s.heads));
     const std::int64_t offset = s.time_k - s.time_q;
     vec scores(at(s.batch * s.heads * s.time_q * s.time_k));
     for (std::int64_t b = 0; b < s.batch; ++b)
         for (std::int64_t h = 0; h < s.heads; ++h)
-            for (std::int64_t i = 0; i < s.time_q; ++i)
+            for (std::int64_t r = 0; r < s.time_q; ++r)
                 for (std::int64_t j = 0; j < s.time_k; ++j) {
+                    const std::int64_t i = offset + r;
+                    const bool far = far_pair(rules, i, j);
+                    const vec& qs = far ? rules.q_far : q;
+                    const vec& ks = far ? rules.k_far : k;
                     double dot = 0;
                     for (std::int64_t e = 0; e < s.head_dim; ++e)
-                        dot += q[at(q_at(s, b, i, h) + e)] * k[at(kv_at(s, b, j, kv_head(s, h)) + e)];
-                    const bool visible = j <= offset + i;
-                    scores[at(((b * s.heads + h) * s.time_q + i) * s.time_k + j)] =
-                        visible ? scale * dot : -std::numeric_limits<double>::infinity();
+                        dot += qs[at(q_at(s, b, r, h) + e)] * ks[at(kv_at(s, b, j, kv_head(s, h)) + e)];
+                    const double c = rules.query_scale.empty() ? 1.0 : rules.query_scale[at(r)];
+                    const double bias = rules.head_slopes.empty() ? 0.0 : -rules.head_slopes[at(h)] * double(i - j);
+                    const bool visible =
+                        j <= i && (rules.window <= 0 || i - j < rules.window || j < rules.n_sink);
+                    scores[at(((b * s.heads + h) * s.time_q + r) * s.time_k + j)] =
+                        visible ? c * scale * dot + bias : -std::numeric_limits<double>::infinity();
                 }
     return scores;
 }
 
-// P [B, H, T_q, T_k]: the row-wise softmax of the masked scores.
-static vec attention_probs(const vec& q, const vec& k, const attention_shape& s, double scale) {
-    vec p = attention_scores(q, k, s, scale);
+// P [B, H, T_q, T_k] from the logits: the row-wise softmax, or relu(logit)^2 / n_i.
+static vec attention_probs(const vec& logits, const attention_shape& s, const attention_rules& rules) {
+    vec p = logits;
     for (std::int64_t row = 0; row < s.batch * s.heads * s.time_q; ++row) {
         const auto first = p.begin() + row * s.time_k;
-        const vec probs = softmax(vec(first, first + s.time_k));
-        std::copy(probs.begin(), probs.end(), first);
+        if (rules.relu2_divisor.empty()) {
+            const vec probs = softmax(vec(first, first + s.time_k));
+            std::copy(probs.begin(), probs.end(), first);
+            continue;
+        }
+        const double n = rules.relu2_divisor[at(row % s.time_q)];
+        for (auto x = first; x != first + s.time_k; ++x) *x = *x > 0 ? *x * *x / n : 0.0;  // relu(-inf) = 0
     }
     return p;
 }
 
-vec attention(const vec& q, const vec& k, const vec& v, const attention_shape& s, double scale) {
+vec attention(const vec& q, const vec& k, const vec& v, const attention_shape& s, double scale,
+              const attention_rules& rules) {
     STRETCH_ASSERT(v.size() == k.size());
-    const vec p = attention_probs(q, k, s, scale);
+    const vec p = attention_probs(attention_scores(q, k, s, scale, rules), s, rules);
     vec out(q.size(), 0.0);
     for (std::int64_t b = 0; b < s.batch; ++b)
         for (std::int64_t h = 0; h < s.heads; ++h)
@@ -221,33 +242,54 @@ vec attention(const vec& q, const vec& k, const vec& v, const attention_shape& s
 }
 
 void attention_backward(const vec& q, const vec& k, const vec& v, const vec& dout, vec& dq, vec& dk, vec& dv,
-                        const attention_shape& s, double scale) {
+                        const attention_shape& s, double scale, const attention_rules& rules, vec* dq_far,
+                        vec* dk_far) {
     STRETCH_ASSERT(v.size() == k.size() && dout.size() == q.size());
-    const vec p = attention_probs(q, k, s, scale);
+    STRETCH_ASSERT(rules.far_from <= 0 || (dq_far != nullptr && dk_far != nullptr));
+    const vec logits = attention_scores(q, k, s, scale, rules);
+    const vec p = attention_probs(logits, s, rules);
     dq.assign(q.size(), 0.0);
     dk.assign(k.size(), 0.0);
     dv.assign(v.size(), 0.0);
+    if (rules.far_from > 0) {
+        dq_far->assign(q.size(), 0.0);
+        dk_far->assign(k.size(), 0.0);
+    }
+    const std::int64_t offset = s.time_k - s.time_q;
     vec dp(at(s.time_k));
     for (std::int64_t b = 0; b < s.batch; ++b)
         for (std::int64_t h = 0; h < s.heads; ++h) {
             const std::int64_t g = kv_head(s, h);
-            for (std::int64_t i = 0; i < s.time_q; ++i) {
-                const double* pi = p.data() + ((b * s.heads + h) * s.time_q + i) * s.time_k;
-                // dP_ij = dO_i . V_j, then the softmax Jacobian: dS_ij = P_ij (dP_ij - sum_l P_il dP_il).
+            for (std::int64_t r = 0; r < s.time_q; ++r) {
+                const std::int64_t row = ((b * s.heads + h) * s.time_q + r) * s.time_k;
+                const double* pi = p.data() + row;
+                // dP_ij = dO_i . V_j
                 double p_dot_dp = 0;
                 for (std::int64_t j = 0; j < s.time_k; ++j) {
                     double dot = 0;
                     for (std::int64_t e = 0; e < s.head_dim; ++e)
-                        dot += dout[at(q_at(s, b, i, h) + e)] * v[at(kv_at(s, b, j, g) + e)];
+                        dot += dout[at(q_at(s, b, r, h) + e)] * v[at(kv_at(s, b, j, g) + e)];
                     dp[at(j)] = dot;
                     p_dot_dp += pi[j] * dot;
                 }
+                const double c = rules.query_scale.empty() ? 1.0 : rules.query_scale[at(r)];
                 for (std::int64_t j = 0; j < s.time_k; ++j) {
-                    const double ds = pi[j] * (dp[at(j)] - p_dot_dp);
+                    // The gradient of the logit: the softmax Jacobian P_ij (dP_ij - sum_l P_il dP_il), or
+                    // relu^2's 2 relu(logit) / n_i dP_ij; then through logit = c_i scale dot.
+                    const double x = logits[at(row + j)];
+                    const double dlogit = rules.relu2_divisor.empty()
+                                              ? pi[j] * (dp[at(j)] - p_dot_dp)
+                                              : (x > 0 ? 2 * x / rules.relu2_divisor[at(r)] : 0.0) * dp[at(j)];
+                    const double ddot = c * scale * dlogit;
+                    const bool far = far_pair(rules, offset + r, j);
+                    const vec& qs = far ? rules.q_far : q;
+                    const vec& ks = far ? rules.k_far : k;
+                    vec& dqs = far ? *dq_far : dq;
+                    vec& dks = far ? *dk_far : dk;
                     for (std::int64_t e = 0; e < s.head_dim; ++e) {
-                        dv[at(kv_at(s, b, j, g) + e)] += pi[j] * dout[at(q_at(s, b, i, h) + e)];
-                        dq[at(q_at(s, b, i, h) + e)] += scale * ds * k[at(kv_at(s, b, j, g) + e)];
-                        dk[at(kv_at(s, b, j, g) + e)] += scale * ds * q[at(q_at(s, b, i, h) + e)];
+                        dv[at(kv_at(s, b, j, g) + e)] += pi[j] * dout[at(q_at(s, b, r, h) + e)];
+                        dqs[at(q_at(s, b, r, h) + e)] += ddot * ks[at(kv_at(s, b, j, g) + e)];
+                        dks[at(kv_at(s, b, j, g) + e)] += ddot * qs[at(q_at(s, b, r, h) + e)];
                     }
                 }
             }

@@ -54,14 +54,31 @@ struct attention_shape {
     std::int64_t head_dim = 0;
 };
 
-// Scaled scores S [B, H, T_q, T_k] with -infinity where key j is in the future of query i
-// (j > T_k - T_q + i). q [B, T_q, H, D], k [B, T_k, H_kv, D].
-vec attention_scores(const vec& q, const vec& k, const attention_shape& s, double scale);
-// out [B, T_q, H, D] = softmax_rows(S) V.
-vec attention(const vec& q, const vec& k, const vec& v, const attention_shape& s, double scale);
-// Gradients of sum(dout ⊙ out): dq, dk, dv in the layouts of q, k, v.
+// What a variant changes in eq. (0.2) besides the rotations (methods.md B9-B17, C5, D5), spelled
+// out again here rather than taken from kernels/cpu: key j is visible to the query at position i
+// when j <= i and (window = 0 or i - j < window or j < n_sink); a pair with i - j >= far_from > 0
+// scores q_far . k_far instead of q . k; the logit is c_i * scale * dot - slope_h * (i - j); P is
+// the softmax of the visible logits, or relu(logit)^2 / n_i when relu2_divisor is given.
+struct attention_rules {
+    std::int64_t window = 0, n_sink = 0, far_from = 0;
+    vec query_scale;    // [T_q] c_i; empty: all 1
+    vec head_slopes;    // [H] ALiBi slopes; empty: no bias
+    vec relu2_divisor;  // [T_q] n_i; empty: softmax
+    vec q_far, k_far;   // with far_from > 0: the far operands, laid out as q and k
+};
+
+// Logits [B, H, T_q, T_k] with -infinity where key j is invisible to query i (position
+// T_k - T_q + i). q [B, T_q, H, D], k [B, T_k, H_kv, D].
+vec attention_scores(const vec& q, const vec& k, const attention_shape& s, double scale,
+                     const attention_rules& rules = {});
+// out [B, T_q, H, D] = P V.
+vec attention(const vec& q, const vec& k, const vec& v, const attention_shape& s, double scale,
+              const attention_rules& rules = {});
+// Gradients of sum(dout ⊙ out): dq, dk, dv in the layouts of q, k, v; with far_from > 0 also
+// dq_far, dk_far (the gradients of rules.q_far, rules.k_far).
 void attention_backward(const vec& q, const vec& k, const vec& v, const vec& dout, vec& dq, vec& dk, vec& dv,
-                        const attention_shape& s, double scale);
+                        const attention_shape& s, double scale, const attention_rules& rules = {},
+                        vec* dq_far = nullptr, vec* dk_far = nullptr);
 
 // loss_i = logsumexp(z_i) - z_i[y_i] (nats) for logits [N, V]; rows with y_i < 0 get 0.
 vec cross_entropy(const vec& logits, const std::vector<std::int32_t>& targets, std::int64_t n, std::int64_t v);

@@ -1,0 +1,97 @@
+// What the fused forward (attention.cpp) and backward (attention_backward.cpp) share: the tile
+// grid, what the rules make of a block of query rows x keys (invisible, wholly visible, near, far),
+// and the logits of one block, so the backward recomputes exactly the forward's logits.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "kernels/cpu/attention.h"
+#include "kernels/cpu/gemm.h"
+
+namespace stretch::cpu::tiles {
+
+// 64 query rows x 256 keys: an f32 logit tile is 64 KiB and its Q and K operands (D = 64) 16 and
+// 64 KiB, which stay in the 1 MiB L2 of a core beside the V tile and the accumulator.
+constexpr std::int64_t query_tile = 64;
+constexpr std::int64_t key_tile = 256;
+
+struct geometry {
+    std::int64_t group, q_stride, kv_stride, offset;  // query row r sits at position offset + r
+    explicit geometry(const attention_dims& d)
+        : group(d.heads / d.heads_kv),
+          q_stride(d.heads * d.head_dim),
+          kv_stride(d.heads_kv * d.head_dim),
+          offset(d.time_k - d.time_q) {}
+};
+
+// Query positions [i_lo, i_hi] x keys [j_lo, j_hi], and what the rules make of them.
+struct block {
+    std::int64_t i_lo, i_hi, j_lo, j_hi;
+    bool any_visible = false;  // some pair is unmasked
+    bool all_visible = false;  // no pair is masked
+    bool any_near = false, any_far = false;
+
+    block(const attention_rules& r, std::int64_t i0, std::int64_t i1, std::int64_t j0, std::int64_t j1)
+        : i_lo(i0), i_hi(i1), j_lo(j0), j_hi(j1) {
+        // i - j ranges over [i_lo - j_hi, i_hi - j_lo]; causal needs >= 0, the window < window.
+        const bool causal_any = i_hi - j_lo >= 0;
+        const bool band_any = r.window <= 0 || i_lo - j_hi < r.window;
+        any_visible = causal_any && (band_any || j_lo < r.n_sink);
+        all_visible = j_hi <= i_lo && (r.window <= 0 || i_hi - j_lo < r.window || j_hi < r.n_sink);
+        any_far = r.far_from > 0 && i_hi - j_lo >= r.far_from;
+        any_near = !(r.far_from > 0 && i_lo - j_hi >= r.far_from);
+    }
+    std::int64_t rows() const { return i_hi - i_lo + 1; }
+    std::int64_t cols() const { return j_hi - j_lo + 1; }
+};
+
+// Units of work in an order that balances a causal triangle over a static partition: unit u of a
+// run of n tiles maps to tile 0, n-1, 1, n-2, ..., so each contiguous chunk mixes long and short.
+inline std::int64_t balanced_tile(std::int64_t u, std::int64_t n) { return u % 2 == 0 ? u / 2 : n - 1 - u / 2; }
+
+// Rows [r0, r0 + rows) of one head of q ([T, H, D] rows of q_stride), each multiplied by
+// scale * c_i, packed into out [rows, D]: the logit is then a plain dot product with the key.
+template <class T>
+void pack_queries(const T* q, std::int64_t q_stride, std::int64_t r0, std::int64_t rows, std::int64_t head_dim,
+                  T scale, const attention_rules& rules, T* out) {
+    for (std::int64_t r = 0; r < rows; ++r) {
+        const T c = scale * (rules.query_scale.empty() ? T(1) : T(rules.query_scale[std::size_t(r0 + r)]));
+        const T* src = q + (r0 + r) * q_stride;
+        for (std::int64_t e = 0; e < head_dim; ++e) out[r * head_dim + e] = c * src[e];
+    }
+}
+
+// Logits of a block into s [rows, key_tile] (methods.md eq. 0.2 with the rules of attention.h):
+// c_i scale q_i . k_j near, c_i scale qf_i . kf_j far, minus the ALiBi bias, -infinity where masked.
+// qs / qfs are the packed scaled queries; k / kf point at the block's first key row. The far product
+// is computed only when the block holds far pairs, the near one only when it holds near pairs.
+template <class T>
+void block_logits(const block& blk, const T* qs, const T* qfs, const T* k, const T* kf, std::int64_t kv_stride,
+                  std::int64_t head_dim, const attention_rules& rules, T slope, T* s, std::vector<T>& far_scratch) {
+    const std::int64_t rows = blk.rows(), cols = blk.cols();
+    const bool mixed = blk.any_near && blk.any_far;
+    gemm<T>(false, true, rows, cols, head_dim, T(1), blk.any_near ? qs : qfs, head_dim, blk.any_near ? k : kf,
+            kv_stride, T(0), s, key_tile);
+    if (mixed) {
+        far_scratch.resize(std::size_t(query_tile * key_tile));
+        gemm<T>(false, true, rows, cols, head_dim, T(1), qfs, head_dim, kf, kv_stride, T(0), far_scratch.data(),
+                key_tile);
+    }
+    if (blk.all_visible && !mixed && slope == T(0)) return;
+    constexpr T neg_inf = -std::numeric_limits<T>::infinity();
+    for (std::int64_t r = 0; r < rows; ++r) {
+        const std::int64_t i = blk.i_lo + r;
+        T* sr = s + r * key_tile;
+        const T* sfr = mixed ? far_scratch.data() + r * key_tile : nullptr;
+        for (std::int64_t jj = 0; jj < cols; ++jj) {
+            const std::int64_t j = blk.j_lo + jj;
+            const T x = mixed && rules.far(i, j) ? sfr[jj] : sr[jj];
+            sr[jj] = rules.visible(i, j) ? x - slope * T(i - j) : neg_inf;
+        }
+    }
+}
+
+}  // namespace stretch::cpu::tiles
