@@ -1,11 +1,13 @@
-// Hyper-parameters of a decoder-only Transformer (methods.md D1, the llama2.c / Llama layout).
-// Only the shape of the model lives here; how it is trained is train/run_config.h.
+// Hyper-parameters of a decoder-only Transformer (methods.md D1, the llama2.c / Llama layout) or of
+// a GAU stack (D4, D6). Only the shape of the model lives here; how it is trained is
+// train/run_config.h.
 #pragma once
 
 #include <cstdint>
 #include <string>
 
 #include "kernels/cpu/rope.h"
+#include "variants/variant.h"
 
 namespace stretch {
 
@@ -29,11 +31,29 @@ struct model_config {
     std::string norm_position = "pre";
     bool deepnorm = false;
     double residual_alpha() const;  // 1 unless deepnorm
+    // methods.md D4: "transformer" (attention + SwiGLU blocks) or "gau". Two GAU layers match one
+    // block in parameters (3Ce = 6C^2 each vs 12C^2), so a gau model of n_layer blocks has 2 n_layer
+    // GAU layers: the same n_layer keeps the size comparable (n_head, n_head_kv and d_ff are unused).
+    std::string block = "transformer";
+    std::int64_t gau_expansion = 2;  // e = gau_expansion * d_model (the paper's e = 2C)
+    std::int64_t gau_key_dim = 128;  // s, the single head's query/key width
+    std::int64_t flash_chunk = 0;    // > 0: FLASH mixed-chunk attention in chunks of this many tokens (D6)
+    bool is_gau() const { return block == "gau"; }
+    std::int64_t gau_value_dim() const { return gau_expansion * d_model; }
+    // Layers that attend (each a residual sublayer of its own in a GAU stack).
+    std::int64_t n_attention_layers() const { return is_gau() ? 2 * n_layer : n_layer; }
+    // The rotated dimensions of one attention head (RoPE's d): s for GAU.
+    std::int64_t rotary_dim() const { return is_gau() ? gau_key_dim : head_dim(); }
+    // Widths of one layer's cached keys and values.
+    std::int64_t key_width() const { return is_gau() ? gau_key_dim : head_dim() * n_head_kv; }
+    std::int64_t value_width() const { return is_gau() ? gau_value_dim() : head_dim() * n_head_kv; }
 
     std::int64_t head_dim() const { return d_model / n_head; }
     // Throws stretch::error naming the key whose value is impossible (`where`: file or flag name).
     void validate(const char* where) const;
     std::int64_t n_parameters() const;
+    // What a variant sees of this model when a run plans for `target_length` tokens.
+    variants::model_context position_context(std::int64_t target_length) const;
 };
 
 }  // namespace stretch

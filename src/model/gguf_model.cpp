@@ -20,7 +20,7 @@ void write_model_metadata(gguf::writer& out, const model_config& c) {
     out.set_u32("llama.feed_forward_length", static_cast<std::uint32_t>(c.d_ff));
     out.set_u32("llama.attention.head_count", static_cast<std::uint32_t>(c.n_head));
     out.set_u32("llama.attention.head_count_kv", static_cast<std::uint32_t>(c.n_head_kv));
-    out.set_u32("llama.rope.dimension_count", static_cast<std::uint32_t>(c.head_dim()));
+    out.set_u32("llama.rope.dimension_count", static_cast<std::uint32_t>(c.rotary_dim()));
     out.set_f32("llama.rope.freq_base", static_cast<float>(c.rope_base));
     out.set_f32("llama.attention.layer_norm_rms_epsilon", static_cast<float>(c.norm_eps));
     // Exact values and what llama.* cannot express.
@@ -31,6 +31,12 @@ void write_model_metadata(gguf::writer& out, const model_config& c) {
     out.set_string("stretch.pos", c.pos);
     out.set_string("stretch.norm_position", c.norm_position);
     out.set_bool("stretch.deepnorm", c.deepnorm);
+    out.set_string("stretch.block", c.block);
+    if (c.is_gau()) {  // blk.0 .. blk.{2 n_layer - 1} are GAU layers (model/gau_block.h)
+        out.set_u32("stretch.gau_expansion", static_cast<std::uint32_t>(c.gau_expansion));
+        out.set_u32("stretch.gau_key_dim", static_cast<std::uint32_t>(c.gau_key_dim));
+        out.set_u32("stretch.flash_chunk", static_cast<std::uint32_t>(c.flash_chunk));
+    }
 }
 
 void write_model_weights(gguf::writer& out, const transformer& model) {
@@ -61,11 +67,17 @@ model_config read_model_config(const gguf::reader& in) {
     c.pos = in.get_string_or("stretch.pos", "default");
     c.norm_position = in.get_string_or("stretch.norm_position", "pre");
     c.deepnorm = in.get_bool_or("stretch.deepnorm", false);
+    c.block = in.get_string_or("stretch.block", "transformer");
+    if (c.is_gau()) {
+        c.gau_expansion = in.get_u32("stretch.gau_expansion");
+        c.gau_key_dim = in.get_u32("stretch.gau_key_dim");
+        c.flash_chunk = in.get_u32("stretch.flash_chunk");
+    }
     c.validate(in.path().c_str());
-    const auto n_rot = in.get_u32_or("llama.rope.dimension_count", static_cast<std::uint32_t>(c.head_dim()));
-    if (n_rot != c.head_dim())
+    const auto n_rot = in.get_u32_or("llama.rope.dimension_count", static_cast<std::uint32_t>(c.rotary_dim()));
+    if (n_rot != c.rotary_dim())
         fail("{}: llama.rope.dimension_count = {}; expected the head dimension {} (partial rotary is not supported)",
-             in.path(), n_rot, c.head_dim());
+             in.path(), n_rot, c.rotary_dim());
     return c;
 }
 

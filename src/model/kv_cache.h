@@ -1,8 +1,8 @@
-// The key/value cache of incremental decoding: per layer, the keys and values of every token read so
-// far ([capacity, H_kv * D] each, one sequence). Keys are stored as the position setup declares
-// (variants/spec.h): rotated with the frequencies of the step that wrote them, or unrotated (ReRoPE,
-// Leaky ReRoPE, Self-Extend, sinks in cache mode), in which case the forward rotates them per step from
-// their positions (methods.md B9). Token t of the sequence sits in row t, so a row index is its position.
+// The key/value cache of incremental decoding: per attention layer, the keys and values of every
+// token read so far ([capacity, H_kv * D] each, one sequence; a GAU layer's keys are s wide and its
+// values e). Keys are stored as the position setup declares (variants/spec.h): rotated with the
+// frequencies of the step that wrote them, or unrotated (ReRoPE, Leaky ReRoPE, Self-Extend, sinks in
+// cache mode), in which case the forward rotates them per step from their positions (methods.md B9). Token t of the sequence sits in row t, so a row index is its position.
 // The cache also keeps the token ids and the rotation it was written with, so that a method whose
 // rotation switches with the length (LongRoPE) can recompute it.
 #pragma once
@@ -40,8 +40,8 @@ public:
     }
 
 private:
-    std::int64_t capacity_, width_, size_ = 0;
-    std::vector<tensor> keys_, values_;  // [capacity, H_kv * D] per layer
+    std::int64_t capacity_, key_width_, value_width_, size_ = 0;
+    std::vector<tensor> keys_, values_;  // [capacity, key_width] and [capacity, value_width] per layer
     std::vector<std::int32_t> tokens_;
     variants::rotation rotation_;
 };

@@ -16,23 +16,30 @@ transformer::transformer(const model_config& config, dtype type) : config_(confi
     tok_embd_ = add_parameter("token_embd.weight", {config_.vocab_size, c});
     if (const std::int64_t rows = trained.learned_rows(); rows > 0)
         pos_embd_ = add_parameter("position_embd.weight", {rows, c});  // GGUF's name (GPT-2)
-    for (std::int64_t il = 0; il < config_.n_layer; ++il) {
-        const std::string p = fmt::format("blk.{}.", il);
-        block b;
-        b.attn_norm = add_parameter(p + "attn_norm.weight", {c});
-        b.wq = add_parameter(p + "attn_q.weight", {c, c});
-        b.wk = add_parameter(p + "attn_k.weight", {kv, c});
-        if (trained.qk_bias()) {  // GGUF's names; initialised to 0 (methods.md C8), so training starts at plain RoPE
-            b.q_bias = add_parameter(p + "attn_q.bias", {c});
-            b.k_bias = add_parameter(p + "attn_k.bias", {kv});
+    if (config_.is_gau()) {
+        require_flash_positions(config_, trained, false);
+        const auto add = [this](const std::string& name, shape_t shape) { return add_parameter(name, std::move(shape)); };
+        for (std::int64_t il = 0; il < config_.n_attention_layers(); ++il)
+            gau_layers_.push_back(make_gau_layer(config_, il, add));
+    } else {
+        for (std::int64_t il = 0; il < config_.n_layer; ++il) {
+            const std::string p = fmt::format("blk.{}.", il);
+            block b;
+            b.attn_norm = add_parameter(p + "attn_norm.weight", {c});
+            b.wq = add_parameter(p + "attn_q.weight", {c, c});
+            b.wk = add_parameter(p + "attn_k.weight", {kv, c});
+            if (trained.qk_bias()) {  // GGUF's names; initialised to 0 (methods.md C8), so training starts at plain RoPE
+                b.q_bias = add_parameter(p + "attn_q.bias", {c});
+                b.k_bias = add_parameter(p + "attn_k.bias", {kv});
+            }
+            b.wv = add_parameter(p + "attn_v.weight", {kv, c});
+            b.wo = add_parameter(p + "attn_output.weight", {c, c});
+            b.ffn_norm = add_parameter(p + "ffn_norm.weight", {c});
+            b.w_gate = add_parameter(p + "ffn_gate.weight", {config_.d_ff, c});
+            b.w_down = add_parameter(p + "ffn_down.weight", {c, config_.d_ff});
+            b.w_up = add_parameter(p + "ffn_up.weight", {config_.d_ff, c});
+            blocks_.push_back(b);
         }
-        b.wv = add_parameter(p + "attn_v.weight", {kv, c});
-        b.wo = add_parameter(p + "attn_output.weight", {c, c});
-        b.ffn_norm = add_parameter(p + "ffn_norm.weight", {c});
-        b.w_gate = add_parameter(p + "ffn_gate.weight", {config_.d_ff, c});
-        b.w_down = add_parameter(p + "ffn_down.weight", {c, config_.d_ff});
-        b.w_up = add_parameter(p + "ffn_up.weight", {config_.d_ff, c});
-        blocks_.push_back(b);
     }
     if (config_.norm_position == "pre") out_norm_ = add_parameter("output_norm.weight", {c});
     output_ = config_.tie_embeddings ? tok_embd_ : add_parameter("output.weight", {config_.vocab_size, c});
@@ -47,22 +54,33 @@ ag::var transformer::add_parameter(const std::string& name, shape_t shape) {
 void transformer::init(rng& generator) {
     const double residual_std = 0.02 / std::sqrt(2.0 * double(config_.n_layer));
     // DeepNorm (methods.md D3, decoder-only): Xavier normal, gain beta = (8N)^(-1/4) on V, O and the
-    // FFN, gain 1 on Q and K; std = gain sqrt(2 / (fan_in + fan_out)).
+    // FFN, gain 1 on Q and K; std = gain sqrt(2 / (fan_in + fan_out)). A GAU's fused W_i is three
+    // matrices [W_u; W_v; W_z]: U and V (the value and gate side) take beta, Z (which makes Q and K)
+    // gain 1; W_o takes beta. N = n_layer for GAU stacks too (D3: M = n_gau / 2, a guess).
     const double beta = std::pow(8.0 * double(config_.n_layer), -0.25);
-    const auto deepnorm_std = [&](const std::string& name, const tensor& t) {
+    const std::int64_t e = config_.gau_value_dim();
+    const auto deepnorm_std = [&](const std::string& name, const tensor& t, std::int64_t row) {
+        if (name.ends_with("gau_in.weight")) {
+            const bool z = row >= 2 * e;
+            return (z ? 1.0 : beta) * std::sqrt(2.0 / double(t.dim(1) + (z ? config_.gau_key_dim : e)));
+        }
         const bool scaled = name.ends_with("attn_v.weight") || name.ends_with("attn_output.weight") ||
-                            name.find(".ffn_") != std::string::npos;
+                            name.find(".ffn_") != std::string::npos || name.ends_with("gau_out.weight");
         return (scaled ? beta : 1.0) * std::sqrt(2.0 / double(t.dim(0) + t.dim(1)));
     };
     for (auto& [name, v] : parameters_) {
         tensor& t = v->value;
-        const bool is_norm = name.ends_with("norm.weight");
+        const bool is_gain = t.rank() == 1 && name.ends_with(".weight");  // norm gains, GAU's gamma (methods.md D4)
         const bool is_bias = name.ends_with(".bias");
-        const bool is_residual = name.ends_with("attn_output.weight") || name.ends_with("ffn_down.weight");
-        const bool is_block_matrix = !is_norm && !is_bias && name.starts_with("blk.");
-        const double std = config_.deepnorm && is_block_matrix ? deepnorm_std(name, t) : is_residual ? residual_std : 0.02;
+        const bool is_residual = name.ends_with("attn_output.weight") || name.ends_with("ffn_down.weight") ||
+                                 name.ends_with("gau_out.weight");
+        const bool is_block_matrix = !is_gain && !is_bias && name.starts_with("blk.");
+        const std::int64_t width = t.dim(-1);
         for (std::int64_t i = 0; i < t.numel(); ++i) {
-            const double x = is_norm ? 1.0 : is_bias ? 0.0 : std * generator.normal();
+            const double std = config_.deepnorm && is_block_matrix ? deepnorm_std(name, t, i / width)
+                               : is_residual                      ? residual_std
+                                                                  : 0.02;
+            const double x = is_gain ? 1.0 : is_bias ? 0.0 : std * generator.normal();
             if (type_ == dtype::f32)
                 t.data<float>()[i] = float(x);
             else
@@ -72,19 +90,10 @@ void transformer::init(rng& generator) {
 }
 
 variants::model_context transformer::position_context(std::int64_t target_length) const {
-    return {config_.n_ctx_train, config_.head_dim(), config_.rope_base, target_length,
-            config_.n_head,      config_.d_model,    config_.n_layer};
+    return config_.position_context(target_length);
 }
 
 namespace {
-
-using table_ptr = std::shared_ptr<const cpu::rope_table>;
-
-// Rotation tables of one forward (methods.md eq. 0.2), shared by every layer: queries and the keys
-// to rotate at their positions, and for a two-score variant the far-branch positions of both.
-struct rotation_plan {
-    table_ptr query, key, query_far, key_far;
-};
 
 // The last `rows` rows of a [N, C] tensor, copied.
 tensor last_rows(const tensor& t, std::int64_t rows) {
@@ -93,36 +102,6 @@ tensor last_rows(const tensor& t, std::int64_t rows) {
     const std::size_t bytes = static_cast<std::size_t>(rows * width) * dtype_size(t.type());
     std::memcpy(out.raw(), static_cast<const std::byte*>(t.raw()) + t.bytes() - bytes, bytes);
     return out;
-}
-
-table_ptr table_of(std::int64_t first, std::int64_t count, const std::function<double(std::int64_t)>& position,
-                   const variants::rotation& r) {
-    std::vector<double> positions(static_cast<std::size_t>(count));
-    for (std::int64_t t = 0; t < count; ++t) positions[static_cast<std::size_t>(t)] = position(first + t);
-    return std::make_shared<const cpu::rope_table>(cpu::make_rope_table(positions, r.inv_freq, r.mscale));
-}
-
-// Queries sit at past .. past + time - 1; keys to rotate are the new ones (same positions) unless the
-// cache keeps keys unrotated, in which case all time_k keys rotate, every step. Drawn positions
-// (random-position training) give every token of the batch its own table row.
-rotation_plan make_rotation_plan(const variants::position_setup& positions, std::int64_t past, std::int64_t time,
-                                 bool rotate_all_keys, std::span<const double> drawn) {
-    const std::int64_t time_k = past + time;
-    const variants::rotation r = positions.frequencies(time_k);
-    const auto identity = [](std::int64_t p) { return double(p); };
-    rotation_plan plan;
-    if (!drawn.empty()) {
-        STRETCH_ASSERT(!positions.far().has_value());
-        plan.query = plan.key = std::make_shared<const cpu::rope_table>(cpu::make_rope_table(drawn, r.inv_freq, r.mscale));
-        return plan;
-    }
-    plan.query = table_of(past, time, identity, r);
-    plan.key = rotate_all_keys ? table_of(0, time_k, identity, r) : plan.query;
-    if (const auto& far = positions.far()) {
-        plan.query_far = table_of(past, time, far->query, r);
-        plan.key_far = rotate_all_keys ? table_of(0, time_k, far->key, r) : table_of(past, time, far->key, r);
-    }
-    return plan;
 }
 
 }  // namespace
@@ -155,28 +134,12 @@ ag::var transformer::forward(ag::context& ctx, std::span<const std::int32_t> tok
         return last_only ? ag::make_var(logits, "logits") : ag::make_var(last_rows(logits, time), "logits");
     }
     // What each layer's attention needs from its variant (HWFA gives layers different ones).
-    struct layer_attention {
-        rotation_plan plan;
-        cpu::attention_rules rules;
-        bool two_score, unrotated;
-        double key_norm_eps;
-    };
-    const auto attention_for = [&](const variants::position_setup& s) {
-        const bool unrotated = cache != nullptr && s.cache_unrotated_keys();
-        return layer_attention{make_rotation_plan(s, past, time, unrotated, drawn), s.rules(past, time, time_k),
-                               s.far().has_value(), unrotated, s.key_norm_eps()};
-    };
-    std::vector<layer_attention> layers;
-    if (positions.per_layer())
-        for (std::int64_t il = 0; il < c.n_layer; ++il) layers.push_back(attention_for(positions.layer(il)));
-    else
-        layers.assign(1, attention_for(positions));
+    const std::vector<layer_attention> layers =
+        plan_layers(positions, c.n_attention_layers(), past, time, cache != nullptr, drawn);
+    if (c.is_gau()) require_flash_positions(c, positions, cache != nullptr);
     const cpu::attention_dims dims{batch, time, time_k, c.n_head, c.n_head_kv, hd};
+    const head_shape heads{batch, time, past, c.n_head, c.n_head_kv, hd, c.rope_pairing};
     const double scale = 1.0 / std::sqrt(double(hd));
-    const auto rope = [&](const ag::var& x, std::int64_t rows, std::int64_t heads, const table_ptr& table,
-                          const std::string& name) {
-        return ag::rope(ctx, x, batch, rows, heads, hd, table, c.rope_pairing, name);
-    };
 
     ag::var x = ag::embedding(ctx, tok_embd_, tokens, "token_embd");
     if (pos_embd_ != nullptr) {
@@ -199,10 +162,14 @@ ag::var transformer::forward(ag::context& ctx, std::span<const std::int32_t> tok
         }
         x = ag::add(ctx, x, ag::make_var(table, "pos_embd"), "token_and_pos_embd");
     }
-    for (std::int64_t il = 0; il < c.n_layer; ++il) {
+    for (std::int64_t il = 0; il < c.n_attention_layers(); ++il) {
+        const layer_attention& la = layers[layers.size() == 1 ? 0 : std::size_t(il)];
+        if (c.is_gau()) {
+            x = gau_forward(ctx, c, gau_layers_[std::size_t(il)], x, la, {batch, time, past, cache}, il);
+            continue;
+        }
         const block& b = blocks_[static_cast<std::size_t>(il)];
         const std::string p = fmt::format("blk.{}.", il);
-        const auto& [plan, rules, two_score, unrotated_cache, key_norm_eps] = layers[layers.size() == 1 ? 0 : std::size_t(il)];
         const bool pre = c.norm_position == "pre";
         ag::var h = pre ? ag::rmsnorm(ctx, x, b.attn_norm, c.norm_eps, p + "attn_norm") : x;
         ag::var q_raw = ag::linear(ctx, h, b.wq, p + "q");
@@ -211,26 +178,9 @@ ag::var transformer::forward(ag::context& ctx, std::span<const std::int32_t> tok
             q_raw = ag::add_bias(ctx, q_raw, b.q_bias, p + "q_bias");
             k_raw = ag::add_bias(ctx, k_raw, b.k_bias, p + "k_bias");
         }
-        // KeyNorm: k / |k| per head is rmsnorm(k) / sqrt(D), and the 1/sqrt(D) is the logit scale's.
-        if (key_norm_eps > 0) k_raw = ag::rmsnorm_segments(ctx, k_raw, hd, key_norm_eps / double(hd), p + "k_norm");
-        ag::var v = ag::linear(ctx, h, b.wv, p + "v");
-        ag::var q = rope(q_raw, time, c.n_head, plan.query, p + "q_rope");
-        ag::var q_far = two_score ? rope(q_raw, time, c.n_head, plan.query_far, p + "q_far_rope") : nullptr;
-        ag::var k, k_far;
-        if (cache == nullptr) {
-            k = rope(k_raw, time, c.n_head_kv, plan.key, p + "k_rope");
-            if (two_score) k_far = rope(k_raw, time, c.n_head_kv, plan.key_far, p + "k_far_rope");
-        } else if (unrotated_cache) {
-            cache->write(il, k_raw->value, v->value);
-            const ag::var keys = ag::make_var(cache->keys(il, time_k), p + "cache.k");
-            k = rope(keys, time_k, c.n_head_kv, plan.key, p + "k_rope");
-            if (two_score) k_far = rope(keys, time_k, c.n_head_kv, plan.key_far, p + "k_far_rope");
-        } else {
-            cache->write(il, rope(k_raw, time, c.n_head_kv, plan.key, p + "k_rope")->value, v->value);
-            k = ag::make_var(cache->keys(il, time_k), p + "cache.k");
-        }
-        if (cache != nullptr) v = ag::make_var(cache->values(il, time_k), p + "cache.v");
-        ag::var a = ag::attention(ctx, q, k, v, dims, scale, p + "attn", rules, q_far, k_far);
+        const auto [q, k, v, q_far, k_far] =
+            prepare_attention(ctx, q_raw, k_raw, ag::linear(ctx, h, b.wv, p + "v"), la, heads, cache, il, p);
+        ag::var a = ag::attention(ctx, q, k, v, dims, scale, p + "attn", la.rules, q_far, k_far);
         // Pre-LN: x + F(Norm(x)); Post-LN (DeepNorm): Norm(alpha x + F(x)) (methods.md D2, D3).
         const double alpha = c.residual_alpha();
         x = ag::add(ctx, x, ag::linear(ctx, a, b.wo, p + "attn_out"), p + "attn_residual", alpha);

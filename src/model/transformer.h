@@ -1,7 +1,9 @@
 // The decoder-only Transformer (methods.md D1): embedding, n_layer blocks of
 // (RMSNorm -> causal GQA self-attention with RoPE -> residual; RMSNorm -> SwiGLU FFN -> residual),
 // final RMSNorm, LM head (tied to the embedding or not); or Post-LN blocks, Norm(alpha x + F(x)),
-// with DeepNorm's alpha (D2, D3). The position variant (config.pos) decides rotations and masks.
+// with DeepNorm's alpha (D2, D3); or, with block = gau, 2 n_layer GAU layers (D4, D6:
+// model/gau_block.h) between the same embedding and head. The position variant (config.pos)
+// decides rotations and masks.
 // The forward is written once, against the autograd ops: with a tape in the context it trains,
 // without one it runs inference.
 // Parameter names are GGUF's llama names (token_embd.weight, blk.N.attn_q.weight, ...).
@@ -16,6 +18,7 @@
 #include "autograd/ops.h"
 #include "core/rng.h"
 #include "model/config.h"
+#include "model/gau_block.h"
 #include "model/kv_cache.h"
 #include "variants/spec.h"
 
@@ -30,7 +33,8 @@ public:
     dtype type() const { return type_; }
 
     // GPT-2 / llm.c initialisation: N(0, 0.02) for matrices, residual projections (attn_output,
-    // ffn_down) scaled by 1/sqrt(2 n_layer), norm gains 1; with deepnorm, DeepNorm's Xavier gains.
+    // ffn_down, gau_out) scaled by 1/sqrt(2 n_layer), gains (norms, GAU's gamma) 1, biases 0; with
+    // deepnorm, DeepNorm's Xavier gains.
     void init(rng& generator);
 
     // Every parameter with its GGUF name, in a fixed order (the optimizer and checkpoints rely on it).
@@ -64,6 +68,7 @@ private:
     dtype type_;
     ag::var tok_embd_, pos_embd_, out_norm_, output_;
     std::vector<block> blocks_;
+    std::vector<gau_layer> gau_layers_;  // block = gau: these instead of blocks_
     std::vector<std::pair<std::string, ag::var>> parameters_;
 };
 

@@ -62,7 +62,7 @@ const std::vector<key>& keys() {
     static const std::vector<key> table = {
         make_key("vocab_size", "vocabulary size (256: bytes)", m, &M::vocab_size),
         make_key("d_model", "model width C", m, &M::d_model),
-        make_key("n_layer", "number of Transformer blocks", m, &M::n_layer),
+        make_key("n_layer", "number of Transformer blocks (block = gau: 2 n_layer GAU layers)", m, &M::n_layer),
         make_key("n_head", "query heads", m, &M::n_head),
         make_key("n_head_kv", "key/value heads (< n_head: grouped-query attention)", m, &M::n_head_kv),
         make_key("d_ff", "SwiGLU hidden width", m, &M::d_ff),
@@ -75,6 +75,11 @@ const std::vector<key>& keys() {
         make_key("norm_position", "pre (Pre-LN) or post (Post-LN)", m, &M::norm_position),
         make_key("deepnorm", "DeepNorm: Post-LN with residual scale (2N)^(1/4) and init gain (8N)^(-1/4)", m,
                  &M::deepnorm),
+        make_key("block", "transformer (attention + SwiGLU blocks) or gau (GAU layers, methods.md D4)", m, &M::block),
+        make_key("gau_expansion", "GAU: e = gau_expansion * d_model", m, &M::gau_expansion),
+        make_key("gau_key_dim", "GAU: s, the width of the single head's queries and keys", m, &M::gau_key_dim),
+        make_key("flash_chunk", "GAU: FLASH mixed-chunk attention with chunks of this many tokens (0: off; D6)", m,
+                 &M::flash_chunk),
         make_key("steps", "optimizer steps", t, &T::steps),
         make_key("batch_size", "sequences per step", t, &T::batch_size),
         make_key("lr", "peak learning rate", t, &T::lr),
@@ -178,6 +183,7 @@ run_config preset(const std::string& name) {
         c.model.n_head_kv = 2;
         c.model.d_ff = 64;
         c.model.n_ctx_train = 32;
+        c.model.gau_key_dim = 16;  // block = gau: e = 64, four value heads
         c.train.steps = 40;
         c.train.batch_size = 4;
         c.train.warmup_steps = 5;

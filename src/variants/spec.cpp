@@ -251,6 +251,15 @@ position_setup::position_setup(const position_spec& spec, const model_context& c
     full_text_ = fmt::format("{}", fmt::join(full_terms, "+"));
 }
 
+bool position_setup::rotations_only() const {
+    const auto plain = [](const resolved& r) {
+        const variant_def& d = *r.def;
+        return !d.far && !d.mask && !d.query_scale && !d.relu2_divisor && !d.key_norm_eps && !d.head_slopes &&
+               !d.layer_spec && !d.qk_bias;
+    };
+    return plain(position_) && std::all_of(modifiers_.begin(), modifiers_.end(), plain);
+}
+
 double position_setup::key_norm_eps() const {
     for (const auto& m : modifiers_)
         if (m.def->key_norm_eps) return m.def->key_norm_eps(m.values);

@@ -59,6 +59,9 @@ public:
     // Layer-wise variants: whether blocks differ, and block il's own setup.
     bool per_layer() const { return !layers_.empty(); }
     const position_setup& layer(std::int64_t il) const { return layers_.at(std::size_t(il)); }
+    // Whether the variant changes only the rotations (and absolute encodings added to the embedding),
+    // never the attention's mask, scale, bias, normaliser, keys or projections.
+    bool rotations_only() const;
     // > 0: keys are L2-normalised per head with this epsilon (KeyNorm).
     double key_norm_eps() const;
     bool qk_bias() const { return position_.def->qk_bias; }

@@ -1,4 +1,4 @@
-// Gradient checks for every op in autograd/ops.h. Each op's output is reduced to a scalar
+// Gradient checks for every op in autograd/ops.h and autograd/gau_ops.h. Each op's output is reduced to a scalar
 // L = sum(w ⊙ y) with a fixed random w; the tape's f64 gradient of L with respect to every entry
 // of every input (weights included) is compared with central finite differences of the forward
 // (tests/support/gradcheck.h), and the f32 backward is compared with the f64 one on the same
@@ -6,6 +6,8 @@
 #include "autograd/ops.h"
 
 #include <gtest/gtest.h>
+
+#include "autograd/gau_ops.h"
 
 #include <cmath>
 #include <functional>
@@ -286,6 +288,70 @@ TEST(OpAttention, FiniteDifferencesWithVariantRules) {
 
 TEST(OpCrossEntropy, FiniteDifferencesWithIgnoredTargets) { check_finite_differences(cross_entropy_case()); }
 TEST(OpCrossEntropy, F32BackwardMatchesF64) { check_f32_matches_f64(cross_entropy_case()); }
+
+// ---- GAU's ops (autograd/gau_ops.h) ----
+
+op_case silu_case() {
+    return {{random_tensor({3, 5}, 21, 3.0)},
+            [](ag::context& ctx, const std::vector<ag::var>& in) { return ag::silu(ctx, in[0], "y"); }};
+}
+
+op_case columns_case() {  // columns 0-1 and 5-6 are not read: their gradient must be exactly 0
+    return {{random_tensor({3, 7}, 22)},
+            [](ag::context& ctx, const std::vector<ag::var>& in) { return ag::columns(ctx, in[0], 2, 3, "y"); }};
+}
+
+op_case scale_offset_case() {
+    return {{random_tensor({4, 5}, 23), random_tensor({5}, 24), random_tensor({5}, 25)},
+            [](ag::context& ctx, const std::vector<ag::var>& in) {
+                return ag::scale_offset(ctx, in[0], in[1], in[2], "y");
+            }};
+}
+
+op_case multiply_case() {
+    return {{random_tensor({3, 4}, 26), random_tensor({3, 4}, 27)},
+            [](ag::context& ctx, const std::vector<ag::var>& in) { return ag::multiply(ctx, in[0], in[1], "y"); }};
+}
+
+op_case repeat_columns_case() {
+    return {{random_tensor({3, 4}, 28)},
+            [](ag::context& ctx, const std::vector<ag::var>& in) { return ag::repeat_columns(ctx, in[0], 3, "y"); }};
+}
+
+op_case gather_rows_case() {  // row 2 read twice (sums), row 1 never (0), -1 gives a zero row
+    return {{random_tensor({4, 3}, 29)}, [](ag::context& ctx, const std::vector<ag::var>& in) {
+                return ag::gather_rows(ctx, in[0], {2, -1, 0, 2, 3}, "y");
+            }};
+}
+
+op_case chunked_linear_attention_case(std::int64_t batch, std::int64_t time, std::int64_t chunk) {
+    const std::int64_t s = 3, e = 4;
+    return {{random_tensor({batch * time, s}, 30), random_tensor({batch * time, s}, 31),
+             random_tensor({batch * time, e}, 32)},
+            [=](ag::context& ctx, const std::vector<ag::var>& in) {
+                return ag::chunked_linear_attention(ctx, in[0], in[1], in[2], batch, time, chunk, "y");
+            }};
+}
+
+TEST(OpGau, FiniteDifferences) {
+    for (const op_case& c : {silu_case(), columns_case(), scale_offset_case(), multiply_case(), repeat_columns_case(),
+                             gather_rows_case()})
+        check_finite_differences(c);
+}
+
+TEST(OpGau, F32BackwardMatchesF64) {
+    for (const op_case& c : {silu_case(), columns_case(), scale_offset_case(), multiply_case(), repeat_columns_case(),
+                             gather_rows_case()})
+        check_f32_matches_f64(c);
+}
+
+TEST(OpChunkedLinearAttention, FiniteDifferences) {
+    // A partial last chunk, two sequences of even chunks, chunk 1.
+    check_finite_differences(chunked_linear_attention_case(1, 7, 3));
+    check_finite_differences(chunked_linear_attention_case(2, 4, 2));
+    check_finite_differences(chunked_linear_attention_case(1, 4, 1));
+    check_f32_matches_f64(chunked_linear_attention_case(2, 5, 2));
+}
 
 // ---- the helpers themselves ----
 

@@ -102,6 +102,27 @@ INSTANTIATE_TEST_SUITE_P(EveryVariant, DecodeEqualsRecompute,
                              return name;
                          });
 
+// GAU layers (methods.md D4) cache s-wide keys and e-wide values; every variant that changes the
+// attention reaches them through the same rules, with the same tolerance as above.
+class GauDecodeEqualsRecompute : public testing::TestWithParam<std::string> {};
+
+TEST_P(GauDecodeEqualsRecompute, TokenByTokenAndChunked) {
+    const transformer model = test::tiny_model(test::tiny_gau_config());
+    const auto tokens = test::tiny_tokens(test_len);
+    const auto setup = setup_of(model, GetParam(), test_len);
+    EXPECT_LT(test::scaled_error(decoded(model, tokens, setup, 1, 1), recomputed_prefixes(model, tokens, setup)), 1e-11);
+    EXPECT_LT(test::scaled_error(decoded(model, tokens, setup, 7, 5), recomputed(model, tokens, setup)), 1e-11);
+}
+
+INSTANTIATE_TEST_SUITE_P(GauVariants, GauDecodeEqualsRecompute,
+                         testing::Values("default", "yarn", "rerope:window=5", "sinks:n_sink=2,window=6",
+                                         "window:w=6+logn", "alibi", "keynorm", "relu2:n_def=fixed", "hwfa:window=6"),
+                         [](const testing::TestParamInfo<std::string>& info) {
+                             std::string name;
+                             for (char ch : info.param) name += std::isalnum(static_cast<unsigned char>(ch)) ? ch : '_';
+                             return name;
+                         });
+
 TEST(DecodeDynamic, HfModeEqualsRecomputeUpToTheTrainingLength) {
     const transformer model = test::tiny_model();
     const auto tokens = test::tiny_tokens(test::tiny_train_len);

@@ -1,5 +1,5 @@
 // A tiny float64 Llama-shaped model for variant and KV-cache tests: L_train 16, head_dim 8, GQA
-// (2 query heads on 1 K/V head), two layers, weights large enough that attention is far from
+// (2 query heads on 1 K/V head), two layers (or two GAU layers), weights large enough that attention is far from
 // uniform (so a wrong score moves the logits), and a fixed random token sequence.
 #pragma once
 
@@ -28,8 +28,17 @@ inline model_config tiny_config(cpu::rope_pairing pairing = cpu::rope_pairing::i
     return c;
 }
 
-inline transformer tiny_model(cpu::rope_pairing pairing = cpu::rope_pairing::interleaved, dtype type = dtype::f64) {
-    transformer model(tiny_config(pairing), type);
+// The same width as a GAU stack (methods.md D4): two GAU layers, e = 32, s = 8 (four value heads).
+inline model_config tiny_gau_config() {
+    model_config c = tiny_config();
+    c.block = "gau";
+    c.n_layer = 1;
+    c.gau_key_dim = 8;
+    return c;
+}
+
+inline transformer tiny_model(const model_config& config, dtype type = dtype::f64) {
+    transformer model(config, type);
     rng generator(11);
     for (const auto& [name, p] : model.parameters()) {
         const bool norm = name.find("norm") != std::string::npos;
@@ -42,6 +51,10 @@ inline transformer tiny_model(cpu::rope_pairing pairing = cpu::rope_pairing::int
         }
     }
     return model;
+}
+
+inline transformer tiny_model(cpu::rope_pairing pairing = cpu::rope_pairing::interleaved, dtype type = dtype::f64) {
+    return tiny_model(tiny_config(pairing), type);
 }
 
 inline std::vector<std::int32_t> tiny_tokens(std::int64_t n) {

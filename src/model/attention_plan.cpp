@@ -1,0 +1,91 @@
+#include "model/attention_plan.h"
+
+#include <functional>
+
+#include "core/error.h"
+
+namespace stretch {
+
+namespace {
+
+rope_table_ptr table_of(std::int64_t first, std::int64_t count, const std::function<double(std::int64_t)>& position,
+                        const variants::rotation& r) {
+    std::vector<double> positions(static_cast<std::size_t>(count));
+    for (std::int64_t t = 0; t < count; ++t) positions[static_cast<std::size_t>(t)] = position(first + t);
+    return std::make_shared<const cpu::rope_table>(cpu::make_rope_table(positions, r.inv_freq, r.mscale));
+}
+
+// Queries sit at past .. past + time - 1; keys to rotate are the new ones (same positions) unless the
+// cache keeps keys unrotated, in which case all time_k keys rotate, every step. Drawn positions
+// (random-position training) give every token of the batch its own table row.
+rotation_plan make_rotation_plan(const variants::position_setup& positions, std::int64_t past, std::int64_t time,
+                                 bool rotate_all_keys, std::span<const double> drawn) {
+    const std::int64_t time_k = past + time;
+    const variants::rotation r = positions.frequencies(time_k);
+    const auto identity = [](std::int64_t p) { return double(p); };
+    rotation_plan plan;
+    if (!drawn.empty()) {
+        STRETCH_ASSERT(!positions.far().has_value());
+        plan.query = plan.key = std::make_shared<const cpu::rope_table>(cpu::make_rope_table(drawn, r.inv_freq, r.mscale));
+        return plan;
+    }
+    plan.query = table_of(past, time, identity, r);
+    plan.key = rotate_all_keys ? table_of(0, time_k, identity, r) : plan.query;
+    if (const auto& far = positions.far()) {
+        plan.query_far = table_of(past, time, far->query, r);
+        plan.key_far = rotate_all_keys ? table_of(0, time_k, far->key, r) : table_of(past, time, far->key, r);
+    }
+    return plan;
+}
+
+}  // namespace
+
+std::vector<layer_attention> plan_layers(const variants::position_setup& positions, std::int64_t n_layers,
+                                         std::int64_t past, std::int64_t time, bool cached,
+                                         std::span<const double> drawn) {
+    const auto attention_for = [&](const variants::position_setup& s) {
+        const bool unrotated = cached && s.cache_unrotated_keys();
+        return layer_attention{make_rotation_plan(s, past, time, unrotated, drawn), s.rules(past, time, past + time),
+                               s.far().has_value(), unrotated, s.key_norm_eps()};
+    };
+    std::vector<layer_attention> layers;
+    if (positions.per_layer())
+        for (std::int64_t il = 0; il < n_layers; ++il) layers.push_back(attention_for(positions.layer(il)));
+    else
+        layers.assign(1, attention_for(positions));
+    return layers;
+}
+
+attention_operands prepare_attention(ag::context& ctx, const ag::var& q_raw, ag::var k_raw, const ag::var& v,
+                                     const layer_attention& layer, const head_shape& shape, kv_cache* cache,
+                                     std::int64_t il, const std::string& p) {
+    const std::int64_t time = shape.time, time_k = shape.past + time, hd = shape.head_dim;
+    const auto rope = [&](const ag::var& x, std::int64_t rows, std::int64_t heads, const rope_table_ptr& table,
+                          const std::string& name) {
+        return ag::rope(ctx, x, shape.batch, rows, heads, hd, table, shape.pairing, name);
+    };
+    const rotation_plan& plan = layer.plan;
+    const bool two_score = layer.two_score;
+    // KeyNorm: k / |k| per head is rmsnorm(k) / sqrt(D), and the 1/sqrt(D) is the logit scale's.
+    if (layer.key_norm_eps > 0) k_raw = ag::rmsnorm_segments(ctx, k_raw, hd, layer.key_norm_eps / double(hd), p + "k_norm");
+    attention_operands out;
+    out.v = v;
+    out.q = rope(q_raw, time, shape.heads, plan.query, p + "q_rope");
+    if (two_score) out.q_far = rope(q_raw, time, shape.heads, plan.query_far, p + "q_far_rope");
+    if (cache == nullptr) {
+        out.k = rope(k_raw, time, shape.heads_kv, plan.key, p + "k_rope");
+        if (two_score) out.k_far = rope(k_raw, time, shape.heads_kv, plan.key_far, p + "k_far_rope");
+    } else if (layer.unrotated_cache) {
+        cache->write(il, k_raw->value, v->value);
+        const ag::var keys = ag::make_var(cache->keys(il, time_k), p + "cache.k");
+        out.k = rope(keys, time_k, shape.heads_kv, plan.key, p + "k_rope");
+        if (two_score) out.k_far = rope(keys, time_k, shape.heads_kv, plan.key_far, p + "k_far_rope");
+    } else {
+        cache->write(il, rope(k_raw, time, shape.heads_kv, plan.key, p + "k_rope")->value, v->value);
+        out.k = ag::make_var(cache->keys(il, time_k), p + "cache.k");
+    }
+    if (cache != nullptr) out.v = ag::make_var(cache->values(il, time_k), p + "cache.v");
+    return out;
+}
+
+}  // namespace stretch
