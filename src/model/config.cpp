@@ -60,6 +60,13 @@ variants::model_context model_config::position_context(std::int64_t target_lengt
     return {n_ctx_train, rotary_dim(), rope_base, target_length, is_gau() ? 1 : n_head, d_model, n_attention_layers()};
 }
 
+std::string model_config::shape_text() const {
+    if (!is_gau()) return fmt::format("{} layers, d_model {}, {} heads / {} kv", n_layer, d_model, n_head, n_head_kv);
+    const std::string flash = flash_chunk > 0 ? fmt::format(", FLASH chunk {}", flash_chunk) : "";
+    return fmt::format("{} GAU layers, d_model {}, e {}, s {}{}", n_attention_layers(), d_model, gau_value_dim(),
+                       gau_key_dim, flash);
+}
+
 std::int64_t model_config::n_parameters() const {
     const std::int64_t kv_dim = head_dim() * n_head_kv;
     const std::int64_t per_block = 2 * d_model                       // two RMSNorm gains

@@ -52,6 +52,8 @@ struct model_config {
     // Throws stretch::error naming the key whose value is impossible (`where`: file or flag name).
     void validate(const char* where) const;
     std::int64_t n_parameters() const;
+    // "2 layers, d_model 32, 4 heads / 2 kv" or "4 GAU layers, d_model 32, e 64, s 16, FLASH chunk 16".
+    std::string shape_text() const;
     // What a variant sees of this model when a run plans for `target_length` tokens.
     variants::model_context position_context(std::int64_t target_length) const;
 };

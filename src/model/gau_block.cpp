@@ -48,8 +48,8 @@ namespace {
 
 // One head of scores, e / s value heads: the attention op's value heads are as wide as its key
 // heads, so the single head's Q and K are repeated e / s times and every value head gets the same
-// probabilities. It costs e / s score products instead of one (the attention's FLOPs 2x at e = 4s)
-// but serves every position variant through the one attention kernel, unchanged.
+// probabilities. It costs m = e / s score products instead of one (2m / (1 + m) times the attention's
+// FLOPs: 1.6x at e = 4s) but serves every position variant through the one attention kernel, unchanged.
 ag::var shared_score_attention(ag::context& ctx, const attention_operands& in, cpu::attention_rules rules,
                                const cpu::attention_dims& dims, const std::string& name) {
     const auto repeat = [&](const ag::var& x, const char* what) {

@@ -118,10 +118,8 @@ void train(const train_options& options) {
     if (!log) fail("{}: cannot open for appending", log_path);
 
     const bool tty = isatty(fileno(stderr)) != 0;
-    std::fprintf(stderr, "model: %lld parameters (%lld layers, d_model %lld, %lld heads / %lld kv), n_ctx_train %lld\n",
-                 (long long)config.model.n_parameters(), (long long)config.model.n_layer,
-                 (long long)config.model.d_model, (long long)config.model.n_head, (long long)config.model.n_head_kv,
-                 (long long)window);
+    std::fprintf(stderr, "model: %lld parameters (%s), n_ctx_train %lld\n", (long long)config.model.n_parameters(),
+                 config.model.shape_text().c_str(), (long long)window);
     if (options.resume) std::fprintf(stderr, "resuming from %s at step %lld\n", checkpoint_path.c_str(), (long long)state.step);
 
     const std::int64_t tokens_per_step = tc.batch_size * window;
