@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "core/thread_pool.h"
+#include "eval/attention_bench.h"
 #include "eval/peer_pytorch.h"
 #include "kernels/cpu/gemm.h"
 #include "eval/throughput.h"
@@ -23,6 +24,7 @@ struct bench_args {
     double seconds = 1.0;
     std::int64_t train_steps = 5;
     std::string json;
+    std::string attention_svg;
     std::string peer_pytorch;  // scripts/bench_pytorch.py
     std::string python = "/usr/bin/python3";
 };
@@ -58,6 +60,7 @@ void run(const bench_args& a) {
         gemms.push_back({{"name", s.name}, {"m", rows}, {"k", s.k}, {"n", s.n}, {"forward_gflops", f.forward_gflops},
                          {"backward_gflops", f.backward_gflops}});
     }
+    const nlohmann::json attention = run_attention_bench({.seconds = a.seconds, .svg = a.attention_svg}, square);
     const std::int64_t warmup = 2;
     const double tokens_per_s = measure_training_tokens_per_s(config, a.train_steps, warmup);
     std::printf("\ntraining, default model (%lld parameters, batch %lld x %lld): %.0f tokens/s\n",
@@ -67,6 +70,7 @@ void run(const bench_args& a) {
                              {"blas_square_sgemm_gflops", square},
                              {"blas_core", cpu::blas_core_name()},
                              {"gemm", gemms},
+                             {"attention", attention},
                              {"train_tokens_per_s", tokens_per_s}};
     if (!a.peer_pytorch.empty()) {
         std::printf("peer   %s\n", pytorch_command(a.python, a.peer_pytorch, config, pool().size(), a.train_steps, warmup).c_str());
@@ -88,11 +92,12 @@ void run(const bench_args& a) {
 
 void add_bench_command(CLI::App& app) {
     auto args = std::make_shared<bench_args>();
-    CLI::App* cmd = app.add_subcommand("bench", "speed beside the machine's limits (GEMM, training tokens/s)");
+    CLI::App* cmd = app.add_subcommand("bench", "speed beside the machine's limits (GEMM, attention, training tokens/s)");
     cmd->add_option("--threads", args->threads, "threads (default: all cores)");
     cmd->add_option("--seconds", args->seconds, "time spent per figure")->capture_default_str();
     cmd->add_option("--train-steps", args->train_steps, "timed training steps")->capture_default_str();
     cmd->add_option("--json", args->json, "also write the figures as JSON to this file");
+    cmd->add_option("--attention-svg", args->attention_svg, "write the attention time-vs-T plot (SVG) to this file");
     cmd->add_option("--peer-pytorch", args->peer_pytorch,
                     "run this PyTorch peer script (scripts/bench_pytorch.py) on the same model, steps and threads");
     cmd->add_option("--python", args->python, "interpreter for --peer-pytorch (Debian's, with python3-torch)")

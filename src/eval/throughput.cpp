@@ -61,20 +61,21 @@ double fma_loop(std::int64_t iterations) {
 #endif
 }
 
-// Repeats `fn` until `seconds` have passed (at least 3 times); returns the best time of one call.
-template <class F>
-double best_time(double seconds, F&& fn) {
-    double best = 1e30;
+}  // namespace
+
+std::vector<double> best_times(double seconds, const std::vector<std::function<void()>>& fns) {
+    std::vector<double> best(fns.size(), 1e30);
     const auto start = clock_type::now();
-    for (int reps = 0; reps < 3 || seconds_since(start) < seconds; ++reps) {
-        const auto t = clock_type::now();
-        fn();
-        best = std::min(best, seconds_since(t));
-    }
+    for (int round = 0; round < 3 || seconds_since(start) < seconds; ++round)
+        for (std::size_t f = 0; f < fns.size(); ++f) {
+            const auto t = clock_type::now();
+            fns[f]();
+            best[f] = std::min(best[f], seconds_since(t));
+        }
     return best;
 }
 
-}  // namespace
+double best_time(double seconds, const std::function<void()>& fn) { return best_times(seconds, {fn})[0]; }
 
 double measure_fma_peak_gflops(double seconds) {
     auto& tp = pool();

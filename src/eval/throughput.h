@@ -5,11 +5,19 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "train/run_config.h"
 
 namespace stretch {
+
+// Seconds of the fastest call of each fn, calling them in turn (fn0, fn1, ..., fn0, ...) until
+// `seconds` have passed (at least 3 rounds): a load that comes and goes touches all of them alike,
+// so their ratios hold even on a busy machine.
+std::vector<double> best_times(double seconds, const std::vector<std::function<void()>>& fns);
+double best_time(double seconds, const std::function<void()>& fn);
 
 // f32 GFLOP/s of independent FMAs on all pool threads for about `seconds`.
 double measure_fma_peak_gflops(double seconds);

@@ -39,11 +39,6 @@ struct attention_rules {
     std::vector<double> query_scale;  // [T_q] logit factor c_i per query row; empty: all 1
     std::vector<double> head_slopes;  // [H] ALiBi: b_ij = -slope_h (i - j) added to the logits; empty: none
     std::vector<double> relu2_divisor;  // [T_q] n_i of the relu^2 normaliser; empty: softmax
-
-    bool visible(std::int64_t i, std::int64_t j) const {
-        return j <= i && (window <= 0 || i - j < window || j < n_sink);
-    }
-    bool far(std::int64_t i, std::int64_t j) const { return far_from > 0 && i - j >= far_from; }
 };
 
 // The second (far) score operands of a two-score variant, laid out as q and k; null otherwise.

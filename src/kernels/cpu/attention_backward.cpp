@@ -8,6 +8,7 @@
 // tiles holding far pairs). A unit owns its key tile's dK and dV rows outright; dQ rows are shared by
 // the key tiles, so each thread adds into a private copy (thread 0 into dq itself) and the copies
 // are summed in thread order afterwards: no races, and bit-identical results for a thread count.
+#include <algorithm>
 #include <vector>
 
 #include "core/error.h"
@@ -153,13 +154,14 @@ void attention_backward(const T* q, const T* k, const T* v, const T* out, const 
                     // The near and far parts of dS: a tile of one kind only goes whole to its operands.
                     const bool mixed = blk.any_near && blk.any_far;
                     if (mixed)
-                        for (std::int64_t r = 0; r < rows; ++r)
-                            for (std::int64_t jj = 0; jj < cols; ++jj) {
-                                T& near = ds[r * key_tile + jj];
-                                const bool is_far = rules.far(blk.i_lo + r, c0 + jj);
-                                w.ds_far[std::size_t(r * key_tile + jj)] = is_far ? near : T(0);
-                                if (is_far) near = T(0);
-                            }
+                        for (std::int64_t r = 0; r < rows; ++r) {
+                            T* near = ds + r * key_tile;
+                            T* far_part = w.ds_far.data() + r * key_tile;
+                            const std::int64_t n_far = tiles::far_prefix(rules, blk.i_lo + r, c0, cols);
+                            std::copy(near, near + n_far, far_part);
+                            std::fill(far_part + n_far, far_part + cols, T(0));
+                            std::fill(near, near + n_far, T(0));
+                        }
                     // dQ += dS K;  dK += dS^T Q  (and the same for the far operands)
                     if (blk.any_near) {
                         gemm<T>(false, false, rows, dim, cols, T(1), ds, key_tile, k + kv_at, l.kv_stride, T(1),

@@ -64,6 +64,11 @@ void pack_queries(const T* q, std::int64_t q_stride, std::int64_t r0, std::int64
     }
 }
 
+// How many of the keys [j_lo, j_lo + cols) are far from the query at position i: a prefix.
+inline std::int64_t far_prefix(const attention_rules& rules, std::int64_t i, std::int64_t j_lo, std::int64_t cols) {
+    return rules.far_from > 0 ? std::clamp<std::int64_t>(i - rules.far_from - j_lo + 1, 0, cols) : 0;
+}
+
 // Logits of a block into s [rows, key_tile] (methods.md eq. 0.2 with the rules of attention.h):
 // c_i scale q_i . k_j near, c_i scale qf_i . kf_j far, minus the ALiBi bias, -infinity where masked.
 // qs / qfs are the packed scaled queries; k / kf point at the block's first key row. The far product
@@ -81,15 +86,24 @@ void block_logits(const block& blk, const T* qs, const T* qfs, const T* k, const
                 key_tile);
     }
     if (blk.all_visible && !mixed && slope == T(0)) return;
+    // Row by row, on the key intervals the rules define: a row's far keys are a prefix of the block,
+    // and its visible keys are [0, n_sink) and [i - window + 1, i].
     constexpr T neg_inf = -std::numeric_limits<T>::infinity();
     for (std::int64_t r = 0; r < rows; ++r) {
         const std::int64_t i = blk.i_lo + r;
         T* sr = s + r * key_tile;
-        const T* sfr = mixed ? far_scratch.data() + r * key_tile : nullptr;
-        for (std::int64_t jj = 0; jj < cols; ++jj) {
-            const std::int64_t j = blk.j_lo + jj;
-            const T x = mixed && rules.far(i, j) ? sfr[jj] : sr[jj];
-            sr[jj] = rules.visible(i, j) ? x - slope * T(i - j) : neg_inf;
+        if (mixed) {
+            const T* sfr = far_scratch.data() + r * key_tile;
+            std::copy(sfr, sfr + far_prefix(rules, i, blk.j_lo, cols), sr);
+        }
+        if (slope != T(0))
+            for (std::int64_t jj = 0; jj < cols; ++jj) sr[jj] -= slope * T(i - blk.j_lo - jj);
+        if (blk.all_visible) continue;
+        std::fill(sr + std::clamp<std::int64_t>(i - blk.j_lo + 1, 0, cols), sr + cols, neg_inf);  // future keys
+        if (rules.window > 0) {  // keys before the window that are not sinks
+            const std::int64_t from = std::clamp<std::int64_t>(rules.n_sink - blk.j_lo, 0, cols);
+            const std::int64_t to = std::clamp<std::int64_t>(i - rules.window + 1 - blk.j_lo, 0, cols);
+            if (from < to) std::fill(sr + from, sr + to, neg_inf);
         }
     }
 }
