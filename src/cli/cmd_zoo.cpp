@@ -129,6 +129,7 @@ void run(zoo_args a) {
     const auto text_tokens = read_byte_tokens(a.text, "--text");
 
     std::vector<sweep_result> results;
+    std::vector<std::string> not_applicable;
     std::string runtime = "| model | train (s) | evaluate (s) | rows |\n|---|---:|---:|---:|\n";
     for (std::size_t i = 0; i < plan.entries.size(); ++i) {
         const zoo_entry& entry = plan.entries[i];
@@ -149,9 +150,22 @@ void run(zoo_args a) {
         eval_request request = base;
         const std::int64_t rows = variants::position_setup(trained, model->position_context(n_ctx), entry.name).learned_rows();
         if (rows > 0) std::erase_if(request.lengths, [&](std::int64_t length) { return length > rows; });
-        const auto cells = evaluate_methods(*model, text_tokens, a.text, request, methods, labels, modes);
-        results.insert(results.end(), cells.begin(), cells.end());
-        runtime += fmt::format("| {} | {:.1f} | {:.1f} | {} |\n", entry.name, train_seconds, seconds_since(eval_start), methods.size());
+        std::size_t rows_measured = 0;
+        for (std::size_t m = 0; m < methods.size(); ++m) {
+            // The composition rule is the registry's general one; a block design can still refuse a
+            // method (FLASH takes rotation-only variants): that row is reported, not fatal. The
+            // model's own encoding must always work.
+            try {
+                const auto cells = evaluate_methods(*model, text_tokens, a.text, request, {methods[m]}, {labels[m]}, modes);
+                results.insert(results.end(), cells.begin(), cells.end());
+                ++rows_measured;
+            } catch (const error& e) {
+                if (m == 0) throw;
+                std::fprintf(stderr, "zoo: %s does not apply: %s\n", labels[m].c_str(), e.what());
+                not_applicable.push_back(labels[m]);
+            }
+        }
+        runtime += fmt::format("| {} | {:.1f} | {:.1f} | {} |\n", entry.name, train_seconds, seconds_since(eval_start), rows_measured);
     }
 
     const nlohmann::json meta = {{"preset", a.preset}, {"set", a.sets},       {"data", a.data},
@@ -171,6 +185,8 @@ void run(zoo_args a) {
     std::string board = leaderboard_markdown(accuracy_leaderboard(ranked));
     if (!unranked.empty())
         board += fmt::format("\nNot ranked (measured on fewer lengths): {}.\n", fmt::join(unranked, ", "));
+    if (!not_applicable.empty())
+        board += fmt::format("\nNot applicable (refused by the model, reason on stderr): {}.\n", fmt::join(not_applicable, ", "));
     write_text_atomic((fs::path(a.out) / "leaderboard.md").string(), board);
     write_text_atomic((fs::path(a.out) / "runtime.md").string(), runtime);
     std::printf("%s\n%s\nwrote %s/{results.csv,results.json,table.md,plot.svg,leaderboard.md,runtime.md}\n",

@@ -26,6 +26,8 @@ zoo_plan default_zoo_plan() {
         {"relu2", {"pos=default+relu2"}},
         {"post_ln", {"norm_position=post"}},
         {"deepnorm", {"norm_position=post", "deepnorm=true"}},
+        {"gau", {"block=gau"}},                         // 2 n_layer GAU layers, softmax (D4)
+        {"flash", {"block=gau", "flash_chunk=64"}},     // FLASH mixed chunks of L_train / 4 (D6)
     };
     // The rows of published-tables.md's tables that need no training (B3, B6, B9, B10, B12, B13).
     plan.inference = {"ntk", "yarn", "rerope", "leaky_rerope", "logn", "rerope+logn", "window+logn"};

@@ -60,6 +60,21 @@ TEST(CliZoo, TrainsEachEntryAndAgreesWithEval) {
     EXPECT_NE(changed.output.find("trained with steps = 6, this zoo wants 7"), std::string::npos) << changed.output;
 }
 
+TEST(CliZoo, MethodsTheModelRefusesAreReportedNotFatal) {
+    // FLASH takes only rotations from a position variant (methods.md D6): ntk applies, rerope does not.
+    const std::string out = fresh_dir("zooflash");
+    const auto r = run_command(stretch_binary() + " zoo --preset tiny --threads 2 --only flash --steps 3 --lengths 64"
+                               " --modes plain --tokens 64 --data " + data_file("austen-emma.txt") + " --val " +
+                               data_file("austen-persuasion.txt") + " --out " + out);
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find("flash: rerope does not apply: pos = 'rerope': FLASH"), std::string::npos) << r.output;
+    const std::string csv = read_file(out + "/results.csv");
+    EXPECT_NE(csv.find("flash: ntk,plain"), std::string::npos) << csv;
+    EXPECT_EQ(csv.find("flash: rerope,"), std::string::npos) << csv;
+    EXPECT_NE(read_file(out + "/leaderboard.md").find("Not applicable (refused by the model, reason on stderr): flash: rerope"),
+              std::string::npos);
+}
+
 TEST(CliZoo, UnknownEntryIsAOneLineError) {
     const auto r = run_command(zoo_command(fresh_dir("zoobad"), 6) + " --only ropee");
     EXPECT_NE(r.status, 0);
