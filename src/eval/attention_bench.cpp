@@ -185,7 +185,8 @@ nlohmann::json run_attention_bench(const attention_bench_options& o, double blas
                            {"forward_backward_s", r.train_s},
                            {"forward_backward_gflops", train},
                            {"window_forward_s", r.window_s},
-                           {"window_forward_gflops", forward_flops(t, o.heads, o.head_dim, o.window) / r.window_s * 1e-9},
+                           {"window_forward_gflops",
+                            forward_flops(t, o.heads, o.head_dim, o.window) / r.window_s * 1e-9},
                            {"rerope_forward_s", r.rerope_s},
                            {"rerope_over_plain", r.rerope_s / r.fused_s}});
         rows.push_back(r);

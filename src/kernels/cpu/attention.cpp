@@ -67,39 +67,46 @@ void attention_forward(const T* q, const T* k, const T* v, T* out, T* log_sum_ex
             std::fill(w.max.begin(), w.max.end(), neg_inf);
             std::fill(w.sum.begin(), w.sum.end(), T(0));
             const std::int64_t i_lo = l.offset + r0, i_hi = i_lo + rows - 1;
-            for (std::int64_t c0 = 0; c0 <= i_hi; c0 += key_tile) {
-                const tiles::block blk(rules, i_lo, i_hi, c0, std::min(c0 + key_tile, i_hi + 1) - 1);
-                if (!blk.any_visible) continue;
-                const std::int64_t cols = blk.cols();
-                T* s = w.s.data();
-                tiles::block_logits(blk, w.qs.data(), w.qfs.data(), k + kv_at + c0 * l.kv_stride,
-                                    far.k ? far.k + kv_at + c0 * l.kv_stride : nullptr, l.kv_stride, dim, rules, slope,
-                                    s, w.far_logits);
-                for (std::int64_t r = 0; r < rows; ++r) {
-                    T* sr = s + r * key_tile;
-                    if (relu2) {
-                        relu2_row(sr, cols, T(1) / T(rules.relu2_divisor[std::size_t(r0 + r)]));
-                        continue;
+            // The keys its rows may see come in two runs: sinks before the window, then the band up to
+            // the diagonal. Tiles start at each run's first key, so a window's far edge costs no
+            // partly used tile.
+            const std::int64_t band_lo = rules.window > 0 ? std::max<std::int64_t>(0, i_lo - rules.window + 1) : 0;
+            const std::int64_t runs[2][2] = {{0, std::min(rules.n_sink, band_lo)}, {band_lo, i_hi + 1}};
+            for (const auto& run : runs) {
+                for (std::int64_t c0 = run[0]; c0 < run[1]; c0 += key_tile) {
+                    const tiles::block blk(rules, i_lo, i_hi, c0, std::min(c0 + key_tile, run[1]) - 1);
+                    if (!blk.any_visible) continue;
+                    const std::int64_t cols = blk.cols();
+                    T* s = w.s.data();
+                    const std::int64_t k_at = kv_at + c0 * l.kv_stride;
+                    tiles::block_logits(blk, w.qs.data(), w.qfs.data(), k + k_at, far.k ? far.k + k_at : nullptr,
+                                        l.kv_stride, dim, rules, slope, s, w.far_logits);
+                    for (std::int64_t r = 0; r < rows; ++r) {
+                        T* sr = s + r * key_tile;
+                        if (relu2) {
+                            relu2_row(sr, cols, T(1) / T(rules.relu2_divisor[std::size_t(r0 + r)]));
+                            continue;
+                        }
+                        // Online softmax: rescale what was accumulated under the old maximum.
+                        const T old_max = w.max[std::size_t(r)];
+                        const T new_max = std::max(old_max, row_max(sr, cols));
+                        if (new_max == neg_inf) {  // nothing visible to this row yet
+                            std::fill(sr, sr + cols, T(0));
+                            continue;
+                        }
+                        const T sum = exp_shifted(sr, cols, new_max);
+                        if (old_max != new_max) {
+                            const T correction = old_max == neg_inf ? T(0) : std::exp(old_max - new_max);
+                            w.sum[std::size_t(r)] *= correction;
+                            T* acc = w.acc.data() + r * dim;
+                            for (std::int64_t e = 0; e < dim; ++e) acc[e] *= correction;
+                            w.max[std::size_t(r)] = new_max;
+                        }
+                        w.sum[std::size_t(r)] += sum;
                     }
-                    // Online softmax: rescale what was accumulated under the old maximum.
-                    const T old_max = w.max[std::size_t(r)];
-                    const T new_max = std::max(old_max, row_max(sr, cols));
-                    if (new_max == neg_inf) {  // nothing visible to this row yet
-                        std::fill(sr, sr + cols, T(0));
-                        continue;
-                    }
-                    const T sum = exp_shifted(sr, cols, new_max);
-                    if (old_max != new_max) {
-                        const T correction = old_max == neg_inf ? T(0) : std::exp(old_max - new_max);
-                        w.sum[std::size_t(r)] *= correction;
-                        T* acc = w.acc.data() + r * dim;
-                        for (std::int64_t e = 0; e < dim; ++e) acc[e] *= correction;
-                        w.max[std::size_t(r)] = new_max;
-                    }
-                    w.sum[std::size_t(r)] += sum;
+                    gemm<T>(false, false, rows, dim, cols, T(1), s, key_tile, v + k_at, l.kv_stride,
+                            T(1), w.acc.data(), dim);
                 }
-                gemm<T>(false, false, rows, dim, cols, T(1), s, key_tile, v + kv_at + c0 * l.kv_stride, l.kv_stride,
-                        T(1), w.acc.data(), dim);
             }
             for (std::int64_t r = 0; r < rows; ++r) {
                 const T inv = relu2 ? T(1) : T(1) / w.sum[std::size_t(r)];

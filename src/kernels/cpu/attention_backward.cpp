@@ -143,7 +143,8 @@ void attention_backward(const T* q, const T* k, const T* v, const T* out, const 
                     gemm<T>(false, true, rows, cols, dim, T(1), doh, l.q_stride, v + kv_at, l.kv_stride, T(0), ds,
                             key_tile);
                     for (std::int64_t r = 0; r < rows; ++r) {
-                        const T c = scale * (rules.query_scale.empty() ? T(1) : T(rules.query_scale[std::size_t(r0 + r)]));
+                        const T c =
+                            scale * (rules.query_scale.empty() ? T(1) : T(rules.query_scale[std::size_t(r0 + r)]));
                         if (relu2)
                             relu2_grad_row(s + r * key_tile, ds + r * key_tile, cols,
                                            T(2) * c / T(rules.relu2_divisor[std::size_t(r0 + r)]));

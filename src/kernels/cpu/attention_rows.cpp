@@ -95,7 +95,9 @@ void softmax_grad_row_f32(const float* p, float* g, std::int64_t n, float delta,
 void softmax_grad_row_f64(const double* p, double* g, std::int64_t n, double delta, double factor) {
     softmax_grad_row_impl(p, g, n, delta, factor);
 }
-void relu2_grad_row_f32(const float* x, float* g, std::int64_t n, float factor) { relu2_grad_row_impl(x, g, n, factor); }
+void relu2_grad_row_f32(const float* x, float* g, std::int64_t n, float factor) {
+    relu2_grad_row_impl(x, g, n, factor);
+}
 void relu2_grad_row_f64(const double* x, double* g, std::int64_t n, double factor) {
     relu2_grad_row_impl(x, g, n, factor);
 }

@@ -64,7 +64,8 @@ rules_pair make_rules(rule_set which, const shape& sh) {
             for (std::int64_t i = 0; i < sh.time_q; ++i) c.query_scale.push_back(1.0 + 0.001 * double(i));
             break;
         case rule_set::relu2_alibi:  // relu^2 / n (D5) with ALiBi slopes (C5)
-            for (std::int64_t i = 0; i < sh.time_q; ++i) c.relu2_divisor.push_back(double(sh.time_k - sh.time_q + i + 1));
+            for (std::int64_t i = 0; i < sh.time_q; ++i)
+                c.relu2_divisor.push_back(double(sh.time_k - sh.time_q + i + 1));
             for (std::int64_t h = 0; h < sh.heads; ++h) c.head_slopes.push_back(0.01 * double(h + 1));
             break;
         case rule_set::far_window_logn_alibi:  // everything on at once, a split inside a window
@@ -119,9 +120,10 @@ void check_against_ref(const shape& sh, rule_set which, double tol) {
         const vec logits = ref::attention_scores(q, k, s, scale, rules.ref);
         vec lse_want(lse.size());
         for (std::size_t row = 0; row < lse_want.size(); ++row) {
+            const double* x = logits.data() + row * std::size_t(sh.time_k);
             double max = -INFINITY, sum = 0;
-            for (std::int64_t j = 0; j < sh.time_k; ++j) max = std::fmax(max, logits[row * std::size_t(sh.time_k) + std::size_t(j)]);
-            for (std::int64_t j = 0; j < sh.time_k; ++j) sum += std::exp(logits[row * std::size_t(sh.time_k) + std::size_t(j)] - max);
+            for (std::int64_t j = 0; j < sh.time_k; ++j) max = std::fmax(max, x[j]);
+            for (std::int64_t j = 0; j < sh.time_k; ++j) sum += std::exp(x[j] - max);
             lse_want[row] = max + std::log(sum);
         }
         EXPECT_LT(max_scaled_error(lse, lse_want), tol) << "log_sum_exp";
@@ -171,11 +173,15 @@ void check_all(const shape* shapes, std::size_t n, double tol) {
 
 TEST(KernelAttention, F32MatchesRefEveryRuleSmall) { check_all<float>(small_shapes, std::size(small_shapes), f32_tol); }
 
-TEST(KernelAttention, F64MatchesRefEveryRuleSmall) { check_all<double>(small_shapes, std::size(small_shapes), f64_tol); }
+TEST(KernelAttention, F64MatchesRefEveryRuleSmall) {
+    check_all<double>(small_shapes, std::size(small_shapes), f64_tol);
+}
 
 TEST(KernelAttention, F32MatchesRefEveryRuleTiled) { check_all<float>(tiled_shapes, std::size(tiled_shapes), f32_tol); }
 
-TEST(KernelAttention, F64MatchesRefEveryRuleTiled) { check_all<double>(tiled_shapes, std::size(tiled_shapes), f64_tol); }
+TEST(KernelAttention, F64MatchesRefEveryRuleTiled) {
+    check_all<double>(tiled_shapes, std::size(tiled_shapes), f64_tol);
+}
 
 TEST(KernelAttention, MatchesRefWithOneAndThreeThreads) {
     // One thread: no private dQ copies. Three: uneven static partitions of the tile units.
@@ -193,7 +199,8 @@ TEST(KernelAttention, BackwardIsDeterministicForAThreadCount) {
     const shape sh{1, 300, 300, 2, 1, 64};
     const cpu::attention_dims d{sh.batch, sh.time_q, sh.time_k, sh.heads, sh.heads_kv, sh.head_dim};
     const std::int64_t n_q = sh.time_q * sh.heads * sh.head_dim, n_kv = sh.time_k * sh.head_dim;
-    const auto q = as<float>(random_vec(n_q, 1)), k = as<float>(random_vec(n_kv, 2)), v = as<float>(random_vec(n_kv, 3));
+    const auto q = as<float>(random_vec(n_q, 1)), k = as<float>(random_vec(n_kv, 2));
+    const auto v = as<float>(random_vec(n_kv, 3));
     const auto dout = as<float>(random_vec(n_q, 4));
     std::vector<float> out(q.size()), lse(std::size_t(sh.heads * sh.time_q));
     cpu::attention_forward<float>(q.data(), k.data(), v.data(), out.data(), lse.data(), d, 0.125f);
