@@ -1,12 +1,14 @@
 // `stretch bench`: the speed figures of benchmarks.md that exist so far, each beside the machine's
 // limit measured in the same run: f32 GEMM in the default model's training shapes as a fraction of
 // the FMA peak and of the BLAS's best square sgemm, and training tokens/s of the default model beside
-// PyTorch CPU running the same model and steps (--peer-pytorch).
+// PyTorch CPU running the same model and steps (--peer-pytorch). With --model, a GGUF model's prefill
+// and decode tokens/s instead, beside llama.cpp with --peer-llama-cpp (bench_inference.cpp).
 #include <cstdio>
 #include <memory>
 
 #include <nlohmann/json.hpp>
 
+#include "cli/bench_inference.h"
 #include "cli/commands.h"
 #include "core/thread_pool.h"
 #include "eval/attention_bench.h"
@@ -27,6 +29,7 @@ struct bench_args {
     std::string attention_svg;
     std::string peer_pytorch;  // scripts/bench_pytorch.py
     std::string python = "/usr/bin/python3";
+    std::shared_ptr<inference_bench_args> inference = std::make_shared<inference_bench_args>();  // --model
 };
 
 void run(const bench_args& a) {
@@ -102,7 +105,12 @@ void add_bench_command(CLI::App& app) {
                     "run this PyTorch peer script (scripts/bench_pytorch.py) on the same model, steps and threads");
     cmd->add_option("--python", args->python, "interpreter for --peer-pytorch (Debian's, with python3-torch)")
         ->capture_default_str();
-    cmd->callback([args] { run(*args); });
+    add_inference_bench_options(cmd, args->inference);
+    cmd->callback([args] {
+        if (args->inference->request.model.empty()) return run(*args);
+        if (args->threads != 0) set_threads(args->threads);
+        run_inference_bench(*args->inference, args->json);
+    });
 }
 
 }  // namespace stretch::cli

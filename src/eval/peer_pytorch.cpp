@@ -1,27 +1,12 @@
 #include "eval/peer_pytorch.h"
 
-#include <sys/wait.h>
-
-#include <array>
-#include <cstdio>
-
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "eval/peer_process.h"
 
 namespace stretch {
-
-namespace {
-
-// POSIX shell single quotes: nothing inside is special except the quote itself.
-std::string shell_quote(const std::string& s) {
-    std::string out = "'";
-    for (char ch : s) out += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
-    return out + "'";
-}
-
-}  // namespace
 
 std::string pytorch_command(const std::string& python, const std::string& script, const run_config& config,
                             int threads, std::int64_t steps, std::int64_t warmup) {
@@ -44,20 +29,11 @@ pytorch_figure measure_pytorch_training(const std::string& python, const std::st
                                         const run_config& config, int threads, std::int64_t steps,
                                         std::int64_t warmup) {
     const std::string command = pytorch_command(python, script, config, threads, steps, warmup);
-    FILE* pipe = popen(command.c_str(), "r");  // the script's stderr goes straight to ours
-    if (pipe == nullptr) fail("--peer-pytorch: cannot start {}", command);
-    std::string output;
-    std::array<char, 4096> buffer{};
-    while (std::fgets(buffer.data(), int(buffer.size()), pipe) != nullptr) output += buffer.data();
-    const int status = pclose(pipe);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        fail("--peer-pytorch: {} exited with status {}, expected 0 (needs Debian's python3-torch: "
-             "apt-get install python3-torch; --python names the interpreter)",
-             script, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-    const nlohmann::json answer = nlohmann::json::parse(output, nullptr, false);
-    if (!answer.is_object() || !answer.contains("tokens_per_s") || !answer.contains("parameters"))
-        fail("--peer-pytorch: {} printed '{}', expected one JSON object with tokens_per_s and parameters", script,
-             output);
+    const nlohmann::json answer = run_peer_script(
+        command, "--peer-pytorch", "needs Debian's python3-torch: apt-get install python3-torch; --python names the interpreter");
+    if (!answer.contains("tokens_per_s") || !answer.contains("parameters"))
+        fail("--peer-pytorch: {} printed '{}', expected tokens_per_s and parameters", script,
+             answer.dump());
     pytorch_figure f{answer["tokens_per_s"].get<double>(), answer["parameters"].get<std::int64_t>(),
                      answer.value("torch", std::string())};
     if (f.parameters != config.model.n_parameters())

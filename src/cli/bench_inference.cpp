@@ -1,0 +1,84 @@
+#include "cli/bench_inference.h"
+
+#include <cstdio>
+#include <tuple>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/thread_pool.h"
+#include "io/atomic_file.h"
+#include "kernels/cpu/quant_matmul.h"
+
+namespace stretch::cli {
+
+void add_inference_bench_options(CLI::App* cmd, const std::shared_ptr<inference_bench_args>& args) {
+    inference_bench_request& r = args->request;
+    cmd->add_option("--model", r.model, "GGUF model: measure its prefill and decode tokens/s instead");
+    cmd->add_option("--prefill", r.prefill, "--model: prompt tokens in one forward")->capture_default_str();
+    cmd->add_option("--decode", r.decode, "--model: tokens decoded one at a time after the prompt")->capture_default_str();
+    cmd->add_option("--cached", r.cached, "--model: tokens already in the cache for the long decode")->capture_default_str();
+    cmd->add_option("--cached-decode", r.cached_decode, "--model: tokens timed after the long cache")->capture_default_str();
+    cmd->add_option("--repeat", r.repeat, "--model: each figure is the best of this many runs")->capture_default_str();
+    cmd->add_flag("--dequantize", args->dequantize, "--model: multiply in f32 with the weights dequantised at load");
+    cmd->add_option("--peer-llama-cpp", args->peer_llama_cpp,
+                    "--model: run this llama.cpp peer script (scripts/bench_llama_cpp.py) on the same file and threads");
+    cmd->add_option("--llama-python", args->llama_python, "interpreter for --peer-llama-cpp (with llama-cpp-python)")
+        ->capture_default_str();
+}
+
+void run_inference_bench(inference_bench_args a, const std::string& json) {
+    a.request.weights = a.dequantize ? quantized_weights::dequantize : quantized_weights::keep;
+    const inference_figures f = measure_inference(a.request);
+    const auto& r = a.request;
+    const double decode_gb_s = f.weight_bytes * f.decode_tokens_per_s * 1e-9;
+    std::printf("model  %s, weights %s (%.1f MB streamed per decoded token), %s dot products, threads %d\n",
+                r.model.c_str(), a.dequantize ? "dequantised to f32" : "quantised", f.weight_bytes * 1e-6,
+                cpu::quant_kernel_name(cpu::best_quant_kernel()), pool().size());
+    std::printf("limit  memory read bandwidth (streaming sum, all threads)   %8.1f GB/s\n", f.stream_gb_per_s);
+    if (f.integer_product_gops > 0)
+        std::printf("kernel ffn_up of layer 0 with %lld rows: integer dots %.1f GOP/s, dequantised sgemm %.1f GOP/s\n",
+                    (long long)r.prefill, f.integer_product_gops, f.dequantized_sgemm_gops);
+    std::printf("\n%-42s %12s\n", "figure", "tokens/s");
+    std::printf("%-42s %12.1f\n", fmt::format("prefill {} tokens", r.prefill).c_str(), f.prefill_tokens_per_s);
+    std::printf("%-42s %12.1f   (%.1f GB/s of weights, %.0f%% of the bandwidth)\n",
+                fmt::format("decode {} tokens", r.decode).c_str(), f.decode_tokens_per_s, decode_gb_s,
+                100 * decode_gb_s / f.stream_gb_per_s);
+    std::printf("%-42s %12.1f\n", fmt::format("decode {} tokens after {} cached", r.cached_decode, r.cached).c_str(),
+                f.cached_decode_tokens_per_s);
+    nlohmann::json report = {{"model", r.model},
+                             {"threads", pool().size()},
+                             {"weights", a.dequantize ? "dequantized" : "quantized"},
+                             {"kernel", cpu::quant_kernel_name(cpu::best_quant_kernel())},
+                             {"prefill", r.prefill},
+                             {"decode", r.decode},
+                             {"cached", r.cached},
+                             {"cached_decode", r.cached_decode},
+                             {"stream_gb_per_s", f.stream_gb_per_s},
+                             {"weight_bytes", f.weight_bytes},
+                             {"integer_product_gops", f.integer_product_gops},
+                             {"dequantized_sgemm_gops", f.dequantized_sgemm_gops},
+                             {"prefill_tokens_per_s", f.prefill_tokens_per_s},
+                             {"decode_tokens_per_s", f.decode_tokens_per_s},
+                             {"decode_weight_gb_per_s", decode_gb_s},
+                             {"cached_decode_tokens_per_s", f.cached_decode_tokens_per_s}};
+    if (!a.peer_llama_cpp.empty()) {
+        std::printf("\npeer   %s\n", llama_cpp_command(a.llama_python, a.peer_llama_cpp, r, pool().size()).c_str());
+        const inference_figures p = measure_llama_cpp(a.llama_python, a.peer_llama_cpp, r, pool().size());
+        std::printf("%-42s %12s %12s %10s\n", "figure", "stretch", "llama.cpp", "ratio");
+        for (const auto& [name, ours, theirs, key] :
+             {std::tuple{"prefill", f.prefill_tokens_per_s, p.prefill_tokens_per_s, "prefill"},
+              {"decode", f.decode_tokens_per_s, p.decode_tokens_per_s, "decode"},
+              {"decode after the long cache", f.cached_decode_tokens_per_s, p.cached_decode_tokens_per_s, "cached_decode"}}) {
+            std::printf("%-42s %12.1f %12.1f %9.2fx\n", name, ours, theirs, ours / theirs);
+            report[std::string("llama_cpp_") + key + "_tokens_per_s"] = theirs;
+            report[std::string(key) + "_ratio_vs_llama_cpp"] = ours / theirs;
+        }
+    }
+    if (!json.empty()) {
+        const std::string text = report.dump(2) + "\n";
+        write_file_atomic(json, std::as_bytes(std::span(text.data(), text.size())));
+    }
+}
+
+}  // namespace stretch::cli
