@@ -2,9 +2,13 @@
 // [0, n) into n_threads contiguous chunks, chunk k always going to thread k. Because the partition
 // depends only on n and the thread count, every reduction done per chunk is deterministic for a
 // fixed thread count (what exact training resume relies on). The calling thread runs chunk 0.
+// Waiting threads spin for a short while before sleeping on a condition variable: decoding one
+// token runs hundreds of small parallel_for calls, and a futex wake-up for each cost more than the
+// work (llama.cpp's ggml threads spin the same way).
 // Not a task scheduler: no work stealing, no nesting (asserted).
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -36,8 +40,8 @@ private:
     std::condition_variable done_;
     const std::function<void(std::int64_t, std::int64_t, int)>* job_ = nullptr;
     std::int64_t job_n_ = 0;
-    std::uint64_t generation_ = 0;
-    int pending_ = 0;
+    std::atomic<std::uint64_t> generation_ = 0;  // written under mutex_, read by spinning workers
+    std::atomic<int> pending_ = 0;
     bool stopping_ = false;
 };
 

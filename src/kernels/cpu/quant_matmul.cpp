@@ -47,11 +47,6 @@ std::int32_t dot_q4_block(const std::byte* qs, const std::int8_t* x) {
 
 }  // namespace
 
-std::size_t quantized_matrix::row_bytes() const {
-    const auto& t = gguf::traits(type);
-    return static_cast<std::size_t>(cols / t.block_size) * t.type_size;
-}
-
 bool can_multiply_quantized(ggml_type type) {
     return type == ggml_type::q8_0 || type == ggml_type::q4_0 || type == ggml_type::q4_1 || type == ggml_type::q4_k;
 }
@@ -60,12 +55,12 @@ quantized_matrix make_quantized_matrix(ggml_type type, std::int64_t rows, std::i
                                        const std::string& name) {
     if (!can_multiply_quantized(type))
         fail("{}: type {}; expected Q8_0, Q4_0, Q4_1 or Q4_K for a quantised product", name, gguf::ggml_type_name(type));
-    const auto block = gguf::traits(type).block_size;
-    if (rows <= 0 || cols <= 0 || cols % block != 0)
-        fail("{}: shape [{}, {}]; expected rows of a whole number of {}-value {} blocks", name, rows, cols, block,
-             gguf::ggml_type_name(type));
-    quantized_matrix w{type, rows, cols, {}};
-    w.data.resize(static_cast<std::size_t>(rows) * w.row_bytes());
+    const auto& traits = gguf::traits(type);
+    if (rows <= 0 || cols <= 0 || cols % traits.block_size != 0)
+        fail("{}: shape [{}, {}]; expected rows of a whole number of {}-value {} blocks", name, rows, cols,
+             traits.block_size, gguf::ggml_type_name(type));
+    quantized_matrix w{type, rows, cols, static_cast<std::size_t>(cols / traits.block_size) * traits.type_size, {}};
+    w.data.resize(static_cast<std::size_t>(rows) * w.row_bytes);
     std::memcpy(w.data.data(), bytes, w.data.size());
     return w;
 }
@@ -94,7 +89,7 @@ void quantize_rows_q8(const float* x, std::int64_t r0, std::int64_t r1, q8_rows&
             std::int8_t* q = out.qs.data() + r * k + b * 32;
             std::int32_t sum = 0;
             for (int i = 0; i < 32; ++i) {
-                q[i] = static_cast<std::int8_t>(std::lround(v[i] * inv));
+                q[i] = static_cast<std::int8_t>(std::nearbyint(v[i] * inv));  // to nearest, ties to even
                 sum += q[i];
             }
             out.d[std::size_t(r * nb + b)] = d;

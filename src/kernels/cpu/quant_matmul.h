@@ -23,10 +23,10 @@ namespace stretch::cpu {
 struct quantized_matrix {
     gguf::ggml_type type = gguf::ggml_type::q8_0;
     std::int64_t rows = 0, cols = 0;
+    std::size_t row_bytes = 0;
     std::vector<std::byte> data;
 
-    std::size_t row_bytes() const;
-    const std::byte* row(std::int64_t r) const { return data.data() + static_cast<std::size_t>(r) * row_bytes(); }
+    const std::byte* row(std::int64_t r) const { return data.data() + static_cast<std::size_t>(r) * row_bytes; }
 };
 
 // The types quantized_linear_forward multiplies directly.
