@@ -81,6 +81,13 @@ run_config entry_config(const zoo_args& a, const zoo_entry& entry) {
     return c;
 }
 
+// What training took when it happened (this run or an earlier one), for runtime.md.
+double recorded_train_seconds(const fs::path& dir) {
+    std::ifstream in(dir / "zoo-train.json");
+    const auto j = nlohmann::json::parse(in, nullptr, false);
+    return j.is_object() && j.contains("seconds") && j["seconds"].is_number() ? j["seconds"].get<double>() : 0.0;
+}
+
 // Trains the entry's model into `dir`, or reuses / resumes what an earlier zoo left there (only if
 // it was configured identically). Returns the seconds spent here.
 double train_entry(const zoo_args& a, const run_config& config, const fs::path& dir) {
@@ -92,7 +99,7 @@ double train_entry(const zoo_args& a, const run_config& config, const fs::path& 
             if (found.value(key, nlohmann::json()) != value)
                 fail("{}: trained with {} = {}, this zoo wants {}; use another --out or delete that folder",
                      checkpoint.string(), key, found.value(key, nlohmann::json()).dump(), value.dump());
-        if (fs::exists(dir / "model.gguf")) return 0;
+        if (fs::exists(dir / "model.gguf")) return recorded_train_seconds(dir);
     }
     train_options options;
     options.config = config;
@@ -102,7 +109,55 @@ double train_entry(const zoo_args& a, const run_config& config, const fs::path& 
     options.resume = started;
     const auto start = std::chrono::steady_clock::now();
     train(options);
-    return seconds_since(start);
+    const double seconds = seconds_since(start);
+    write_text_atomic((dir / "zoo-train.json").string(), nlohmann::json{{"seconds", seconds}}.dump() + "\n");
+    return seconds;
+}
+
+struct entry_evaluation {
+    std::vector<sweep_result> cells;
+    std::vector<std::string> refused;  // methods the model would not take
+    double seconds = 0;
+};
+
+// Every method of one trained model, or what an identical earlier evaluation left in `cache`
+// (same text, budget, lengths, modes and methods): a killed zoo redoes no finished model.
+entry_evaluation evaluate_entry(const transformer& model, const std::vector<variants::position_spec>& methods,
+                                const std::vector<std::string>& labels, const eval_request& request,
+                                const std::vector<eval_mode>& modes, const std::vector<std::int32_t>& text_tokens,
+                                const std::string& text_name, const fs::path& cache) {
+    std::vector<std::string> mode_names;
+    for (const eval_mode m : modes) mode_names.push_back(eval_mode_name(m));
+    const nlohmann::json key = {{"text", text_name},         {"tokens", request.token_budget}, {"lengths", request.lengths},
+                                {"modes", mode_names},       {"methods", labels}};
+    entry_evaluation out;
+    if (std::ifstream in(cache); in) {
+        const auto j = nlohmann::json::parse(in, nullptr, false);
+        if (!j.is_discarded() && j.contains("meta") && j["meta"].value("key", nlohmann::json()) == key) {
+            out.cells = sweep_results_from_json(j, cache.string());
+            out.refused = j["meta"].value("refused", std::vector<std::string>{});
+            out.seconds = j["meta"].value("seconds", 0.0);
+            return out;
+        }
+    }
+    const auto start = std::chrono::steady_clock::now();
+    for (std::size_t m = 0; m < methods.size(); ++m) {
+        // The composition rule is the registry's general one; a block design can still refuse a
+        // method (FLASH takes rotation-only variants): that row is reported, not fatal. The
+        // model's own encoding must always work.
+        try {
+            const auto cells = evaluate_methods(model, text_tokens, text_name, request, {methods[m]}, {labels[m]}, modes);
+            out.cells.insert(out.cells.end(), cells.begin(), cells.end());
+        } catch (const error& e) {
+            if (m == 0) throw;
+            std::fprintf(stderr, "zoo: %s does not apply: %s\n", labels[m].c_str(), e.what());
+            out.refused.push_back(labels[m]);
+        }
+    }
+    out.seconds = seconds_since(start);
+    const nlohmann::json meta = {{"key", key}, {"refused", out.refused}, {"seconds", out.seconds}};
+    write_text_atomic(cache.string(), sweep_json(out.cells, meta).dump(1) + "\n");
+    return out;
 }
 
 void run(zoo_args a) {
@@ -137,7 +192,6 @@ void run(zoo_args a) {
         std::fprintf(stderr, "zoo: %s (%s)\n", entry.name.c_str(), fmt::format("{}", fmt::join(entry.settings, " ")).c_str());
         const double train_seconds = train_entry(a, configs[i], dir);
         const auto model = load_model(dir.string());
-        const auto eval_start = std::chrono::steady_clock::now();
         const auto trained = variants::parse_spec(model->config().pos, fmt::format("{}: pos", dir.string()));
         std::vector<variants::position_spec> methods{trained};
         for (const auto& m : inference)
@@ -150,22 +204,12 @@ void run(zoo_args a) {
         eval_request request = base;
         const std::int64_t rows = variants::position_setup(trained, model->position_context(n_ctx), entry.name).learned_rows();
         if (rows > 0) std::erase_if(request.lengths, [&](std::int64_t length) { return length > rows; });
-        std::size_t rows_measured = 0;
-        for (std::size_t m = 0; m < methods.size(); ++m) {
-            // The composition rule is the registry's general one; a block design can still refuse a
-            // method (FLASH takes rotation-only variants): that row is reported, not fatal. The
-            // model's own encoding must always work.
-            try {
-                const auto cells = evaluate_methods(*model, text_tokens, a.text, request, {methods[m]}, {labels[m]}, modes);
-                results.insert(results.end(), cells.begin(), cells.end());
-                ++rows_measured;
-            } catch (const error& e) {
-                if (m == 0) throw;
-                std::fprintf(stderr, "zoo: %s does not apply: %s\n", labels[m].c_str(), e.what());
-                not_applicable.push_back(labels[m]);
-            }
-        }
-        runtime += fmt::format("| {} | {:.1f} | {:.1f} | {} |\n", entry.name, train_seconds, seconds_since(eval_start), rows_measured);
+        const entry_evaluation e =
+            evaluate_entry(*model, methods, labels, request, modes, text_tokens, a.text, dir / "zoo-eval.json");
+        results.insert(results.end(), e.cells.begin(), e.cells.end());
+        not_applicable.insert(not_applicable.end(), e.refused.begin(), e.refused.end());
+        runtime += fmt::format("| {} | {:.1f} | {:.1f} | {} |\n", entry.name, train_seconds, e.seconds,
+                               methods.size() - e.refused.size());
     }
 
     const nlohmann::json meta = {{"preset", a.preset}, {"set", a.sets},       {"data", a.data},

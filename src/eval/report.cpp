@@ -224,6 +224,32 @@ nlohmann::json sweep_json(const std::vector<sweep_result>& results, const nlohma
     return {{"meta", meta}, {"results", rows}};
 }
 
+std::vector<sweep_result> sweep_results_from_json(const nlohmann::json& document, const std::string& where) {
+    if (!document.is_object() || !document.contains("results") || !document["results"].is_array())
+        fail("{}: expected {{\"meta\": ..., \"results\": [...]}}", where);
+    const auto number = [](const nlohmann::json& v) { return v.is_null() ? std::numeric_limits<double>::quiet_NaN() : v.get<double>(); };
+    std::vector<sweep_result> results;
+    for (const auto& row : document["results"]) {
+        try {
+            sweep_result r;
+            r.method = row.at("method").get<std::string>();
+            r.result.mode = parse_eval_mode(row.at("mode").get<std::string>());
+            r.result.score = parse_score_rule(row.at("score").get<std::string>());
+            r.result.length = row.at("length").get<std::int64_t>();
+            r.result.loss = number(row.at("loss"));
+            r.result.ppl = number(row.at("ppl"));
+            r.result.bpb = number(row.at("bpb"));
+            r.result.accuracy = number(row.at("accuracy"));
+            r.result.tokens = row.at("tokens").get<std::int64_t>();
+            r.result.seconds = number(row.at("seconds"));
+            results.push_back(r);
+        } catch (const nlohmann::json::exception&) {
+            fail("{}: result row {} lacks a field or has one of the wrong type", where, row.dump());
+        }
+    }
+    return results;
+}
+
 std::string sweep_markdown(const std::vector<sweep_result>& results, std::int64_t n_ctx_train) {
     std::string out;
     for (const section& s : sections_of(results)) {

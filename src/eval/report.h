@@ -20,6 +20,9 @@ std::string sweep_csv(const std::vector<sweep_result>& results);
 
 // {"meta": meta, "results": [{the CSV's fields}, ...]}; a non-finite number becomes null.
 nlohmann::json sweep_json(const std::vector<sweep_result>& results, const nlohmann::json& meta);
+// The results back from sweep_json's form (null -> NaN); throws stretch::error naming `where` and
+// the first malformed row.
+std::vector<sweep_result> sweep_results_from_json(const nlohmann::json& document, const std::string& where);
 
 // Per section, a loss table and an accuracy table: rows = methods, columns = lengths ascending, the
 // training length's header marked "(train)". Throws stretch::error when there are no results or a

@@ -1,6 +1,7 @@
 // `stretch zoo` as a user runs it, at the tiny preset: one model per entry, each row equal to a
 // separate `stretch eval` of the saved model, the learned table left out past its length (and out
-// of the leaderboard), finished models reused, and a changed config refused instead of mixed in.
+// of the leaderboard), finished models and evaluations reused, and a changed config refused instead of
+// mixed in.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -51,10 +52,16 @@ TEST(CliZoo, TrainsEachEntryAndAgreesWithEval) {
         }
     EXPECT_TRUE(found);
 
-    // A second run reuses the trained models; a different step count is refused, naming the key.
+    // A second run reuses the trained models and their evaluations (the same report, nothing
+    // recomputed); a different step count is refused, naming the key.
     const auto stamp = std::filesystem::last_write_time(out + "/models/rope/model.gguf");
-    ASSERT_EQ(run_command(zoo_command(out, 6)).status, 0);
+    const std::string first = read_file(out + "/results.json");
+    const auto again = run_command(zoo_command(out, 6));
+    ASSERT_EQ(again.status, 0) << again.output;
     EXPECT_EQ(std::filesystem::last_write_time(out + "/models/rope/model.gguf"), stamp);
+    EXPECT_EQ(again.output.find("step "), std::string::npos) << again.output;  // no training line
+    EXPECT_EQ(again.output.find("  loss "), std::string::npos) << again.output;  // no evaluation line
+    EXPECT_EQ(read_file(out + "/results.json"), first);
     const auto changed = run_command(zoo_command(out, 7));
     EXPECT_NE(changed.status, 0);
     EXPECT_NE(changed.output.find("trained with steps = 6, this zoo wants 7"), std::string::npos) << changed.output;
