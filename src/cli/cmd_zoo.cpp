@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <memory>
 
@@ -85,7 +86,8 @@ run_config entry_config(const zoo_args& a, const zoo_entry& entry) {
 double recorded_train_seconds(const fs::path& dir) {
     std::ifstream in(dir / "zoo-train.json");
     const auto j = nlohmann::json::parse(in, nullptr, false);
-    return j.is_object() && j.contains("seconds") && j["seconds"].is_number() ? j["seconds"].get<double>() : 0.0;
+    return j.is_object() && j.contains("seconds") && j["seconds"].is_number() ? j["seconds"].get<double>()
+                                                                              : std::numeric_limits<double>::quiet_NaN();
 }
 
 // Trains the entry's model into `dir`, or reuses / resumes what an earlier zoo left there (only if
@@ -208,7 +210,8 @@ void run(zoo_args a) {
             evaluate_entry(*model, methods, labels, request, modes, text_tokens, a.text, dir / "zoo-eval.json");
         results.insert(results.end(), e.cells.begin(), e.cells.end());
         not_applicable.insert(not_applicable.end(), e.refused.begin(), e.refused.end());
-        runtime += fmt::format("| {} | {:.1f} | {:.1f} | {} |\n", entry.name, train_seconds, e.seconds,
+        const std::string trained_in = std::isnan(train_seconds) ? "not recorded" : fmt::format("{:.1f}", train_seconds);
+        runtime += fmt::format("| {} | {} | {:.1f} | {} |\n", entry.name, trained_in, e.seconds,
                                methods.size() - e.refused.size());
     }
 
