@@ -28,6 +28,8 @@ void model_config::validate(const char* where) const {
         fail("{}: norm_position = '{}', expected pre or post", where, norm_position);
     if (deepnorm && norm_position != "post")
         fail("{}: deepnorm = true needs norm_position = post (DeepNorm keeps Post-LN, methods.md D3)", where);
+    if (deepnorm_constants != "paper" && deepnorm_constants != "adam")
+        fail("{}: deepnorm_constants = '{}', expected paper or adam", where, deepnorm_constants);
     if (block != "transformer" && block != "gau") fail("{}: block = '{}', expected transformer or gau", where, block);
     if (flash_chunk < 0) fail("{}: flash_chunk = {}, expected 0 (off) or a chunk size in tokens", where, flash_chunk);
     if (!is_gau()) {  // n_head, n_head_kv and d_ff are unused by GAU layers
@@ -51,8 +53,16 @@ void model_config::validate(const char* where) const {
              gau_value_dim(), gau_key_dim);
 }
 
+// methods.md D3: the paper's decoder-only row, alpha = (2N)^(1/4), beta = (8N)^(-1/4); Su's Adam row
+// (post 8978: lambda / alpha = 1 / sqrt(2N) split symmetrically), alpha = (2N)^(1/2), beta = (2N)^(-1/2).
 double model_config::residual_alpha() const {
-    return deepnorm ? std::pow(2.0 * double(n_layer), 0.25) : 1.0;  // decoder-only row of methods.md D3
+    if (!deepnorm) return 1.0;
+    return std::pow(2.0 * double(n_layer), deepnorm_constants == "adam" ? 0.5 : 0.25);
+}
+
+double model_config::init_gain() const {
+    if (!deepnorm) return 1.0;
+    return deepnorm_constants == "adam" ? std::pow(2.0 * double(n_layer), -0.5) : std::pow(8.0 * double(n_layer), -0.25);
 }
 
 variants::model_context model_config::position_context(std::int64_t target_length) const {

@@ -26,11 +26,15 @@ struct model_config {
     // The position/attention variant the model is trained with and evaluated with by default
     // (a --pos spec, variants/spec.h): e.g. "window:w=64+logn:mode=trained".
     std::string pos = "default";
-    // methods.md D2/D3: "pre" (x + F(Norm(x)), a final norm) or "post" (Norm(alpha x + F(x))); with
-    // deepnorm, post with alpha = (2N)^(1/4) and Xavier init of gain (8N)^(-1/4) on V, O and the FFN.
+    // methods.md D2/D3: "pre" (x + F(Norm(x)), a final norm) or "post" (Norm(alpha x + F(x)), Xavier
+    // init); with deepnorm, post with residual scale alpha and Xavier gain beta on V, O and the FFN:
+    // deepnorm_constants "paper" (DeepNet's decoder-only row, alpha = (2N)^(1/4), beta = (8N)^(-1/4))
+    // or "adam" (Su's constants for Adam, post 8978: alpha = (2N)^(1/2), beta = (2N)^(-1/2)).
     std::string norm_position = "pre";
     bool deepnorm = false;
+    std::string deepnorm_constants = "paper";
     double residual_alpha() const;  // 1 unless deepnorm
+    double init_gain() const;       // beta; 1 unless deepnorm
     // methods.md D4: "transformer" (attention + SwiGLU blocks) or "gau". Two GAU layers match one
     // block in parameters (3Ce = 6C^2 each vs 12C^2), so a gau model of n_layer blocks has 2 n_layer
     // GAU layers: the same n_layer keeps the size comparable (n_head, n_head_kv and d_ff are unused).

@@ -31,6 +31,7 @@ void write_model_metadata(gguf::writer& out, const model_config& c) {
     out.set_string("stretch.pos", c.pos);
     out.set_string("stretch.norm_position", c.norm_position);
     out.set_bool("stretch.deepnorm", c.deepnorm);
+    out.set_string("stretch.deepnorm_constants", c.deepnorm_constants);
     out.set_string("stretch.block", c.block);
     if (c.is_gau()) {  // blk.0 .. blk.{2 n_layer - 1} are GAU layers (model/gau_block.h)
         out.set_u32("stretch.gau_expansion", static_cast<std::uint32_t>(c.gau_expansion));
@@ -67,6 +68,7 @@ model_config read_model_config(const gguf::reader& in) {
     c.pos = in.get_string_or("stretch.pos", "default");
     c.norm_position = in.get_string_or("stretch.norm_position", "pre");
     c.deepnorm = in.get_bool_or("stretch.deepnorm", false);
+    c.deepnorm_constants = in.get_string_or("stretch.deepnorm_constants", "paper");
     c.block = in.get_string_or("stretch.block", "transformer");
     if (c.is_gau()) {
         c.gau_expansion = in.get_u32("stretch.gau_expansion");

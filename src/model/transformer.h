@@ -32,9 +32,9 @@ public:
     const model_config& config() const { return config_; }
     dtype type() const { return type_; }
 
-    // GPT-2 / llm.c initialisation: N(0, 0.02) for matrices, residual projections (attn_output,
-    // ffn_down, gau_out) scaled by 1/sqrt(2 n_layer), gains (norms, GAU's gamma) 1, biases 0; with
-    // deepnorm, DeepNorm's Xavier gains.
+    // Pre-LN: GPT-2 / llm.c initialisation, N(0, 0.02) for matrices, residual projections (attn_output,
+    // ffn_down, gau_out) scaled by 1/sqrt(2 n_layer), gains (norms, GAU's gamma) 1, biases 0. Post-LN:
+    // Xavier for the block matrices, with DeepNorm's gain beta on V, O, the FFN and GAU's U, V, W_o.
     void init(rng& generator);
 
     // Every parameter with its GGUF name, in a fixed order (the optimizer and checkpoints rely on it).

@@ -27,6 +27,7 @@ void expect_round_trip(const model_config& config) {
     const model_config& c = loaded->config();
     EXPECT_EQ(c.norm_position, config.norm_position);
     EXPECT_EQ(c.deepnorm, config.deepnorm);
+    EXPECT_EQ(c.deepnorm_constants, config.deepnorm_constants);
     EXPECT_EQ(c.pos, config.pos);
     EXPECT_EQ(c.tie_embeddings, config.tie_embeddings);
     EXPECT_EQ(c.n_parameters(), config.n_parameters());
@@ -48,6 +49,8 @@ TEST(GgufModel, PostLnAndDeepNormRoundTrip) {
     c.norm_position = "post";
     expect_round_trip(c);
     c.deepnorm = true;
+    expect_round_trip(c);
+    c.deepnorm_constants = "adam";  // alpha = sqrt(2N): a model loaded with the paper's alpha would differ
     expect_round_trip(c);
 }
 

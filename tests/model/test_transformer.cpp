@@ -149,35 +149,67 @@ TEST(TransformerGradients, PostLnAndDeepNormMatchFiniteDifferences) {
     check_post_ln_gradients(true);
 }
 
+// The RMS of a parameter tensor (its init std, up to sampling error).
+double rms_of(const transformer& model, const std::string& name) {
+    for (const auto& [pname, p] : model.parameters())
+        if (pname == name) {
+            double ss = 0;
+            for (std::int64_t i = 0; i < p->value.numel(); ++i) ss += p->value.data<double>()[i] * p->value.data<double>()[i];
+            return std::sqrt(ss / double(p->value.numel()));
+        }
+    return 0.0;
+}
+
+// Post-LN with residual scale `alpha` and Xavier gain `beta` on V, O and the FFN (1 on Q and K):
+// checks both the forward's constant and the initialisation.
+void expect_post_ln_constants(const model_config& c, double alpha, double beta) {
+    EXPECT_DOUBLE_EQ(c.residual_alpha(), alpha) << c.n_layer << " " << c.deepnorm_constants;
+    EXPECT_DOUBLE_EQ(c.init_gain(), beta) << c.n_layer << " " << c.deepnorm_constants;
+    transformer model(c, dtype::f64);
+    rng generator(3);
+    model.init(generator);
+    // ffn_gate [12, 8]: Xavier std beta sqrt(2/20); attn_q [8, 8]: sqrt(2/16). The RMS of 96 or 64
+    // normals is within ~9 % (1 / sqrt(2n)) of the std, so 3 sigma is 0.27; a wrong gain (beta
+    // vs 1: 0.58 at N = 1 with the paper's constants) is far outside.
+    EXPECT_NEAR(rms_of(model, "blk.0.ffn_gate.weight") / (beta * std::sqrt(2.0 / 20.0)), 1.0, 0.27) << c.n_layer;
+    EXPECT_NEAR(rms_of(model, "blk.0.attn_q.weight") / std::sqrt(2.0 / 16.0), 1.0, 0.27) << c.n_layer;
+}
+
 TEST(TransformerInit, DeepNormConstantsFollowTheDecoderOnlyRow) {
-    // methods.md D3: alpha = (2N)^(1/4); V, O and FFN weights Xavier with gain (8N)^(-1/4), Q and K gain 1.
+    // methods.md D3: the paper's alpha = (2N)^(1/4), beta = (8N)^(-1/4); Su's Adam row (post 8978)
+    // alpha = (2N)^(1/2), beta = (2N)^(-1/2).
     for (const std::int64_t n : {1, 6, 24}) {
         model_config c = tiny_config(cpu::rope_pairing::interleaved, true);
         c.n_layer = n;
         c.norm_position = "post";
         c.deepnorm = true;
-        EXPECT_DOUBLE_EQ(c.residual_alpha(), std::pow(2.0 * double(n), 0.25));
-        transformer model(c, dtype::f64);
-        rng generator(3);
-        model.init(generator);
-        const auto std_of = [&](const std::string& name) {
-            for (const auto& [pname, p] : model.parameters())
-                if (pname == name) {
-                    double ss = 0;
-                    for (std::int64_t i = 0; i < p->value.numel(); ++i) ss += p->value.data<double>()[i] * p->value.data<double>()[i];
-                    return std::sqrt(ss / double(p->value.numel()));
-                }
-            return 0.0;
-        };
-        // ffn_gate [12, 8]: Xavier std beta sqrt(2/20); attn_q [8, 8]: sqrt(2/16). The RMS of 96 or 64
-        // normals is within ~9 % (1 / sqrt(2n)) of the std, so 3 sigma is 0.27; a wrong gain (beta
-        // vs 1: 0.58 at N = 1) is far outside.
-        const double beta = std::pow(8.0 * double(n), -0.25);
-        EXPECT_NEAR(std_of("blk.0.ffn_gate.weight") / (beta * std::sqrt(2.0 / 20.0)), 1.0, 0.27) << n;
-        EXPECT_NEAR(std_of("blk.0.attn_q.weight") / std::sqrt(2.0 / 16.0), 1.0, 0.27) << n;
+        expect_post_ln_constants(c, std::pow(2.0 * double(n), 0.25), std::pow(8.0 * double(n), -0.25));
+        c.deepnorm_constants = "adam";
+        expect_post_ln_constants(c, std::pow(2.0 * double(n), 0.5), std::pow(2.0 * double(n), -0.5));
     }
     model_config pre = tiny_config(cpu::rope_pairing::interleaved, true);
     EXPECT_EQ(pre.residual_alpha(), 1.0);
+}
+
+TEST(TransformerInit, PostLnIsDeepNormWithAlphaAndBetaOne) {
+    // methods.md D2: plain Post-LN is DeepNorm with alpha = beta = 1 (Xavier, the DeepNet paper's baseline).
+    model_config c = tiny_config(cpu::rope_pairing::interleaved, true);
+    c.n_layer = 24;
+    c.norm_position = "post";
+    expect_post_ln_constants(c, 1.0, 1.0);
+}
+
+TEST(ModelConfig, RejectsUnknownDeepNormConstants) {
+    model_config c = tiny_config(cpu::rope_pairing::interleaved, true);
+    c.norm_position = "post";
+    c.deepnorm = true;
+    c.deepnorm_constants = "sgd";
+    try {
+        c.validate("run.json");
+        FAIL() << "expected an error";
+    } catch (const error& e) {
+        EXPECT_STREQ(e.what(), "run.json: deepnorm_constants = 'sgd', expected paper or adam");
+    }
 }
 
 TEST(TransformerGradients, RopeQkBiasMatchesFiniteDifferences) {
