@@ -31,7 +31,9 @@ perplexity_result llama_perplexity(const transformer& model, const std::vector<s
         std::copy_n(tokens.begin() + c * n_ctx, n_ctx, chunk.begin());
         if (request.bos >= 0) chunk[0] = request.bos;
         ag::context inference;
-        const tensor logits = model.forward(inference, chunk, 1, n_ctx, setup)->value.to(dtype::f32);
+        // Shares the forward's buffer when it is already f32: a second [T, V] copy doubled peak memory.
+        const tensor out = model.forward(inference, chunk, 1, n_ctx, setup)->value;
+        const tensor logits = out.type() == dtype::f32 ? out : out.to(dtype::f32);
         // Row j predicts token j + 1 of the chunk (the original text, not the BOS substitute).
         std::vector<std::int32_t> targets(static_cast<std::size_t>(n_ctx), -1);
         for (std::int64_t j = first; j < n_ctx - 1; ++j) targets[std::size_t(j)] = tokens[std::size_t(c * n_ctx + j + 1)];
