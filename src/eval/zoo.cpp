@@ -20,7 +20,7 @@ zoo_plan default_zoo_plan() {
         {"rope_qk_bias", {"pos=rope_qk_bias"}},
         {"random_pos", {"pos=random_pos:l_rand=4096"}},  // L_rand above the longest test length (C7)
         {"logn_trained", {"pos=default+logn:mode=trained"}},
-        {"window_trained", {"pos=default+window"}},
+        {"window_trained", {"pos=default+window:w=64"}},  // L_train / 4, the optimum of B13
         {"hwfa", {"pos=hwfa"}},
         {"keynorm", {"pos=default+keynorm"}},
         {"relu2", {"pos=default+relu2"}},
