@@ -2,20 +2,13 @@
 
 #include <cmath>
 
+#include "autograd/dispatch.h"
 #include "core/error.h"
 #include "kernels/cpu/chunked_linear_attention.h"
 
 namespace stretch::ag {
 
 namespace {
-
-template <class F>
-void dispatch(dtype type, F&& f) {
-    if (type == dtype::f32)
-        f(float{});
-    else
-        f(double{});
-}
 
 template <class T>
 T sigmoid(T x) {

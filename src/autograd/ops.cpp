@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "autograd/dispatch.h"
 #include "kernels/cpu/cross_entropy.h"
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/gemm.h"
@@ -11,15 +12,6 @@
 namespace stretch::ag {
 
 namespace {
-
-// Runs f(T{}) with T the scalar type of `type`.
-template <class F>
-void dispatch(dtype type, F&& f) {
-    if (type == dtype::f32)
-        f(float{});
-    else
-        f(double{});
-}
 
 void check_same_dtype(const var& a, const var& b) { STRETCH_ASSERT(a->value.type() == b->value.type()); }
 
