@@ -6,7 +6,8 @@ SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 packages=(
   build-essential cmake ninja-build pkg-config git
-  libopenblas-dev         # f32/f64 GEMM (cblas)
+  libdnnl-dev             # f32 GEMM (oneDNN sgemm)
+  libopenblas-dev         # f64 GEMM (cblas) and the OpenBLAS peer in stretch bench
   libhwy-dev              # Google Highway: SIMD with run-time dispatch (attention row passes)
   libfmt-dev              # formatting
   nlohmann-json3-dev      # configs, JSON reports

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <vector>
 
+#include <cblas.h>
+
 #if defined(__AVX512F__) || defined(__AVX2__)
 #include <immintrin.h>
 #endif
@@ -117,6 +119,20 @@ double measure_square_sgemm(std::int64_t n, double seconds) {
     const double t = best_time(seconds, [&] { cpu::linear_forward<float>(a.data(), b.data(), c.data(), n, n, n); });
     return 2.0 * double(n) * double(n) * double(n) / t * 1e-9;
 }
+
+double measure_openblas_square_sgemm(std::int64_t n, double seconds) {
+    std::vector<float> a(std::size_t(n * n), 0.5f), b(std::size_t(n * n), 0.25f), c(std::size_t(n * n));
+    const auto blas_n = static_cast<blasint>(n);
+    const double t = best_time(seconds, [&] {
+        pool().parallel_for(n, [&](std::int64_t r0, std::int64_t r1, int) {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<blasint>(r1 - r0), blas_n, blas_n, 1.0f,
+                        a.data() + r0 * n, blas_n, b.data(), blas_n, 0.0f, c.data() + r0 * n, blas_n);
+        });
+    });
+    return 2.0 * double(n) * double(n) * double(n) / t * 1e-9;
+}
+
+const char* openblas_core_name() { return openblas_get_corename(); }
 
 double measure_training_tokens_per_s(const run_config& config, std::int64_t steps, std::int64_t warmup) {
     transformer model(config.model);

@@ -31,9 +31,13 @@ struct gemm_figure {
 };
 gemm_figure measure_linear(std::int64_t m, std::int64_t k, std::int64_t n, double seconds);
 
-// GFLOP/s of one square sgemm (n x n x n) called on one thread per pool thread's share of rows
-// (the BLAS alone, split like our products).
+// GFLOP/s of one square sgemm (n x n x n) split by rows over the pool threads like our products:
+// through our f32 GEMM library (the limit our shapes are measured against), and through OpenBLAS's
+// cblas_sgemm (the BLAS a PyTorch CPU build uses: a peer).
 double measure_square_sgemm(std::int64_t n, double seconds);
+double measure_openblas_square_sgemm(std::int64_t n, double seconds);
+// OpenBLAS's name for the kernels it chose (its core type, e.g. "Haswell"; OPENBLAS_CORETYPE overrides it).
+const char* openblas_core_name();
 
 // Training tokens/s of a model (forward, backward, gradient clipping and AdamW on random tokens: the
 // trainer's step), after `warmup` steps.

@@ -50,7 +50,9 @@ TEST(RandomPos, UniformDrawsAreStrictlyIncreasingDistinctAndInRange) {
             EXPECT_EQ(p[t], std::floor(p[t]));
             EXPECT_GE(p[t], 0.0);
             EXPECT_LT(p[t], 40.0);
-            if (t > 0) EXPECT_GT(p[t], p[t - 1]);
+            if (t > 0) {
+                EXPECT_GT(p[t], p[t - 1]);
+            }
         }
     }
 }

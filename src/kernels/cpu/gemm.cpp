@@ -1,7 +1,12 @@
 #include "kernels/cpu/gemm.h"
 
 #include <cblas.h>
+#include <dnnl.h>
+#include <omp.h>
 
+#include <fmt/format.h>
+
+#include "core/error.h"
 #include "core/thread_pool.h"
 
 namespace stretch::cpu {
@@ -10,9 +15,12 @@ template <>
 void gemm<float>(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, float alpha,
                  const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c,
                  std::int64_t ldc) {
-    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
-                static_cast<blasint>(m), static_cast<blasint>(n), static_cast<blasint>(k), alpha, a,
-                static_cast<blasint>(lda), b, static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));
+    // stretch's pool already splits the work: oneDNN must not start an OpenMP team inside each slice.
+    static thread_local const bool one_thread = (omp_set_num_threads(1), true);
+    (void)one_thread;
+    const dnnl_status_t status = dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', m, n, k, alpha, a, lda, b,
+                                            ldb, beta, c, ldc);
+    STRETCH_ASSERT(status == dnnl_success);
 }
 
 template <>
@@ -24,7 +32,20 @@ void gemm<double>(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, st
                 static_cast<blasint>(lda), b, static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));
 }
 
-const char* blas_core_name() { return openblas_get_corename(); }
+std::string f32_gemm_name() {
+    const dnnl_version_t* v = dnnl_version();
+    const char* isa = "";
+    switch (dnnl_get_effective_cpu_isa()) {
+        case dnnl_cpu_isa_avx512_core_amx: isa = "avx512_core_amx"; break;
+        case dnnl_cpu_isa_avx512_core_bf16: isa = "avx512_core_bf16"; break;
+        case dnnl_cpu_isa_avx512_core_vnni: isa = "avx512_core_vnni"; break;
+        case dnnl_cpu_isa_avx512_core: isa = "avx512_core"; break;
+        case dnnl_cpu_isa_avx2_vnni: isa = "avx2_vnni"; break;
+        case dnnl_cpu_isa_avx2: isa = "avx2"; break;
+        default: isa = "sse41 or other"; break;
+    }
+    return fmt::format("oneDNN {}.{}.{} sgemm, {}", v->major, v->minor, v->patch, isa);
+}
 
 // Rows per thread below which splitting the M dimension starves the BLAS micro-kernel; then the
 // N dimension (output features) is split instead. Either way each output element is computed by
