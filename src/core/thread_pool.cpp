@@ -1,7 +1,10 @@
 #include "core/thread_pool.h"
 
 #include <algorithm>
+#include <chrono>
 #include <memory>
+
+#include <sys/resource.h>
 
 #include <cblas.h>
 
@@ -36,10 +39,26 @@ static void run_chunk(const std::function<void(std::int64_t, std::int64_t, int)>
     inside_job = false;
 }
 
-// Polls `ready` for some 20 microseconds (a pause takes ~65 ns on Zen 4/5); true once it holds.
-// Longer spins lose badly when the machine is oversubscribed: the thread waited for is not running,
-// and the spinner takes the core it needs (measured: decode fell from 26 to 1 token/s at load 12
-// with 1.3 ms spins).
+// True when this thread was preempted (an involuntary context switch) since its previous call:
+// another thread wanted this core, so the machine has more runnable threads than cores.
+static bool preempted_since_last_call() {
+    static thread_local long last = -1;
+    rusage usage{};
+    getrusage(RUSAGE_THREAD, &usage);
+    const bool preempted = last >= 0 && usage.ru_nivcsw != last;
+    last = usage.ru_nivcsw;
+    return preempted;
+}
+
+// Polls `ready` for some 20 microseconds (a pause takes ~65 ns on Zen 4/5), then, unless the machine
+// is oversubscribed, for up to 2 ms more; true once it holds. Decoding one token runs hundreds of
+// parallel_for calls a few tens of microseconds apart, and a worker that went to sleep in between
+// costs a futex wake-up and an inter-processor interrupt each time (in a VM: decode at 99 token/s
+// with the short spin alone, 200 with the long one). On an oversubscribed machine a long spin is
+// ruinous: the thread waited for is not running, and the spinner spends the CPU share the scheduler
+// would have given it on waking (1.3 ms spins dropped decode from 26 to 1 token/s at load 12; so did
+// sched_yield, which hands the core to a busy thread for a whole time slice). Being preempted is the
+// sign of that, and then the caller sleeps at once.
 template <class F>
 static bool spin_until(F&& ready) {
     for (int i = 0; i < 300; ++i) {
@@ -48,7 +67,16 @@ static bool spin_until(F&& ready) {
         __builtin_ia32_pause();
 #endif
     }
-    return false;
+    if (preempted_since_last_call()) return false;
+    using clock = std::chrono::steady_clock;
+    const auto give_up = clock::now() + std::chrono::milliseconds(2);
+    for (int i = 1;; ++i) {
+        if (ready()) return true;
+#if defined(__x86_64__)
+        __builtin_ia32_pause();
+#endif
+        if (i % 64 == 0 && clock::now() > give_up) return false;
+    }
 }
 
 void thread_pool::worker_loop(int index) {

@@ -116,13 +116,13 @@ void attention_backward(const T* q, const T* k, const T* v, const T* out, const 
                     if (!blk.any_visible) continue;
                     const std::int64_t cols = blk.cols();
                     const std::int64_t q_at = (b * d.time_q + r0) * l.q_stride + h * dim;
-                    tiles::pack_queries(q + q_at - r0 * l.q_stride, l.q_stride, r0, rows, dim, scale, rules,
+                    tiles::pack_queries(q + q_at - r0 * l.q_stride, l.q_stride, r0, rows, 1, dim, scale, rules,
                                         w.qs.data());
                     if (blk.any_far)
-                        tiles::pack_queries(far.q + q_at - r0 * l.q_stride, l.q_stride, r0, rows, dim, scale, rules,
+                        tiles::pack_queries(far.q + q_at - r0 * l.q_stride, l.q_stride, r0, rows, 1, dim, scale, rules,
                                             w.qfs.data());
                     T* s = w.s.data();
-                    tiles::block_logits(blk, w.qs.data(), w.qfs.data(), k + kv_at, far.k ? far.k + kv_at : nullptr,
+                    tiles::block_logits(blk, 1, w.qs.data(), w.qfs.data(), k + kv_at, far.k ? far.k + kv_at : nullptr,
                                         l.kv_stride, dim, rules, slope, s, w.far_logits);
                     // P, in s (softmax) or beside the logits in p (relu^2, whose Jacobian needs S).
                     T* p = relu2 ? w.p.data() : s;

@@ -52,15 +52,17 @@ struct block {
 // run of n tiles maps to tile 0, n-1, 1, n-2, ..., so each contiguous chunk mixes long and short.
 inline std::int64_t balanced_tile(std::int64_t u, std::int64_t n) { return u % 2 == 0 ? u / 2 : n - 1 - u / 2; }
 
-// Rows [r0, r0 + rows) of one head of q ([T, H, D] rows of q_stride), each multiplied by
-// scale * c_i, packed into out [rows, D]: the logit is then a plain dot product with the key.
+// Rows [r0, r0 + rows) of `heads` consecutive heads of q ([T, H, D] rows of q_stride; q points at
+// the first of those heads), each multiplied by scale * c_i, packed into out [rows * heads, D] row
+// by row, the heads of a row together: the logit is then a plain dot product with the key.
 template <class T>
-void pack_queries(const T* q, std::int64_t q_stride, std::int64_t r0, std::int64_t rows, std::int64_t head_dim,
-                  T scale, const attention_rules& rules, T* out) {
+void pack_queries(const T* q, std::int64_t q_stride, std::int64_t r0, std::int64_t rows, std::int64_t heads,
+                  std::int64_t head_dim, T scale, const attention_rules& rules, T* out) {
     for (std::int64_t r = 0; r < rows; ++r) {
         const T c = scale * (rules.query_scale.empty() ? T(1) : T(rules.query_scale[std::size_t(r0 + r)]));
         const T* src = q + (r0 + r) * q_stride;
-        for (std::int64_t e = 0; e < head_dim; ++e) out[r * head_dim + e] = c * src[e];
+        T* dst = out + r * heads * head_dim;
+        for (std::int64_t e = 0; e < heads * head_dim; ++e) dst[e] = c * src[e];
     }
 }
 
@@ -71,12 +73,14 @@ inline std::int64_t far_prefix(const attention_rules& rules, std::int64_t i, std
 
 // Logits of a block into s [rows, key_tile] (methods.md eq. 0.2 with the rules of attention.h):
 // c_i scale q_i . k_j near, c_i scale qf_i . kf_j far, minus the ALiBi bias, -infinity where masked.
-// qs / qfs are the packed scaled queries; k / kf point at the block's first key row. The far product
-// is computed only when the block holds far pairs, the near one only when it holds near pairs.
+// qs / qfs are the packed scaled queries, `heads` rows per position (pack_queries); k / kf point at
+// the block's first key row. The far product is computed only when the block holds far pairs, the
+// near one only when it holds near pairs.
 template <class T>
-void block_logits(const block& blk, const T* qs, const T* qfs, const T* k, const T* kf, std::int64_t kv_stride,
-                  std::int64_t head_dim, const attention_rules& rules, T slope, T* s, std::vector<T>& far_scratch) {
-    const std::int64_t rows = blk.rows(), cols = blk.cols();
+void block_logits(const block& blk, std::int64_t heads, const T* qs, const T* qfs, const T* k, const T* kf,
+                  std::int64_t kv_stride, std::int64_t head_dim, const attention_rules& rules, T slope, T* s,
+                  std::vector<T>& far_scratch) {
+    const std::int64_t rows = blk.rows() * heads, cols = blk.cols();
     const bool mixed = blk.any_near && blk.any_far;
     gemm<T>(false, true, rows, cols, head_dim, T(1), blk.any_near ? qs : qfs, head_dim, blk.any_near ? k : kf,
             kv_stride, T(0), s, key_tile);
@@ -90,7 +94,7 @@ void block_logits(const block& blk, const T* qs, const T* qfs, const T* k, const
     // and its visible keys are [0, n_sink) and [i - window + 1, i].
     constexpr T neg_inf = -std::numeric_limits<T>::infinity();
     for (std::int64_t r = 0; r < rows; ++r) {
-        const std::int64_t i = blk.i_lo + r;
+        const std::int64_t i = blk.i_lo + r / heads;
         T* sr = s + r * key_tile;
         if (mixed) {
             const T* sfr = far_scratch.data() + r * key_tile;

@@ -163,6 +163,7 @@ const shape tiled_shapes[] = {
     {1, 1, 600, 2, 2, 64},     // decode: one row, 3 key tiles
     {1, 100, 517, 4, 2, 128},  // T_q < T_k across tile boundaries, GQA 2
     {2, 257, 257, 2, 2, 64},   // one row past a tile, two batches
+    {2, 3, 700, 9, 3, 64},     // few rows, GQA 3: a group's heads packed into one tile, 3 key tiles
 };
 
 template <class T>
