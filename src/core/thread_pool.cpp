@@ -2,9 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <memory>
-
-#include <sys/resource.h>
 
 #include <cblas.h>
 
@@ -39,15 +38,26 @@ static void run_chunk(const std::function<void(std::int64_t, std::int64_t, int)>
     inside_job = false;
 }
 
-// True when this thread was preempted (an involuntary context switch) since its previous call:
-// another thread wanted this core, so the machine has more runnable threads than cores.
-static bool preempted_since_last_call() {
-    static thread_local long last = -1;
-    rusage usage{};
-    getrusage(RUSAGE_THREAD, &usage);
-    const bool preempted = last >= 0 && usage.ru_nivcsw != last;
-    last = usage.ru_nivcsw;
-    return preempted;
+// True while the machine has more runnable threads than cores: the fourth field of /proc/loadavg
+// ("running/total") counts the threads runnable right now, our own included. Read at most every
+// 10 ms by any thread; unknown (no /proc) counts as not oversubscribed.
+static bool oversubscribed() {
+    using clock = std::chrono::steady_clock;
+    static std::atomic<std::int64_t> next_check{0};
+    static std::atomic<bool> state{false};
+    const std::int64_t now = clock::now().time_since_epoch().count();
+    if (now >= next_check.load(std::memory_order_relaxed)) {
+        next_check.store(now + std::chrono::duration_cast<clock::duration>(std::chrono::milliseconds(10)).count(),
+                         std::memory_order_relaxed);
+        long runnable = 0;
+        if (std::FILE* f = std::fopen("/proc/loadavg", "r")) {
+            double l1, l5, l15;
+            if (std::fscanf(f, "%lf %lf %lf %ld/", &l1, &l5, &l15, &runnable) != 4) runnable = 0;
+            std::fclose(f);
+        }
+        state.store(runnable > long(std::max(1u, std::thread::hardware_concurrency())), std::memory_order_relaxed);
+    }
+    return state.load(std::memory_order_relaxed);
 }
 
 // Polls `ready` for some 20 microseconds (a pause takes ~65 ns on Zen 4/5), then, unless the machine
@@ -55,10 +65,9 @@ static bool preempted_since_last_call() {
 // parallel_for calls a few tens of microseconds apart, and a worker that went to sleep in between
 // costs a futex wake-up and an inter-processor interrupt each time (in a VM: decode at 99 token/s
 // with the short spin alone, 200 with the long one). On an oversubscribed machine a long spin is
-// ruinous: the thread waited for is not running, and the spinner spends the CPU share the scheduler
-// would have given it on waking (1.3 ms spins dropped decode from 26 to 1 token/s at load 12; so did
-// sched_yield, which hands the core to a busy thread for a whole time slice). Being preempted is the
-// sign of that, and then the caller sleeps at once.
+// ruinous: the thread waited for is not running, and the spinner holds a core it could have had
+// (1.3 ms spins dropped decode from 26 to 1 token/s at load 12; 2 ms spins beside a second stretch
+// process to 2 token/s; sched_yield instead hands the core to a busy thread for a whole time slice).
 template <class F>
 static bool spin_until(F&& ready) {
     for (int i = 0; i < 300; ++i) {
@@ -67,15 +76,14 @@ static bool spin_until(F&& ready) {
         __builtin_ia32_pause();
 #endif
     }
-    if (preempted_since_last_call()) return false;
     using clock = std::chrono::steady_clock;
     const auto give_up = clock::now() + std::chrono::milliseconds(2);
-    for (int i = 1;; ++i) {
+    for (int i = 0;; ++i) {
+        if (i % 64 == 0 && (oversubscribed() || clock::now() > give_up)) return false;
         if (ready()) return true;
 #if defined(__x86_64__)
         __builtin_ia32_pause();
 #endif
-        if (i % 64 == 0 && clock::now() > give_up) return false;
     }
 }
 
