@@ -9,10 +9,7 @@
 # the steps. 5 min 11 s on a 2-core AMD EPYC shared with other jobs (README).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DATA=${STRETCH_DATA:-../shared/data}
-[ -f "$DATA/austen-emma.txt" ] || { bash scripts/get_data.sh data; DATA=data; }
-BUILD=${BUILD:-build}
-[ -x "$BUILD/stretch" ] || { cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null && ninja -C "$BUILD" stretch; }
+source scripts/common.sh
 THREADS=${THREADS:-1}
 STEPS=${STEPS:-100}
 OUT=runs/deepnorm

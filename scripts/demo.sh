@@ -6,11 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh
-DATA="${STRETCH_DATA:-../shared/data}"
-if [ ! -f "$DATA/austen-emma.txt" ]; then
-  bash scripts/get_data.sh data
-  DATA=data
-fi
+source scripts/common.sh
 OUT="${1:-runs/default}"
 ./build/stretch train --preset default --out "$OUT" \
   --data "$DATA/austen-emma.txt" --data "$DATA/austen-mansfieldpark.txt" \

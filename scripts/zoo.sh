@@ -6,10 +6,7 @@
 # stay in runs/zoo/models: a killed run picks up where it stopped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DATA=${STRETCH_DATA:-../shared/data}
-[ -f "$DATA/austen-emma.txt" ] || { bash scripts/get_data.sh data; DATA=data; }
-BUILD=${BUILD:-build}
-[ -x "$BUILD/stretch" ] || { cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null && ninja -C "$BUILD" stretch; }
+source scripts/common.sh
 "$BUILD/stretch" zoo --preset default --out runs/zoo \
   --data "$DATA/austen-emma.txt" --data "$DATA/austen-mansfieldpark.txt" \
   --data "$DATA/austen-northangerabbey.txt" --data "$DATA/austen-prideprejudice.txt" \
