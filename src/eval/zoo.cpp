@@ -25,7 +25,10 @@ zoo_plan default_zoo_plan() {
         {"keynorm", {"pos=default+keynorm"}},
         {"relu2", {"pos=default+relu2"}},
         {"post_ln", {"norm_position=post"}},
-        {"deepnorm", {"norm_position=post", "deepnorm=true"}},
+        // Untied: with the tied head DeepNorm's stream starts as Norm(embedding) (alpha > 1 on the
+        // residual, beta < 1 on the sublayers), so the head's logits E x favour the current byte
+        // (step-2 loss 5.93 > ln 256) and 800 steps stayed on the byte-frequency plateau (val 3.092).
+        {"deepnorm", {"norm_position=post", "deepnorm=true", "tie_embeddings=false"}},
         {"gau", {"block=gau"}},                         // 2 n_layer GAU layers, softmax (D4)
         {"flash", {"block=gau", "flash_chunk=64"}},     // FLASH mixed chunks of L_train / 4 (D6)
     };

@@ -176,10 +176,14 @@ TEST(VariantIdentity, NopeFirstLayerIgnoresTheOrderOfEarlierTokens) {
 }
 
 TEST(VariantIdentity, SinusoidalDotProductsDependOnlyOnTheDistance) {
-    // methods.md C2: PE(p).PE(p') = sum_t cos((p - p') theta_t), |PE(p)|^2 = C/2.
+    // methods.md C2: PE(p).PE(p') = sum_t cos((p - p') theta_t), |PE(p)|^2 = C/2 (at scale 1).
     const transformer model = tiny_model();  // C = 16
-    const auto setup = setup_of(model, "sinusoidal");
+    const auto setup = setup_of(model, "sinusoidal:scale=1");
     const auto pe = setup.absolute(0, 40);
+    // The default scale (0.02) multiplies every entry and nothing else.
+    const auto scaled = setup_of(model, "sinusoidal").absolute(0, 40);
+    ASSERT_EQ(scaled.size(), pe.size());
+    for (std::size_t i = 0; i < pe.size(); ++i) EXPECT_NEAR(scaled[i], 0.02 * pe[i], 1e-15);
     const auto dot = [&](std::int64_t a, std::int64_t b) {
         double s = 0;
         for (std::int64_t k = 0; k < 16; ++k) s += pe[std::size_t(a * 16 + k)] * pe[std::size_t(b * 16 + k)];
