@@ -1,9 +1,11 @@
 #include "core/tensor.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <mutex>
-#include <unordered_map>
+#include <vector>
 
 #include <sys/mman.h>
 
@@ -19,43 +21,77 @@ constexpr std::size_t large_tensor_bytes = std::size_t(1) << 20;
 // parameter replaced at load costs memory (RSS) only for what is used. But a training step (or a
 // decode step) frees and asks again for the same sizes every time, and a fresh mapping faults each
 // page in again, the first write to a zero page with a TLB shootdown on every core: 18 % of a
-// training step on 2 cores. So freed large blocks are kept by size, up to `capacity` bytes in all,
-// and handed out again (zeroed: a tensor starts at zero).
+// Transformer training step on 2 cores, and more than half of a GAU step, whose 2 GB of activations
+// overflowed a fixed 1 GiB cache (365k page faults a step). So freed large blocks are kept and handed
+// out again (zeroed: a tensor starts at zero): a request takes the smallest cached block that fits
+// and is at most twice its size. What is mapped at once, in use plus cached, stays within the most
+// the process ever had in use at once (or 1 GiB): a loop that repeats its allocations runs from the
+// cache after its first pass, and the cache never holds the process above its own peak; to stay
+// there, a new mapping first unmaps cached blocks, the largest first.
 class large_block_cache {
 public:
-    std::byte* acquire(std::size_t bytes) {
-        {
-            std::lock_guard lock(mutex_);
-            auto it = free_.find(bytes);
-            if (it != free_.end()) {
-                std::byte* block = it->second;
-                free_.erase(it);
-                cached_ -= bytes;
-                std::memset(block, 0, bytes);
-                return block;
-            }
+    struct block {
+        std::byte* data = nullptr;
+        std::size_t bytes = 0;
+    };
+
+    block acquire(std::size_t bytes) {
+        if (const block found = take_cached(bytes); found.data != nullptr) {
+            std::memset(found.data, 0, bytes);
+            return found;
         }
+        for (const block& b : make_room(bytes)) munmap(b.data, b.bytes);
         void* pages = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        return pages == MAP_FAILED ? nullptr : static_cast<std::byte*>(pages);
+        if (pages != MAP_FAILED) return {static_cast<std::byte*>(pages), bytes};
+        std::lock_guard lock(mutex_);
+        in_use_ -= bytes;
+        return {};
     }
 
-    void release(std::byte* block, std::size_t bytes) {
-        {
-            std::lock_guard lock(mutex_);
-            if (cached_ + bytes <= capacity) {
-                free_.emplace(bytes, block);
-                cached_ += bytes;
-                return;
-            }
-        }
-        munmap(block, bytes);
+    void release(block b) {
+        std::lock_guard lock(mutex_);
+        in_use_ -= b.bytes;
+        free_.emplace(b.bytes, b.data);
+        cached_ += b.bytes;
     }
 
 private:
-    static constexpr std::size_t capacity = std::size_t(1) << 30;
+    // The smallest cached block of at least `bytes` and at most twice that, now in use; or none.
+    block take_cached(std::size_t bytes) {
+        std::lock_guard lock(mutex_);
+        const auto it = free_.lower_bound(bytes);
+        if (it == free_.end() || it->first > 2 * bytes) return {};
+        const block found{it->second, it->first};
+        free_.erase(it);
+        cached_ -= found.bytes;
+        note_in_use(found.bytes);
+        return found;
+    }
+
+    // Counts `bytes` as in use and takes out of the cache (largest first) the blocks that must be
+    // unmapped for in use + cached to stay within the limit.
+    std::vector<block> make_room(std::size_t bytes) {
+        std::lock_guard lock(mutex_);
+        note_in_use(bytes);
+        std::vector<block> evicted;
+        while (in_use_ + cached_ > std::max(floor_bytes, peak_) && !free_.empty()) {
+            const auto largest = std::prev(free_.end());
+            evicted.push_back({largest->second, largest->first});
+            cached_ -= largest->first;
+            free_.erase(largest);
+        }
+        return evicted;
+    }
+
+    void note_in_use(std::size_t bytes) {
+        in_use_ += bytes;
+        peak_ = std::max(peak_, in_use_);
+    }
+
+    static constexpr std::size_t floor_bytes = std::size_t(1) << 30;
     std::mutex mutex_;
-    std::unordered_multimap<std::size_t, std::byte*> free_;
-    std::size_t cached_ = 0;
+    std::multimap<std::size_t, std::byte*> free_;  // by size, for the smallest block that fits
+    std::size_t cached_ = 0, in_use_ = 0, peak_ = 0;
 };
 
 // Never destroyed: tensors held by other statics may be freed after it would be.
@@ -83,9 +119,9 @@ tensor::tensor(shape_t shape, dtype type) : shape_(std::move(shape)), numel_(sha
     std::size_t padded = (bytes() + alignment - 1) / alignment * alignment;
     if (padded == 0) padded = alignment;
     if (padded >= large_tensor_bytes) {
-        std::byte* block = large_blocks().acquire(padded);
-        if (block == nullptr) fail("out of memory allocating a tensor of shape {} ({} bytes)", shape_string(), padded);
-        storage_ = std::shared_ptr<std::byte[]>(block, [padded](std::byte* p) { large_blocks().release(p, padded); });
+        const auto block = large_blocks().acquire(padded);
+        if (block.data == nullptr) fail("out of memory allocating a tensor of shape {} ({} bytes)", shape_string(), padded);
+        storage_ = std::shared_ptr<std::byte[]>(block.data, [block](std::byte*) { large_blocks().release(block); });
         return;
     }
     auto* memory = static_cast<std::byte*>(std::aligned_alloc(alignment, padded));
