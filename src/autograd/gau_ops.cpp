@@ -1,43 +1,25 @@
 #include "autograd/gau_ops.h"
 
-#include <cmath>
-
 #include "autograd/dispatch.h"
 #include "core/error.h"
 #include "kernels/cpu/chunked_linear_attention.h"
+#include "kernels/cpu/elementwise.h"
 
 namespace stretch::ag {
-
-namespace {
-
-template <class T>
-T sigmoid(T x) {
-    return T(1) / (T(1) + std::exp(-x));
-}
-
-}  // namespace
 
 var silu(context& ctx, const var& x, std::string name) {
     auto y = make_var(tensor(x->value.shape(), x->value.type()), std::move(name));
     const std::int64_t n = x->value.numel();
     dispatch(x->value.type(), [&](auto t) {
         using T = decltype(t);
-        const T* px = x->value.data<T>();
-        T* py = y->value.data<T>();
-        for (std::int64_t i = 0; i < n; ++i) py[i] = px[i] * sigmoid(px[i]);
+        cpu::silu_forward<T>(x->value.data<T>(), y->value.data<T>(), n);
     });
     if (ctx.records({&x})) {
         node* yp = y.get();
         ctx.recorder->record(y, [x, yp, n] {
             dispatch(x->value.type(), [&](auto t) {
                 using T = decltype(t);
-                const T* px = x->value.data<T>();
-                const T* dy = yp->grad_buffer().data<T>();
-                T* dx = x->grad_buffer().data<T>();
-                for (std::int64_t i = 0; i < n; ++i) {  // silu' = sigmoid (1 + x (1 - sigmoid))
-                    const T sg = sigmoid(px[i]);
-                    dx[i] += dy[i] * sg * (T(1) + px[i] * (T(1) - sg));
-                }
+                cpu::silu_backward<T>(x->value.data<T>(), yp->grad_buffer().data<T>(), x->grad_buffer().data<T>(), n);
             });
         });
     }
@@ -76,33 +58,18 @@ var scale_offset(context& ctx, const var& x, const var& gamma, const var& beta, 
     auto y = make_var(tensor(x->value.shape(), x->value.type()), std::move(name));
     dispatch(x->value.type(), [&](auto t) {
         using T = decltype(t);
-        const T* px = x->value.data<T>();
-        const T* g = gamma->value.data<T>();
-        const T* b = beta->value.data<T>();
-        T* py = y->value.data<T>();
-        for (std::int64_t i = 0; i < rows * c; ++i) py[i] = g[i % c] * px[i] + b[i % c];
+        cpu::scale_offset_forward<T>(x->value.data<T>(), gamma->value.data<T>(), beta->value.data<T>(),
+                                     y->value.data<T>(), rows, c);
     });
     if (ctx.records({&x, &gamma, &beta})) {
         node* yp = y.get();
         ctx.recorder->record(y, [x, gamma, beta, yp, rows, c] {
             dispatch(x->value.type(), [&](auto t) {
                 using T = decltype(t);
-                const T* px = x->value.data<T>();
-                const T* g = gamma->value.data<T>();
-                const T* dy = yp->grad_buffer().data<T>();
-                if (x->requires_grad) {
-                    T* dx = x->grad_buffer().data<T>();
-                    for (std::int64_t i = 0; i < rows * c; ++i) dx[i] += g[i % c] * dy[i];
-                }
-                // Sums over rows, accumulated in row order (deterministic).
-                if (gamma->requires_grad) {
-                    T* dg = gamma->grad_buffer().data<T>();
-                    for (std::int64_t i = 0; i < rows * c; ++i) dg[i % c] += px[i] * dy[i];
-                }
-                if (beta->requires_grad) {
-                    T* db = beta->grad_buffer().data<T>();
-                    for (std::int64_t i = 0; i < rows * c; ++i) db[i % c] += dy[i];
-                }
+                cpu::scale_offset_backward<T>(x->value.data<T>(), gamma->value.data<T>(), yp->grad_buffer().data<T>(),
+                                              x->requires_grad ? x->grad_buffer().data<T>() : nullptr,
+                                              gamma->requires_grad ? gamma->grad_buffer().data<T>() : nullptr,
+                                              beta->requires_grad ? beta->grad_buffer().data<T>() : nullptr, rows, c);
             });
         });
     }
@@ -115,27 +82,16 @@ var multiply(context& ctx, const var& a, const var& b, std::string name) {
     auto y = make_var(tensor(a->value.shape(), a->value.type()), std::move(name));
     dispatch(a->value.type(), [&](auto t) {
         using T = decltype(t);
-        const T* pa = a->value.data<T>();
-        const T* pb = b->value.data<T>();
-        T* py = y->value.data<T>();
-        for (std::int64_t i = 0; i < n; ++i) py[i] = pa[i] * pb[i];
+        cpu::multiply_forward<T>(a->value.data<T>(), b->value.data<T>(), y->value.data<T>(), n);
     });
     if (ctx.records({&a, &b})) {
         node* yp = y.get();
         ctx.recorder->record(y, [a, b, yp, n] {
             dispatch(a->value.type(), [&](auto t) {
                 using T = decltype(t);
-                const T* dy = yp->grad_buffer().data<T>();
-                const T* pa = a->value.data<T>();
-                const T* pb = b->value.data<T>();
-                if (a->requires_grad) {
-                    T* da = a->grad_buffer().data<T>();
-                    for (std::int64_t i = 0; i < n; ++i) da[i] += dy[i] * pb[i];
-                }
-                if (b->requires_grad) {
-                    T* db = b->grad_buffer().data<T>();
-                    for (std::int64_t i = 0; i < n; ++i) db[i] += dy[i] * pa[i];
-                }
+                cpu::multiply_backward<T>(a->value.data<T>(), b->value.data<T>(), yp->grad_buffer().data<T>(),
+                                          a->requires_grad ? a->grad_buffer().data<T>() : nullptr,
+                                          b->requires_grad ? b->grad_buffer().data<T>() : nullptr, n);
             });
         });
     }

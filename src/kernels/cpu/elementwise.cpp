@@ -61,6 +61,69 @@ void swiglu_backward(const T* a, const T* b, const T* dy, T* da, T* db, std::int
 }
 
 template <class T>
+void silu_forward(const T* x, T* y, std::int64_t n) {
+    pool().parallel_for(n, [&](std::int64_t i0, std::int64_t i1, int) {
+        for (std::int64_t i = i0; i < i1; ++i) y[i] = x[i] * sigmoid(x[i]);
+    });
+}
+
+template <class T>
+void silu_backward(const T* x, const T* dy, T* dx, std::int64_t n) {
+    pool().parallel_for(n, [&](std::int64_t i0, std::int64_t i1, int) {
+        for (std::int64_t i = i0; i < i1; ++i) {
+            const T s = sigmoid(x[i]);
+            dx[i] += dy[i] * s * (T(1) + x[i] * (T(1) - s));
+        }
+    });
+}
+
+template <class T>
+void scale_offset_forward(const T* x, const T* gamma, const T* beta, T* y, std::int64_t rows, std::int64_t c) {
+    pool().parallel_for(rows, [&](std::int64_t r0, std::int64_t r1, int) {
+        for (std::int64_t r = r0; r < r1; ++r)
+            for (std::int64_t j = 0; j < c; ++j) y[r * c + j] = gamma[j] * x[r * c + j] + beta[j];
+    });
+}
+
+template <class T>
+void scale_offset_backward(const T* x, const T* gamma, const T* dy, T* dx, T* dgamma, T* dbeta, std::int64_t rows,
+                           std::int64_t c) {
+    if (dx != nullptr)
+        pool().parallel_for(rows, [&](std::int64_t r0, std::int64_t r1, int) {
+            for (std::int64_t r = r0; r < r1; ++r)
+                for (std::int64_t j = 0; j < c; ++j) dx[r * c + j] += gamma[j] * dy[r * c + j];
+        });
+    if (dgamma == nullptr && dbeta == nullptr) return;
+    pool().parallel_for(c, [&](std::int64_t c0, std::int64_t c1, int) {
+        for (std::int64_t r = 0; r < rows; ++r) {
+            const T* xr = x + r * c;
+            const T* g = dy + r * c;
+            if (dgamma != nullptr)
+                for (std::int64_t j = c0; j < c1; ++j) dgamma[j] += xr[j] * g[j];
+            if (dbeta != nullptr)
+                for (std::int64_t j = c0; j < c1; ++j) dbeta[j] += g[j];
+        }
+    });
+}
+
+template <class T>
+void multiply_forward(const T* a, const T* b, T* y, std::int64_t n) {
+    pool().parallel_for(n, [&](std::int64_t i0, std::int64_t i1, int) {
+        for (std::int64_t i = i0; i < i1; ++i) y[i] = a[i] * b[i];
+    });
+}
+
+template <class T>
+void multiply_backward(const T* a, const T* b, const T* dy, T* da, T* db, std::int64_t n) {
+    pool().parallel_for(n, [&](std::int64_t i0, std::int64_t i1, int) {
+        if (da != nullptr)
+            for (std::int64_t i = i0; i < i1; ++i) da[i] += dy[i] * b[i];
+        if (db != nullptr)
+            for (std::int64_t i = i0; i < i1; ++i) db[i] += dy[i] * a[i];
+    });
+}
+
+template <class T>
 void embedding_forward(const T* table, const std::int32_t* tokens, T* y, std::int64_t n, std::int64_t c) {
     pool().parallel_for(n, [&](std::int64_t i0, std::int64_t i1, int) {
         for (std::int64_t i = i0; i < i1; ++i)
@@ -83,6 +146,21 @@ template void swiglu_forward<float>(const float*, const float*, float*, std::int
 template void swiglu_forward<double>(const double*, const double*, double*, std::int64_t);
 template void swiglu_backward<float>(const float*, const float*, const float*, float*, float*, std::int64_t);
 template void swiglu_backward<double>(const double*, const double*, const double*, double*, double*, std::int64_t);
+template void silu_forward<float>(const float*, float*, std::int64_t);
+template void silu_forward<double>(const double*, double*, std::int64_t);
+template void silu_backward<float>(const float*, const float*, float*, std::int64_t);
+template void silu_backward<double>(const double*, const double*, double*, std::int64_t);
+template void scale_offset_forward<float>(const float*, const float*, const float*, float*, std::int64_t, std::int64_t);
+template void scale_offset_forward<double>(const double*, const double*, const double*, double*, std::int64_t,
+                                           std::int64_t);
+template void scale_offset_backward<float>(const float*, const float*, const float*, float*, float*, float*,
+                                           std::int64_t, std::int64_t);
+template void scale_offset_backward<double>(const double*, const double*, const double*, double*, double*, double*,
+                                            std::int64_t, std::int64_t);
+template void multiply_forward<float>(const float*, const float*, float*, std::int64_t);
+template void multiply_forward<double>(const double*, const double*, double*, std::int64_t);
+template void multiply_backward<float>(const float*, const float*, const float*, float*, float*, std::int64_t);
+template void multiply_backward<double>(const double*, const double*, const double*, double*, double*, std::int64_t);
 template void embedding_forward<float>(const float*, const std::int32_t*, float*, std::int64_t, std::int64_t);
 template void embedding_forward<double>(const double*, const std::int32_t*, double*, std::int64_t, std::int64_t);
 template void embedding_backward<float>(const std::int32_t*, const float*, float*, std::int64_t, std::int64_t);

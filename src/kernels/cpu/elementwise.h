@@ -1,5 +1,7 @@
 // Element-wise kernels of the Llama block: SwiGLU (Shazeer 2020, "GLU Variants Improve
-// Transformer") and the embedding lookup. silu(z) = z * sigmoid(z).
+// Transformer") and the embedding lookup; and of the GAU block (methods.md D4): phi = silu, the
+// per-dimension scale and offset that make Q and K from the shared Z, and the gate U ⊙ (A V).
+// silu(z) = z * sigmoid(z). Every kernel splits its work over the thread pool.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +14,28 @@ void swiglu_forward(const T* a, const T* b, T* y, std::int64_t n);
 // da += dy * b * silu'(a);  db += dy * silu(a).
 template <class T>
 void swiglu_backward(const T* a, const T* b, const T* dy, T* da, T* db, std::int64_t n);
+
+// y = silu(x) over n elements.
+template <class T>
+void silu_forward(const T* x, T* y, std::int64_t n);
+// dx += dy * silu'(x).
+template <class T>
+void silu_backward(const T* x, const T* dy, T* dx, std::int64_t n);
+
+// y[r, j] = gamma[j] x[r, j] + beta[j] for r < rows, j < c.
+template <class T>
+void scale_offset_forward(const T* x, const T* gamma, const T* beta, T* y, std::int64_t rows, std::int64_t c);
+// dx += gamma ⊙ dy, dgamma[j] += sum_r x[r, j] dy[r, j], dbeta[j] += sum_r dy[r, j]; a null output is
+// skipped. Channels are split over threads so that each sum runs over the rows in order.
+template <class T>
+void scale_offset_backward(const T* x, const T* gamma, const T* dy, T* dx, T* dgamma, T* dbeta, std::int64_t rows,
+                           std::int64_t c);
+
+// y = a ⊙ b over n elements; da += dy ⊙ b, db += dy ⊙ a (a null output is skipped).
+template <class T>
+void multiply_forward(const T* a, const T* b, T* y, std::int64_t n);
+template <class T>
+void multiply_backward(const T* a, const T* b, const T* dy, T* da, T* db, std::int64_t n);
 
 // y[i, :] = table[tokens[i], :] for i < n; table is [V, C]. Token ids are checked by the caller.
 template <class T>

@@ -1,14 +1,17 @@
-// kernels/cpu/elementwise (SwiGLU, embedding) against the float64 oracle in f32 and f64: odd
-// lengths, inputs reaching the sigmoid's saturated tails, accumulation into prefilled gradients,
-// null gradient outputs, and repeated token ids in the embedding backward.
+// kernels/cpu/elementwise (SwiGLU, embedding; GAU's silu, scale-offset and product) against the
+// float64 oracle in f32 and f64: odd lengths, inputs reaching the sigmoid's saturated tails,
+// accumulation into prefilled gradients, null gradient outputs, repeated token ids in the embedding
+// backward, and column sums that must not depend on the thread count.
 #include "kernels/cpu/elementwise.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <random>
+#include <utility>
 #include <vector>
 
+#include "core/thread_pool.h"
 #include "kernels/ref/ref.h"
 #include "support/kernel_compare.h"
 
@@ -91,6 +94,122 @@ TEST(KernelElementwise, SwigluF32MatchesRefAtExpEdges) {
 }
 
 TEST(KernelElementwise, SwigluF64MatchesRef) { check_swiglu<double>(f64_tol); }
+
+template <class T>
+void check_silu(double tol) {
+    for (std::int64_t n : {1, 7, 1001}) {
+        SCOPED_TRACE(testing::Message() << "n=" << n);
+        const vec x = random_vec(n, 11, 6.0), dy = random_vec(n, 12), ones(static_cast<std::size_t>(n), 1.0);
+        std::vector<T> y(static_cast<std::size_t>(n));
+        cpu::silu_forward<T>(as<T>(x).data(), y.data(), n);
+        EXPECT_LT(max_error(y, ref::swiglu(x, ones)), tol);  // silu(x) = swiglu(x, 1)
+        vec dx_want, unused;
+        ref::swiglu_backward(x, ones, dy, dx_want, unused);
+        const vec dx0 = random_vec(n, 13);
+        std::vector<T> dx = as<T>(dx0);
+        cpu::silu_backward<T>(as<T>(x).data(), as<T>(dy).data(), dx.data(), n);
+        for (std::size_t i = 0; i < dx_want.size(); ++i) dx_want[i] += dx0[i];
+        EXPECT_LT(max_error(dx, dx_want), tol);
+    }
+}
+
+TEST(KernelElementwise, SiluF32MatchesRef) { check_silu<float>(f32_tol); }
+TEST(KernelElementwise, SiluF64MatchesRef) { check_silu<double>(f64_tol); }
+
+// y = gamma x + beta per column and its gradients, in float64 straight from the formula.
+struct scale_offset_oracle {
+    vec y, dx, dgamma, dbeta;
+    scale_offset_oracle(const vec& x, const vec& gamma, const vec& beta, const vec& dy, std::int64_t rows, std::int64_t c)
+        : y(x.size()), dx(x.size()), dgamma(gamma.size(), 0.0), dbeta(gamma.size(), 0.0) {
+        for (std::int64_t r = 0; r < rows; ++r)
+            for (std::int64_t j = 0; j < c; ++j) {
+                const auto i = std::size_t(r * c + j), jj = std::size_t(j);
+                y[i] = gamma[jj] * x[i] + beta[jj];
+                dx[i] = gamma[jj] * dy[i];
+                dgamma[jj] += x[i] * dy[i];
+                dbeta[jj] += dy[i];
+            }
+    }
+};
+
+// y and dx are one or two roundings (tol). The column sums add `rows` unit-scale terms, each
+// addition rounding the running sum, |sum| ~ sqrt(rows) ~ 17 at 301 rows: a random walk of about
+// sqrt(rows) * 17 * 6e-8 = 1.8e-5 absolute in f32 (measured 5.3e-6), 3e-15 in f64; `sum_tol` is
+// 5e-5 and 3e-14, still far below the O(1) error of a wrong row or column.
+template <class T>
+void check_scale_offset(double tol, double sum_tol) {
+    test::thread_count_guard guard;
+    for (const auto& [rows, c] : {std::pair<std::int64_t, std::int64_t>{1, 1}, {5, 3}, {301, 128}}) {
+        SCOPED_TRACE(testing::Message() << "rows=" << rows << " c=" << c);
+        const vec x = random_vec(rows * c, 21), gamma = random_vec(c, 22), beta = random_vec(c, 23),
+                  dy = random_vec(rows * c, 24);
+        const scale_offset_oracle want(x, gamma, beta, dy, rows, c);
+        std::vector<T> y(x.size());
+        cpu::scale_offset_forward<T>(as<T>(x).data(), as<T>(gamma).data(), as<T>(beta).data(), y.data(), rows, c);
+        EXPECT_LT(max_error(y, want.y), tol);
+
+        const vec dx0 = random_vec(rows * c, 25), dg0 = random_vec(c, 26), db0 = random_vec(c, 27);
+        std::vector<std::vector<T>> by_threads;
+        for (int threads : {1, 2, 3}) {
+            set_threads(threads);
+            std::vector<T> dx = as<T>(dx0), dg = as<T>(dg0), db = as<T>(db0);
+            cpu::scale_offset_backward<T>(as<T>(x).data(), as<T>(gamma).data(), as<T>(dy).data(), dx.data(), dg.data(),
+                                          db.data(), rows, c);
+            vec dx_want = want.dx, dg_want = want.dgamma, db_want = want.dbeta;
+            for (std::size_t i = 0; i < dx_want.size(); ++i) dx_want[i] += dx0[i];
+            for (std::size_t j = 0; j < dg_want.size(); ++j) {
+                dg_want[j] += dg0[j];
+                db_want[j] += db0[j];
+            }
+            EXPECT_LT(max_error(dx, dx_want), tol);
+            EXPECT_LT(max_error(dg, dg_want), sum_tol);
+            EXPECT_LT(max_error(db, db_want), sum_tol);
+            dg.insert(dg.end(), db.begin(), db.end());
+            by_threads.push_back(dg);
+        }
+        // Each column sums its rows in order whatever the split: the same bits at 1, 2, 3 threads.
+        EXPECT_EQ(by_threads[0], by_threads[1]);
+        EXPECT_EQ(by_threads[0], by_threads[2]);
+
+        // Only dx, or only the parameter gradients.
+        std::vector<T> dx_only(x.size()), dg_only(gamma.size()), db_only(gamma.size());
+        cpu::scale_offset_backward<T>(as<T>(x).data(), as<T>(gamma).data(), as<T>(dy).data(), dx_only.data(), nullptr,
+                                      nullptr, rows, c);
+        cpu::scale_offset_backward<T>(as<T>(x).data(), as<T>(gamma).data(), as<T>(dy).data(), nullptr, dg_only.data(),
+                                      db_only.data(), rows, c);
+        EXPECT_LT(max_error(dx_only, want.dx), tol);
+        EXPECT_LT(max_error(dg_only, want.dgamma), sum_tol);
+        EXPECT_LT(max_error(db_only, want.dbeta), sum_tol);
+    }
+}
+
+TEST(KernelElementwise, ScaleOffsetF32MatchesRef) { check_scale_offset<float>(f32_tol, 5e-5); }
+TEST(KernelElementwise, ScaleOffsetF64MatchesRef) { check_scale_offset<double>(f64_tol, 3e-14); }
+
+// One rounding per product (and one per accumulation): exact to f32's half ulp, well inside f32_tol.
+template <class T>
+void check_multiply(double tol) {
+    const std::int64_t n = 1001;
+    const vec a = random_vec(n, 31), b = random_vec(n, 32), dy = random_vec(n, 33), da0 = random_vec(n, 34),
+              db0 = random_vec(n, 35);
+    vec y_want(a.size()), da_want(a.size()), db_want(a.size());
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        y_want[i] = a[i] * b[i];
+        da_want[i] = da0[i] + dy[i] * b[i];
+        db_want[i] = db0[i] + dy[i] * a[i];
+    }
+    std::vector<T> y(a.size()), da = as<T>(da0), db = as<T>(db0), only_db = as<T>(db0);
+    cpu::multiply_forward<T>(as<T>(a).data(), as<T>(b).data(), y.data(), n);
+    cpu::multiply_backward<T>(as<T>(a).data(), as<T>(b).data(), as<T>(dy).data(), da.data(), db.data(), n);
+    cpu::multiply_backward<T>(as<T>(a).data(), as<T>(b).data(), as<T>(dy).data(), nullptr, only_db.data(), n);
+    EXPECT_LT(max_error(y, y_want), tol);
+    EXPECT_LT(max_error(da, da_want), tol);
+    EXPECT_LT(max_error(db, db_want), tol);
+    EXPECT_LT(max_error(only_db, db_want), tol);
+}
+
+TEST(KernelElementwise, MultiplyF32MatchesRef) { check_multiply<float>(f32_tol); }
+TEST(KernelElementwise, MultiplyF64MatchesRef) { check_multiply<double>(f64_tol); }
 
 template <class T>
 void check_embedding(double tol) {
