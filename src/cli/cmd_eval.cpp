@@ -24,6 +24,7 @@ struct eval_args {
     std::string lengths = "256,512,1024,2048,4096";
     std::string mode = "plain";
     std::string score = "all";
+    std::string apply = "always";
     std::string json;
     std::int64_t tokens = 16384;
     int threads = 0;
@@ -41,13 +42,15 @@ void run(const eval_args& a) {
     const std::string model_path = resolve_model_path(a.model);
     auto model = load_model(model_path);
     request.positions = a.positions->parse(model->config().pos);
+    request.apply = parse_apply_rule(a.apply);
+    request.trained = variants::parse_spec(model->config().pos, fmt::format("{}: pos", model_path));
     const auto tokens = read_byte_tokens(a.text, "--text");
     const std::int64_t n_ctx = model->config().n_ctx_train;
 
     const std::string method = request.positions.text();
-    std::printf("model %s (n_ctx_train %lld), text %s (%zu tokens), mode %s, score %s, pos %s\n", model_path.c_str(),
-                (long long)n_ctx, a.text.c_str(), tokens.size(), a.mode.c_str(), request.score.text().c_str(),
-                method.c_str());
+    std::printf("model %s (n_ctx_train %lld), text %s (%zu tokens), mode %s, score %s, pos %s, apply %s\n",
+                model_path.c_str(), (long long)n_ctx, a.text.c_str(), tokens.size(), a.mode.c_str(),
+                request.score.text().c_str(), method.c_str(), a.apply.c_str());
     std::printf("%8s %7s %9s %9s %10s %7s %8s %9s %8s\n", "length", "x_train", "mode", "loss", "ppl", "bpb",
                 "accuracy", "tokens", "seconds");
     nlohmann::json results = nlohmann::json::array();
@@ -69,8 +72,8 @@ void run(const eval_args& a) {
                            {"tokens", r.tokens}});
     }
     if (!a.json.empty()) {
-        const nlohmann::json report = {
-            {"model", model_path}, {"text", a.text}, {"n_ctx_train", n_ctx}, {"pos", method}, {"results", results}};
+        const nlohmann::json report = {{"model", model_path}, {"text", a.text},   {"n_ctx_train", n_ctx},
+                                       {"pos", method},       {"apply", a.apply}, {"results", results}};
         write_text_atomic(a.json, report.dump(2) + "\n");
     }
 }
@@ -86,6 +89,7 @@ void add_eval_command(CLI::App& app) {
     cmd->add_option("--mode", args->mode, "plain or repeated")->capture_default_str();
     cmd->add_option("--score", args->score, "all, or last:N (score the last N tokens of each window)")
         ->capture_default_str();
+    cmd->add_option("--apply", args->apply, "always, or beyond_train (up to L_train the model runs its own encoding; methods.md G1)")->capture_default_str();
     cmd->add_option("--tokens", args->tokens, "scored tokens per length (at least one window)")->capture_default_str();
     cmd->add_option("--json", args->json, "also write the results as JSON to this file");
     cmd->add_option("--threads", args->threads, "threads (default: all cores)");

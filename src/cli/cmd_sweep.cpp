@@ -2,7 +2,7 @@
 // results.csv, results.json, table.md (per-length loss and accuracy), plot.svg (loss and accuracy
 // against length) and leaderboard.md (AM/GM/HM of per-length accuracy over one task set), in --out.
 // Methods come from repeated --method flags or a JSON config file ({"methods": [...], "lengths":
-// [...], "modes": [...], "score": "all", "tokens": N}); without either, every registered method with
+// [...], "modes": [...], "score": "all", "apply": "always", "tokens": N}); without either, every registered method with
 // its defaults, and the log-n combinations the published tables report. A non-finite result is an
 // error, reported after the outputs are written.
 #include <cmath>
@@ -34,6 +34,7 @@ struct sweep_args {
     std::string lengths;  // default: 1x, 2x, 4x, 8x, 16x n_ctx_train
     std::string modes = "plain,repeated";
     std::string score = "all";
+    std::string apply = "always";
     std::int64_t tokens = 16384;
     int threads = 0;
 };
@@ -72,8 +73,9 @@ void apply_config(sweep_args& a, const std::string& path) {
             else if (key == "lengths") a.lengths = fmt::format("{}", fmt::join(value.get<std::vector<std::int64_t>>(), ","));
             else if (key == "modes") a.modes = fmt::format("{}", fmt::join(value.get<std::vector<std::string>>(), ","));
             else if (key == "score") a.score = value.get<std::string>();
+            else if (key == "apply") a.apply = value.get<std::string>();
             else if (key == "tokens") a.tokens = value.get<std::int64_t>();
-            else fail("{}: unknown key '{}'; expected one of: methods, lengths, modes, score, tokens", path, key);
+            else fail("{}: unknown key '{}'; expected one of: methods, lengths, modes, score, apply, tokens", path, key);
         } catch (const nlohmann::json::exception&) {
             fail("{}: key '{}' has the wrong type ({})", path, key, value.dump());
         }
@@ -94,6 +96,8 @@ void run(sweep_args a) {
     eval_request base;
     base.lengths = parse_lengths(a.lengths);
     base.score = parse_score_rule(a.score);
+    base.apply = parse_apply_rule(a.apply);
+    base.trained = variants::parse_spec(model->config().pos, fmt::format("{}: pos", model_path));
     base.token_budget = a.tokens;
     std::vector<eval_mode> modes;
     for (const auto& m : split_list(a.modes)) modes.push_back(parse_eval_mode(m));
@@ -113,7 +117,8 @@ void run(sweep_args a) {
             non_finite.push_back(fmt::format("{} {} at {}", r.method, eval_mode_name(r.result.mode), r.result.length));
 
     const nlohmann::json meta = {{"model", model_path}, {"text", a.text},     {"n_ctx_train", n_ctx},
-                                 {"score", a.score},    {"tokens", a.tokens}, {"methods", a.methods}};
+                                 {"score", a.score},    {"apply", a.apply},   {"tokens", a.tokens},
+                                 {"methods", a.methods}};
     const std::string table = write_sweep_files(a.out, results, meta, n_ctx);
     std::printf("%s\n", table.c_str());
     if (!non_finite.empty())
@@ -133,10 +138,11 @@ void add_sweep_command(CLI::App& app) {
     cmd->add_option("--text", args->text, "held-out text file")->required();
     cmd->add_option("--method", args->methods,
                     "a method spec (repeatable; see `stretch variants`); default: every method");
-    cmd->add_option("--config", args->config, "JSON file with methods, lengths, modes, score, tokens");
+    cmd->add_option("--config", args->config, "JSON file with methods, lengths, modes, score, apply, tokens");
     cmd->add_option("--lengths", args->lengths, "comma-separated lengths (default: 1x-16x n_ctx_train)");
     cmd->add_option("--modes", args->modes, "comma-separated: plain, repeated")->capture_default_str();
     cmd->add_option("--score", args->score, "all, or last:N")->capture_default_str();
+    cmd->add_option("--apply", args->apply, "always, or beyond_train (up to L_train the model runs its own encoding; methods.md G1)")->capture_default_str();
     cmd->add_option("--tokens", args->tokens, "scored tokens per cell")->capture_default_str();
     cmd->add_option("--out", args->out, "output directory")->capture_default_str();
     cmd->add_option("--threads", args->threads, "threads (default: all cores)");

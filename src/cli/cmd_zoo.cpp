@@ -38,6 +38,7 @@ namespace fs = std::filesystem;
 struct zoo_args {
     std::string preset = "default", config, out = "zoo", text, val;
     std::vector<std::string> data, sets, only, modes = {"plain", "repeated"};
+    std::string apply = "beyond_train";  // as the GAU tables were evaluated (methods.md G1)
     std::vector<std::int64_t> lengths;
     std::int64_t steps = 0, seed = -1, tokens = 16384;
     int threads = 0;
@@ -123,15 +124,16 @@ struct entry_evaluation {
 };
 
 // Every method of one trained model, or what an identical earlier evaluation left in `cache`
-// (same text, budget, lengths, modes and methods): a killed zoo redoes no finished model.
+// (same text, budget, lengths, modes, apply rule and methods): a killed zoo redoes no finished model.
 entry_evaluation evaluate_entry(const transformer& model, const std::vector<variants::position_spec>& methods,
                                 const std::vector<std::string>& labels, const eval_request& request,
                                 const std::vector<eval_mode>& modes, const std::vector<std::int32_t>& text_tokens,
                                 const std::string& text_name, const fs::path& cache) {
     std::vector<std::string> mode_names;
     for (const eval_mode m : modes) mode_names.push_back(eval_mode_name(m));
-    const nlohmann::json key = {{"text", text_name},         {"tokens", request.token_budget}, {"lengths", request.lengths},
-                                {"modes", mode_names},       {"methods", labels}};
+    const nlohmann::json key = {{"text", text_name},   {"tokens", request.token_budget},
+                                {"lengths", request.lengths}, {"modes", mode_names},
+                                {"apply", apply_rule_name(request.apply)}, {"methods", labels}};
     entry_evaluation out;
     if (std::ifstream in(cache); in) {
         const auto j = nlohmann::json::parse(in, nullptr, false);
@@ -181,6 +183,7 @@ void run(zoo_args a) {
     eval_request base;
     base.lengths = a.lengths.empty() ? std::vector<std::int64_t>{n_ctx, 2 * n_ctx, 4 * n_ctx, 8 * n_ctx, 16 * n_ctx} : a.lengths;
     base.token_budget = a.tokens;
+    base.apply = parse_apply_rule(a.apply);
     std::vector<eval_mode> modes;
     for (const auto& m : a.modes) modes.push_back(parse_eval_mode(m));
     const auto text_tokens = read_byte_tokens(a.text, "--text");
@@ -204,6 +207,7 @@ void run(zoo_args a) {
         for (const auto& m : methods) labels.push_back(entry.name + ": " + m.text());
         // A learned table has no rows past its length (methods.md C3): those cells stay empty.
         eval_request request = base;
+        request.trained = trained;
         const std::int64_t rows = variants::position_setup(trained, model->position_context(n_ctx), entry.name).learned_rows();
         if (rows > 0) std::erase_if(request.lengths, [&](std::int64_t length) { return length > rows; });
         const entry_evaluation e =
@@ -217,7 +221,7 @@ void run(zoo_args a) {
 
     const nlohmann::json meta = {{"preset", a.preset}, {"set", a.sets},       {"data", a.data},
                                  {"text", a.text},     {"n_ctx_train", n_ctx}, {"tokens", a.tokens},
-                                 {"inference", plan.inference}};
+                                 {"apply", a.apply},   {"inference", plan.inference}};
     std::printf("%s\n", write_sweep_files(a.out, results, meta, n_ctx).c_str());
     // The leaderboard ranks the rows measured on every task (post 8783: one task list for all).
     std::map<std::string, std::size_t> cells_per_method;
@@ -258,6 +262,9 @@ void add_zoo_command(CLI::App& app) {
     cmd->add_option("--lengths", args->lengths, "evaluation lengths (default: 1x-16x n_ctx_train)")->delimiter(',');
     cmd->add_option("--modes", args->modes, "plain, repeated")->delimiter(',')->capture_default_str();
     cmd->add_option("--tokens", args->tokens, "scored tokens per cell")->capture_default_str();
+    cmd->add_option("--apply", args->apply,
+                    "always, or beyond_train (up to L_train every model runs its own encoding; methods.md G1)")
+        ->capture_default_str();
     cmd->add_option("--threads", args->threads, "threads (default: all cores)");
     cmd->callback([args] { run(*args); });
 }

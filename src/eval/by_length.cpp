@@ -47,7 +47,15 @@ score_rule parse_score_rule(const std::string& text) {
     fail("--score: '{}', expected all or last:N", text);
 }
 
+apply_rule parse_apply_rule(const std::string& text) {
+    if (text == "always") return apply_rule::always;
+    if (text == "beyond_train") return apply_rule::beyond_train;
+    fail("--apply: '{}', expected always or beyond_train", text);
+}
+
 const char* eval_mode_name(eval_mode mode) { return mode == eval_mode::plain ? "plain" : "repeated"; }
+
+const char* apply_rule_name(apply_rule rule) { return rule == apply_rule::always ? "always" : "beyond_train"; }
 
 std::vector<length_result> evaluate_by_length(const transformer& model, const std::vector<std::int32_t>& text,
                                               const std::string& text_name, const eval_request& request) {
@@ -66,8 +74,9 @@ std::vector<length_result> evaluate_by_length(const transformer& model, const st
         if (n_text < span)
             fail("--lengths {}: {} has {} tokens, expected at least {} for one window", length, text_name, n_text, span);
         const std::int64_t n_windows = std::min(windows, (n_text - span) / stride + 1);
-        const variants::position_setup positions(request.positions, model.position_context(length),
-                                                 request.positions_where);
+        const bool as_trained = request.apply == apply_rule::beyond_train && length <= n_ctx;
+        const variants::position_setup positions(as_trained ? request.trained : request.positions,
+                                                 model.position_context(length), request.positions_where);
 
         const auto start = std::chrono::steady_clock::now();
         double loss_sum = 0;

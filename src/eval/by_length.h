@@ -6,6 +6,10 @@
 //   repeated: window k is the span of n_ctx_train tokens starting at k n_ctx_train, tiled until it
 //             is L + 1 tokens long (later copies can be predicted by copying; methods.md G2).
 //   score all | last:N: score every position, or only the last N of each window (G3).
+//   apply always | beyond_train: the method runs at every length, or only past the training
+//             length, the model running as trained (its own encoding) up to L_train (G1) — how
+//             the GAU tables were evaluated (published-tables.md: their training-free rows repeat
+//             the baseline's number in the train column).
 // Every length scores about the same number of tokens (`token_budget`), so lengths are comparable.
 #pragma once
 
@@ -19,6 +23,7 @@
 namespace stretch {
 
 enum class eval_mode { plain, repeated };
+enum class apply_rule { always, beyond_train };
 
 struct score_rule {
     std::int64_t last_n = 0;  // 0: score all positions
@@ -42,7 +47,9 @@ struct length_result {
 std::vector<std::int64_t> parse_lengths(const std::string& text);
 eval_mode parse_eval_mode(const std::string& text);
 score_rule parse_score_rule(const std::string& text);
+apply_rule parse_apply_rule(const std::string& text);
 const char* eval_mode_name(eval_mode mode);
+const char* apply_rule_name(apply_rule rule);
 
 struct eval_request {
     std::vector<std::int64_t> lengths;
@@ -52,6 +59,9 @@ struct eval_request {
     // The position/attention variant, resolved per length (its automatic defaults follow L).
     variants::position_spec positions = variants::parse_spec("default", "--pos");
     std::string positions_where = "--pos";  // names the flag or config key in errors
+    apply_rule apply = apply_rule::always;
+    // What the model runs at L <= L_train under beyond_train: the encoding it was trained with.
+    variants::position_spec trained = variants::parse_spec("default", "--pos");
 };
 
 // `text_tokens`: byte-level tokens of the held-out text; `text_name` for errors.

@@ -48,6 +48,7 @@ TEST(CliEval, JsonHasOneConsistentRowPerLength) {
         EXPECT_LE(row["accuracy"].get<double>(), 1.0);
     }
     EXPECT_TRUE(report.contains("model") && report.contains("text"));
+    EXPECT_EQ(report["apply"], "always");
 }
 
 TEST(CliEval, ImpossibleLengthsAreOneLineErrors) {
@@ -64,6 +65,11 @@ TEST(CliEval, ImpossibleLengthsAreOneLineErrors) {
     const auto bad_score = run_command(base + " --lengths 32 --score last:64");
     EXPECT_EQ(bad_score.status, 1);
     EXPECT_NE(bad_score.output.find("--score last:64"), std::string::npos) << bad_score.output;
+    const auto bad_apply = run_command(base + " --lengths 32 --apply sometimes");
+    EXPECT_EQ(bad_apply.status, 1);
+    EXPECT_NE(bad_apply.output.find("stretch: error: --apply: 'sometimes', expected always or beyond_train"),
+              std::string::npos)
+        << bad_apply.output;
 }
 
 }  // namespace stretch::test

@@ -72,7 +72,7 @@ TEST(CliSweep, BadSpecsAndConfigsAreOneLineErrors) {
     r = run_command(base_command("sweep") + " --config " + config + " --out " + out);
     EXPECT_EQ(r.status, 1);
     EXPECT_NE(r.output.find("stretch: error: " + config +
-                            ": unknown key 'lenghts'; expected one of: methods, lengths, modes, score, tokens"),
+                            ": unknown key 'lenghts'; expected one of: methods, lengths, modes, score, apply, tokens"),
               std::string::npos)
         << r.output;
 }

@@ -1,10 +1,13 @@
 // `stretch zoo` as a user runs it, at the tiny preset: one model per entry, each row equal to a
-// separate `stretch eval` of the saved model, the learned table left out past its length (and out
-// of the leaderboard), finished models and evaluations reused, and a changed config refused instead of
+// separate `stretch eval` of the saved model, the training-length column equal to the trained
+// model's under the zoo's beyond_train rule, the learned table left out past its length (and out of
+// the leaderboard), finished models and evaluations reused, and a changed config refused instead of
 // mixed in.
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -37,6 +40,20 @@ TEST(CliZoo, TrainsEachEntryAndAgreesWithEval) {
     EXPECT_EQ(cells["learned: learned"], 2);
     EXPECT_NE(read_file(out + "/leaderboard.md").find("Not ranked (measured on fewer lengths): learned: learned"),
               std::string::npos);
+
+    // The zoo applies every inference-time method beyond the training length only (methods.md G1,
+    // as the GAU tables): at L_train = 32 each rope row is the trained model's, bit for bit.
+    EXPECT_EQ(zoo["meta"]["apply"], "beyond_train");
+    std::map<std::pair<std::string, std::int64_t>, double> own;
+    for (const auto& row : zoo["results"])
+        if (row["method"] == "rope: default") own[{row["mode"], row["length"]}] = row["loss"];
+    int compared = 0;
+    for (const auto& row : zoo["results"])
+        if (row["method"].get<std::string>().starts_with("rope: ") && row["length"] == 32) {
+            EXPECT_EQ(row["loss"].get<double>(), (own[{row["mode"], 32}])) << row["method"];
+            ++compared;
+        }
+    EXPECT_EQ(compared, 8 * 2);  // 8 rope rows x 2 modes
 
     const std::string json = out + "/eval.json";
     const auto e = run_command(stretch_binary() + " eval --threads 2 --model " + out + "/models/nope --text " +
