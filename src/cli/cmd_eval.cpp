@@ -86,7 +86,7 @@ void add_eval_command(CLI::App& app) {
     cmd->add_option("--model", args->model, "model file or training output directory")->required();
     cmd->add_option("--text", args->text, "held-out text file")->required();
     cmd->add_option("--lengths", args->lengths, "comma-separated context lengths")->capture_default_str();
-    cmd->add_option("--mode", args->mode, "plain or repeated")->capture_default_str();
+    cmd->add_option("--mode", args->mode, "plain, repeated or mixed (half the windows each)")->capture_default_str();
     cmd->add_option("--score", args->score, "all, or last:N (score the last N tokens of each window)")
         ->capture_default_str();
     cmd->add_option("--apply", args->apply, "always, or beyond_train (up to L_train the model runs its own encoding; methods.md G1)")->capture_default_str();

@@ -260,7 +260,7 @@ void add_zoo_command(CLI::App& app) {
     cmd->add_option("--steps", args->steps, "optimizer steps of every model (overrides the preset)");
     cmd->add_option("--seed", args->seed, "random seed of every model (overrides the preset)");
     cmd->add_option("--lengths", args->lengths, "evaluation lengths (default: 1x-16x n_ctx_train)")->delimiter(',');
-    cmd->add_option("--modes", args->modes, "plain, repeated")->delimiter(',')->capture_default_str();
+    cmd->add_option("--modes", args->modes, "plain, repeated, mixed")->delimiter(',')->capture_default_str();
     cmd->add_option("--tokens", args->tokens, "scored tokens per cell")->capture_default_str();
     cmd->add_option("--apply", args->apply,
                     "always, or beyond_train (up to L_train every model runs its own encoding; methods.md G1)")

@@ -38,7 +38,8 @@ std::vector<std::int64_t> parse_lengths(const std::string& text) {
 eval_mode parse_eval_mode(const std::string& text) {
     if (text == "plain") return eval_mode::plain;
     if (text == "repeated") return eval_mode::repeated;
-    fail("--mode: '{}', expected plain or repeated", text);
+    if (text == "mixed") return eval_mode::mixed;
+    fail("--mode: '{}', expected plain, repeated or mixed", text);
 }
 
 score_rule parse_score_rule(const std::string& text) {
@@ -53,7 +54,38 @@ apply_rule parse_apply_rule(const std::string& text) {
     fail("--apply: '{}', expected always or beyond_train", text);
 }
 
-const char* eval_mode_name(eval_mode mode) { return mode == eval_mode::plain ? "plain" : "repeated"; }
+const char* eval_mode_name(eval_mode mode) {
+    return mode == eval_mode::plain ? "plain" : mode == eval_mode::repeated ? "repeated" : "mixed";
+}
+
+namespace {
+
+// The text positions that window `w` of `mode` reads, L + 1 of them (file comment of by_length.h);
+// `windows_in` is how many such windows the text holds.
+struct window_layout {
+    eval_mode mode;
+    std::int64_t length, n_ctx, n_text;
+
+    // Plain windows advance by L and read L + 1 tokens; repeated ones advance by L_train and tile
+    // a span of up to L_train + 1.
+    std::int64_t span(bool plain) const { return plain ? length + 1 : std::min(length + 1, n_ctx); }
+    std::int64_t stride(bool plain) const { return plain ? length : n_ctx; }
+    std::int64_t fits(bool plain) const { return n_text < span(plain) ? 0 : (n_text - span(plain)) / stride(plain) + 1; }
+
+    std::int64_t windows_in() const {
+        if (mode != eval_mode::mixed) return fits(mode == eval_mode::plain);
+        return std::min(fits(true), fits(false)) * 2;
+    }
+    std::int64_t min_text() const { return mode == eval_mode::repeated ? span(false) : span(true); }
+
+    std::int64_t position(std::int64_t w, std::int64_t i) const {
+        const bool plain = mode == eval_mode::plain || (mode == eval_mode::mixed && w % 2 == 0);
+        const std::int64_t k = mode == eval_mode::mixed ? w / 2 : w;
+        return k * stride(plain) + i % span(plain);
+    }
+};
+
+}  // namespace
 
 const char* apply_rule_name(apply_rule rule) { return rule == apply_rule::always ? "always" : "beyond_train"; }
 
@@ -68,12 +100,11 @@ std::vector<length_result> evaluate_by_length(const transformer& model, const st
             fail("--score last:{}: more positions than the window length {}", request.score.last_n, length);
         const std::int64_t per_window = request.score.last_n == 0 ? length : request.score.last_n;
         const std::int64_t windows = std::max<std::int64_t>(1, request.token_budget / per_window);
-        // Window w reads `span` tokens of text starting at w * stride; repeated mode tiles its span.
-        const std::int64_t span = request.mode == eval_mode::plain ? length + 1 : std::min(length + 1, n_ctx);
-        const std::int64_t stride = request.mode == eval_mode::plain ? length : n_ctx;
-        if (n_text < span)
-            fail("--lengths {}: {} has {} tokens, expected at least {} for one window", length, text_name, n_text, span);
-        const std::int64_t n_windows = std::min(windows, (n_text - span) / stride + 1);
+        const window_layout layout{request.mode, length, n_ctx, n_text};
+        if (layout.windows_in() == 0)
+            fail("--lengths {}: {} has {} tokens, expected at least {} for one window", length, text_name, n_text,
+                 layout.min_text());
+        const std::int64_t n_windows = std::min(windows, layout.windows_in());
         const bool as_trained = request.apply == apply_rule::beyond_train && length <= n_ctx;
         const variants::position_setup positions(as_trained ? request.trained : request.positions,
                                                  model.position_context(length), request.positions_where);
@@ -83,7 +114,7 @@ std::vector<length_result> evaluate_by_length(const transformer& model, const st
         std::int64_t hits = 0, scored = 0;
         std::vector<std::int32_t> sample(static_cast<std::size_t>(length + 1));
         for (std::int64_t w = 0; w < n_windows; ++w) {
-            for (std::int64_t i = 0; i <= length; ++i) sample[std::size_t(i)] = text[std::size_t(w * stride + i % span)];
+            for (std::int64_t i = 0; i <= length; ++i) sample[std::size_t(i)] = text[std::size_t(layout.position(w, i))];
             ag::context inference;
             ag::var logits = model.forward(inference, std::span(sample.data(), std::size_t(length)), 1, length, positions);
             std::vector<std::int32_t> targets(sample.begin() + 1, sample.end());

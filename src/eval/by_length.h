@@ -5,6 +5,9 @@
 //   plain:    consecutive non-overlapping windows of the held-out text (window k starts at k L).
 //   repeated: window k is the span of n_ctx_train tokens starting at k n_ctx_train, tiled until it
 //             is L + 1 tokens long (later copies can be predicted by copying; methods.md G2).
+//   mixed:    the two alternately, half the windows each (Su's repeated set mixes tiled samples
+//             with natural ones; its share is not published, G2 takes 50/50): window 2k is plain
+//             window k, window 2k + 1 repeated window k.
 //   score all | last:N: score every position, or only the last N of each window (G3).
 //   apply always | beyond_train: the method runs at every length, or only past the training
 //             length, the model running as trained (its own encoding) up to L_train (G1) — how
@@ -22,7 +25,7 @@
 
 namespace stretch {
 
-enum class eval_mode { plain, repeated };
+enum class eval_mode { plain, repeated, mixed };
 enum class apply_rule { always, beyond_train };
 
 struct score_rule {
