@@ -1,5 +1,6 @@
 // `stretch eval`: per-length loss, perplexity, bits per byte and accuracy of a trained model on a
-// held-out text (eval/by_length.h), as a table on stdout and optionally JSON.
+// held-out text (eval/by_length.h), as a table on stdout and optionally JSON (with the loss and
+// accuracy per bucket of positions).
 #include <cstdio>
 #include <memory>
 
@@ -26,7 +27,7 @@ struct eval_args {
     std::string score = "all";
     std::string apply = "always";
     std::string json;
-    std::int64_t tokens = 16384;
+    std::int64_t tokens = 16384, bucket = 256;
     int threads = 0;
     std::shared_ptr<position_options> positions = std::make_shared<position_options>();
 };
@@ -39,6 +40,7 @@ void run(const eval_args& a) {
     request.score = parse_score_rule(a.score);
     if (a.tokens <= 0) fail("--tokens: found {}, expected a positive number of scored tokens", a.tokens);
     request.token_budget = a.tokens;
+    request.bucket = a.bucket;
     const std::string model_path = resolve_model_path(a.model);
     auto model = load_model(model_path);
     request.positions = a.positions->parse(model->config().pos);
@@ -46,6 +48,7 @@ void run(const eval_args& a) {
     request.trained = variants::parse_spec(model->config().pos, fmt::format("{}: pos", model_path));
     const auto tokens = read_byte_tokens(a.text, "--text");
     const std::int64_t n_ctx = model->config().n_ctx_train;
+    check_eval_request(request, n_ctx);
 
     const std::string method = request.positions.text();
     std::printf("model %s (n_ctx_train %lld), text %s (%zu tokens), mode %s, score %s, pos %s, apply %s\n",
@@ -62,6 +65,10 @@ void run(const eval_args& a) {
                     fmt::format("{:g}", double(r.length) / double(n_ctx)).c_str(), eval_mode_name(r.mode), r.loss,
                     r.ppl, r.bpb, r.accuracy, (long long)r.tokens, r.seconds);
         std::fflush(stdout);
+        nlohmann::json buckets = nlohmann::json::array();
+        for (const bucket_result& b : r.buckets)
+            buckets.push_back(
+                {{"first", b.first}, {"end", b.end}, {"loss", b.loss}, {"accuracy", b.accuracy}, {"tokens", b.tokens}});
         results.push_back({{"length", r.length},
                            {"mode", eval_mode_name(r.mode)},
                            {"score", r.score.text()},
@@ -69,7 +76,8 @@ void run(const eval_args& a) {
                            {"ppl", r.ppl},
                            {"bpb", r.bpb},
                            {"accuracy", r.accuracy},
-                           {"tokens", r.tokens}});
+                           {"tokens", r.tokens},
+                           {"buckets", buckets}});
     }
     if (!a.json.empty()) {
         const nlohmann::json report = {{"model", model_path}, {"text", a.text},   {"n_ctx_train", n_ctx},
@@ -87,7 +95,10 @@ void add_eval_command(CLI::App& app) {
     cmd->add_option("--text", args->text, "held-out text file")->required();
     cmd->add_option("--lengths", args->lengths, "comma-separated context lengths")->capture_default_str();
     cmd->add_option("--mode", args->mode, "plain, repeated or mixed (half the windows each)")->capture_default_str();
-    cmd->add_option("--score", args->score, "all, or last:N (score the last N tokens of each window)")
+    cmd->add_option("--score", args->score,
+                    "all, last:N (the last N tokens of each window) or beyond (the positions past n_ctx_train)")
+        ->capture_default_str();
+    cmd->add_option("--bucket", args->bucket, "positions per bucket of the JSON's per-position losses")
         ->capture_default_str();
     cmd->add_option("--apply", args->apply, "always, or beyond_train (up to L_train the model runs its own encoding; methods.md G1)")->capture_default_str();
     cmd->add_option("--tokens", args->tokens, "scored tokens per length (at least one window)")->capture_default_str();

@@ -34,7 +34,9 @@ void run(const ppl_args& a) {
                                           a.dequantize ? quantized_weights::dequantize : quantized_weights::keep);
     perplexity_request request;
     request.n_ctx = a.n_ctx;
-    request.last_n = parse_score_rule(a.score).last_n;
+    const score_rule score = parse_score_rule(a.score);
+    if (score.beyond) fail("--score beyond: ppl scores the second half of each chunk or last:N; expected all or last:N");
+    request.last_n = score.last_n;
     request.max_chunks = a.chunks;
     request.positions = a.positions->parse(m.positions);
     request.bos = m.tok->add_bos_default() ? m.tok->bos() : -1;

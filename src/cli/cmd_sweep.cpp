@@ -141,7 +141,7 @@ void add_sweep_command(CLI::App& app) {
     cmd->add_option("--config", args->config, "JSON file with methods, lengths, modes, score, apply, tokens");
     cmd->add_option("--lengths", args->lengths, "comma-separated lengths (default: 1x-16x n_ctx_train)");
     cmd->add_option("--modes", args->modes, "comma-separated: plain, repeated, mixed")->capture_default_str();
-    cmd->add_option("--score", args->score, "all, or last:N")->capture_default_str();
+    cmd->add_option("--score", args->score, "all, last:N or beyond")->capture_default_str();
     cmd->add_option("--apply", args->apply, "always, or beyond_train (up to L_train the model runs its own encoding; methods.md G1)")->capture_default_str();
     cmd->add_option("--tokens", args->tokens, "scored tokens per cell")->capture_default_str();
     cmd->add_option("--out", args->out, "output directory")->capture_default_str();

@@ -13,7 +13,9 @@
 
 namespace stretch {
 
-std::string score_rule::text() const { return last_n == 0 ? "all" : "last:" + std::to_string(last_n); }
+std::string score_rule::text() const {
+    return beyond ? "beyond" : last_n == 0 ? "all" : "last:" + std::to_string(last_n);
+}
 
 static std::int64_t parse_positive(std::string_view item, const char* what) {
     std::int64_t v = 0;
@@ -44,8 +46,9 @@ eval_mode parse_eval_mode(const std::string& text) {
 
 score_rule parse_score_rule(const std::string& text) {
     if (text == "all") return {};
+    if (text == "beyond") return {.beyond = true};
     if (text.starts_with("last:")) return {parse_positive(std::string_view(text).substr(5), "--score last:N")};
-    fail("--score: '{}', expected all or last:N", text);
+    fail("--score: '{}', expected all, last:N or beyond", text);
 }
 
 apply_rule parse_apply_rule(const std::string& text) {
@@ -89,16 +92,32 @@ struct window_layout {
 
 const char* apply_rule_name(apply_rule rule) { return rule == apply_rule::always ? "always" : "beyond_train"; }
 
+void check_eval_request(const eval_request& request, std::int64_t n_ctx) {
+    if (request.bucket <= 0) fail("--bucket: found {}, expected a positive number of positions", request.bucket);
+    for (const std::int64_t length : request.lengths) {
+        if (request.score.last_n > length)
+            fail("--score last:{}: more positions than the window length {}", request.score.last_n, length);
+        if (request.score.beyond && length <= n_ctx)
+            fail("--score beyond: length {} has no position past n_ctx_train {}", length, n_ctx);
+    }
+}
+
 std::vector<length_result> evaluate_by_length(const transformer& model, const std::vector<std::int32_t>& text,
                                               const std::string& text_name, const eval_request& request) {
     const std::int64_t n_ctx = model.config().n_ctx_train;
     const auto n_text = static_cast<std::int64_t>(text.size());
     const std::int64_t vocab = model.config().vocab_size;
+    check_eval_request(request, n_ctx);
     std::vector<length_result> results;
     for (const std::int64_t length : request.lengths) {
-        if (request.score.last_n > length)
-            fail("--score last:{}: more positions than the window length {}", request.score.last_n, length);
-        const std::int64_t per_window = request.score.last_n == 0 ? length : request.score.last_n;
+        // Window positions first..length-1 are scored.
+        const std::int64_t first = request.score.beyond       ? n_ctx
+                                   : request.score.last_n > 0 ? length - request.score.last_n
+                                                              : 0;
+        const std::int64_t per_window = length - first;
+        const std::int64_t n_buckets = (length + request.bucket - 1) / request.bucket;
+        std::vector<double> bucket_loss(std::size_t(n_buckets), 0.0);
+        std::vector<std::int64_t> bucket_hits(std::size_t(n_buckets), 0), bucket_tokens(std::size_t(n_buckets), 0);
         const std::int64_t windows = std::max<std::int64_t>(1, request.token_budget / per_window);
         const window_layout layout{request.mode, length, n_ctx, n_text};
         if (layout.windows_in() == 0)
@@ -118,14 +137,18 @@ std::vector<length_result> evaluate_by_length(const transformer& model, const st
             ag::context inference;
             ag::var logits = model.forward(inference, std::span(sample.data(), std::size_t(length)), 1, length, positions);
             std::vector<std::int32_t> targets(sample.begin() + 1, sample.end());
-            for (std::int64_t i = 0; i < length - per_window; ++i) targets[std::size_t(i)] = -1;
+            for (std::int64_t i = 0; i < first; ++i) targets[std::size_t(i)] = -1;
             std::vector<double> losses(std::size_t(length), 0.0);
             std::vector<std::uint8_t> hit(std::size_t(length), 0);
             cpu::cross_entropy_forward<float>(logits->value.data<float>(), targets.data(), losses.data(), hit.data(),
                                               length, vocab);
-            for (std::int64_t i = length - per_window; i < length; ++i) {
+            for (std::int64_t i = first; i < length; ++i) {
                 loss_sum += losses[std::size_t(i)];
                 hits += hit[std::size_t(i)];
+                const auto b = std::size_t(i / request.bucket);
+                bucket_loss[b] += losses[std::size_t(i)];
+                bucket_hits[b] += hit[std::size_t(i)];
+                ++bucket_tokens[b];
             }
             scored += per_window;
         }
@@ -139,6 +162,11 @@ std::vector<length_result> evaluate_by_length(const transformer& model, const st
         r.ppl = std::exp(r.loss);
         r.bpb = r.loss / std::numbers::ln2;  // byte-level vocabulary: one token is one byte
         r.accuracy = double(hits) / double(scored);
+        for (std::int64_t b = 0; b < n_buckets; ++b)
+            if (const std::int64_t n = bucket_tokens[std::size_t(b)]; n > 0)
+                r.buckets.push_back({b * request.bucket, std::min(length, (b + 1) * request.bucket),
+                                     bucket_loss[std::size_t(b)] / double(n), double(bucket_hits[std::size_t(b)]) / double(n),
+                                     n});
         r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         results.push_back(r);
     }

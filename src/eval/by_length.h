@@ -8,7 +8,10 @@
 //   mixed:    the two alternately, half the windows each (Su's repeated set mixes tiled samples
 //             with natural ones; its share is not published, G2 takes 50/50): window 2k is plain
 //             window k, window 2k + 1 repeated window k.
-//   score all | last:N: score every position, or only the last N of each window (G3).
+//   score all | last:N | beyond: score every position, only the last N of each window (G3), or
+//             only the positions at or past L_train (G1).
+//   buckets:  the loss and accuracy of the scored positions in buckets of `bucket` positions
+//             (G1: where along the window a method breaks).
 //   apply always | beyond_train: the method runs at every length, or only past the training
 //             length, the model running as trained (its own encoding) up to L_train (G1) — how
 //             the GAU tables were evaluated (published-tables.md: their training-free rows repeat
@@ -29,8 +32,15 @@ enum class eval_mode { plain, repeated, mixed };
 enum class apply_rule { always, beyond_train };
 
 struct score_rule {
-    std::int64_t last_n = 0;  // 0: score all positions
+    std::int64_t last_n = 0;  // 0: score all positions (or, with beyond, those past L_train)
+    bool beyond = false;
     std::string text() const;
+};
+
+struct bucket_result {  // scored positions first <= i < end of every window (i predicts token i + 1)
+    std::int64_t first = 0, end = 0;
+    double loss = 0, accuracy = 0;
+    std::int64_t tokens = 0;
 };
 
 struct length_result {
@@ -43,6 +53,7 @@ struct length_result {
     double accuracy = 0;
     std::int64_t tokens = 0;   // scored tokens
     std::int64_t windows = 0;
+    std::vector<bucket_result> buckets;  // those with scored tokens, in order
     double seconds = 0;
 };
 
@@ -59,6 +70,7 @@ struct eval_request {
     eval_mode mode = eval_mode::plain;
     score_rule score;
     std::int64_t token_budget = 16384;  // scored tokens per length (at least one window)
+    std::int64_t bucket = 256;          // positions per bucket
     // The position/attention variant, resolved per length (its automatic defaults follow L).
     variants::position_spec positions = variants::parse_spec("default", "--pos");
     std::string positions_where = "--pos";  // names the flag or config key in errors
@@ -66,6 +78,10 @@ struct eval_request {
     // What the model runs at L <= L_train under beyond_train: the encoding it was trained with.
     variants::position_spec trained = variants::parse_spec("default", "--pos");
 };
+
+// Fails, naming the flag, on a score rule or bucket width that no length of the request can take
+// (evaluate_by_length checks the same before its first window).
+void check_eval_request(const eval_request& request, std::int64_t n_ctx_train);
 
 // `text_tokens`: byte-level tokens of the held-out text; `text_name` for errors.
 std::vector<length_result> evaluate_by_length(const transformer& model, const std::vector<std::int32_t>& text_tokens,

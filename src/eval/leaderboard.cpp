@@ -113,9 +113,9 @@ leaderboard accuracy_leaderboard(const std::vector<sweep_result>& results) {
     std::vector<method_scores> methods;
     std::vector<std::string> tasks;
     for (const sweep_result& r : results) {
-        const std::string task =
-            fmt::format("{}@{}{}{}", eval_mode_name(r.result.mode), r.result.length,
-                        r.result.score.last_n != 0 ? "/" : "", r.result.score.last_n != 0 ? r.result.score.text() : "");
+        const bool every_position = r.result.score.text() == "all";
+        const std::string task = fmt::format("{}@{}{}{}", eval_mode_name(r.result.mode), r.result.length,
+                                             every_position ? "" : "/", every_position ? "" : r.result.score.text());
         auto m =
             std::find_if(methods.begin(), methods.end(), [&](const method_scores& s) { return s.method == r.method; });
         if (m == methods.end()) m = methods.insert(methods.end(), {r.method, {}});

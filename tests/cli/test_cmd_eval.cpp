@@ -46,6 +46,13 @@ TEST(CliEval, JsonHasOneConsistentRowPerLength) {
         EXPECT_NEAR(row["bpb"].get<double>(), row["loss"].get<double>() / std::numbers::ln2, 1e-12);
         EXPECT_GE(row["accuracy"].get<double>(), 0.0);
         EXPECT_LE(row["accuracy"].get<double>(), 1.0);
+        // One bucket of 256 positions holds the scored last 16 of every window, with the row's loss
+        // (the same sum, divided by the same count).
+        ASSERT_EQ(row["buckets"].size(), 1u);
+        EXPECT_EQ(row["buckets"][0]["first"], 0);
+        EXPECT_EQ(row["buckets"][0]["end"], expected_lengths[i]);
+        EXPECT_EQ(row["buckets"][0]["tokens"], row["tokens"]);
+        EXPECT_NEAR(row["buckets"][0]["loss"].get<double>(), row["loss"].get<double>(), 1e-12);
     }
     EXPECT_TRUE(report.contains("model") && report.contains("text"));
     EXPECT_EQ(report["apply"], "always");
@@ -65,6 +72,12 @@ TEST(CliEval, ImpossibleLengthsAreOneLineErrors) {
     const auto bad_score = run_command(base + " --lengths 32 --score last:64");
     EXPECT_EQ(bad_score.status, 1);
     EXPECT_NE(bad_score.output.find("--score last:64"), std::string::npos) << bad_score.output;
+    const auto beyond = run_command(base + " --lengths 64,32 --score beyond");
+    EXPECT_EQ(beyond.status, 1);
+    EXPECT_NE(beyond.output.find("stretch: error: --score beyond: length 32 has no position past n_ctx_train 32"),
+              std::string::npos)
+        << beyond.output;
+    EXPECT_EQ(beyond.output.find("  length "), std::string::npos) << "checked before the table starts";
     const auto bad_apply = run_command(base + " --lengths 32 --apply sometimes");
     EXPECT_EQ(bad_apply.status, 1);
     EXPECT_NE(bad_apply.output.find("stretch: error: --apply: 'sometimes', expected always or beyond_train"),

@@ -1,8 +1,9 @@
 // evaluate_by_length's apply rule (methods.md G1): under beyond_train every training-free method
 // gives exactly the trained model's numbers up to L_train and exactly its `always` numbers past it;
 // under always the same methods do change the result at L_train (so the rule is what makes them
-// equal, not the methods being idle there). And the mixed set (G2): half plain, half repeated
-// windows, its sums those of the two sets at half the budget each.
+// equal, not the methods being idle there). The mixed set (G2): half plain, half repeated windows,
+// its sums those of the two sets at half the budget each. Scoring only the positions past L_train
+// (G1 `beyond`) and the per-bucket losses, checked against the rules they are made of.
 #include "eval/by_length.h"
 
 #include <gtest/gtest.h>
@@ -84,6 +85,53 @@ TEST(EvalMixed, IsHalfPlainHalfRepeatedWindows) {
     EXPECT_STREQ(eval_mode_name(eval_mode::mixed), "mixed");
 }
 
+length_result scored(const transformer& model, const std::string& score, std::int64_t bucket = 256) {
+    eval_request r;
+    r.lengths = {3 * test::tiny_train_len};
+    r.score = parse_score_rule(score);
+    r.token_budget = 256;
+    r.bucket = bucket;
+    return evaluate_by_length(model, test::tiny_tokens(1024), "tiny", r).front();
+}
+
+TEST(EvalScore, BeyondIsTheLastPositionsPastLTrain) {
+    const transformer model = test::tiny_model(cpu::rope_pairing::interleaved, dtype::f32);
+    const auto beyond = scored(model, "beyond");
+    const auto last = scored(model, "last:" + std::to_string(2 * test::tiny_train_len));
+    EXPECT_EQ(beyond.score.text(), "beyond");
+    EXPECT_EQ(beyond.tokens, last.tokens);
+    EXPECT_EQ(beyond.loss, last.loss);  // the same positions of the same windows, bit for bit
+    EXPECT_EQ(beyond.accuracy, last.accuracy);
+}
+
+TEST(EvalScore, BucketsPartitionTheScoredPositions) {
+    const transformer model = test::tiny_model(cpu::rope_pairing::interleaved, dtype::f32);
+    for (const char* score : {"all", "last:20", "beyond"}) {
+        SCOPED_TRACE(score);
+        const auto r = scored(model, score, 10);  // windows of 48: buckets [0,10) ... [40,48)
+        const std::int64_t windows = r.windows, length = 3 * test::tiny_train_len;
+        const std::int64_t first = r.score.beyond ? test::tiny_train_len : length - (r.score.last_n ? r.score.last_n : length);
+        std::int64_t tokens = 0;
+        double loss = 0, hits = 0;
+        std::int64_t expected_first = first / 10 * 10;
+        for (const auto& b : r.buckets) {
+            EXPECT_EQ(b.first, expected_first);
+            EXPECT_EQ(b.end, std::min(length, b.first + 10));
+            // Only the scored positions of the bucket count, in every window.
+            EXPECT_EQ(b.tokens, windows * (b.end - std::max(b.first, first)));
+            expected_first = b.end;
+            tokens += b.tokens;
+            loss += b.loss * double(b.tokens);
+            hits += b.accuracy * double(b.tokens);
+        }
+        EXPECT_EQ(expected_first, length);
+        EXPECT_EQ(tokens, r.tokens);
+        // The same terms summed per bucket and then together: rounding only (~1e-15 relative).
+        EXPECT_NEAR(loss / double(tokens), r.loss, 1e-12 * r.loss);
+        EXPECT_NEAR(hits / double(tokens), r.accuracy, 1e-12);
+    }
+}
+
 TEST(EvalOptions, UnknownRuleOrModeIsAOneLineError) {
     try {
         parse_apply_rule("sometimes");
@@ -96,6 +144,24 @@ TEST(EvalOptions, UnknownRuleOrModeIsAOneLineError) {
         FAIL() << "expected an error";
     } catch (const error& e) {
         EXPECT_STREQ(e.what(), "--mode: 'tiled', expected plain, repeated or mixed");
+    }
+    const transformer model = test::tiny_model(cpu::rope_pairing::interleaved, dtype::f32);
+    eval_request r;
+    r.lengths = {2 * test::tiny_train_len, test::tiny_train_len};
+    r.score = parse_score_rule("beyond");
+    try {
+        evaluate_by_length(model, test::tiny_tokens(1024), "tiny", r);
+        FAIL() << "expected an error";
+    } catch (const error& e) {
+        EXPECT_STREQ(e.what(), "--score beyond: length 16 has no position past n_ctx_train 16");
+    }
+    r.score = {};
+    r.bucket = 0;
+    try {
+        evaluate_by_length(model, test::tiny_tokens(1024), "tiny", r);
+        FAIL() << "expected an error";
+    } catch (const error& e) {
+        EXPECT_STREQ(e.what(), "--bucket: found 0, expected a positive number of positions");
     }
 }
 
