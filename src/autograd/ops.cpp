@@ -167,31 +167,75 @@ var rmsnorm(context& ctx, const var& x, const var& g, double eps, std::string na
     return rmsnorm_rows(ctx, x, g, x->value.dim(-1), eps, std::move(name));
 }
 
-var rmsnorm_segments(context& ctx, const var& x, std::int64_t segment, double eps, std::string name) {
-    return rmsnorm_rows(ctx, x, nullptr, segment, eps, std::move(name));
+var rmsnorm_segments(context& ctx, const var& x, const var& g, std::int64_t segment, double eps, std::string name) {
+    STRETCH_ASSERT(g == nullptr || g->value.numel() == segment);
+    return rmsnorm_rows(ctx, x, g, segment, eps, std::move(name));
 }
 
-var swiglu(context& ctx, const var& a, const var& b, std::string name) {
+var scale(context& ctx, const var& x, double factor, std::string name) {
+    auto y = make_var(x->value.clone(), std::move(name));
+    dispatch(x->value.type(), [&](auto t) {
+        using T = decltype(t);
+        T* py = y->value.data<T>();
+        for (std::int64_t i = 0; i < y->value.numel(); ++i) py[i] *= T(factor);
+    });
+    if (ctx.records({&x})) {
+        node* yp = y.get();
+        ctx.recorder->record(y, [x, yp, factor] {
+            dispatch(x->value.type(), [&](auto t) {
+                using T = decltype(t);
+                const T* dy = yp->grad_buffer().data<T>();
+                T* dx = x->grad_buffer().template data<T>();
+                for (std::int64_t i = 0; i < yp->value.numel(); ++i) dx[i] += T(factor) * dy[i];
+            });
+        });
+    }
+    return y;
+}
+
+namespace {
+
+// A gated linear unit y = act(a) * b through its forward and backward kernels.
+template <class Forward, class Backward>
+var gated_unit(context& ctx, const var& a, const var& b, std::string name, Forward forward, Backward backward) {
     check_same_dtype(a, b);
     STRETCH_ASSERT(a->value.numel() == b->value.numel());
     auto y = make_var(tensor(a->value.shape(), a->value.type()), std::move(name));
     const std::int64_t n = a->value.numel();
     dispatch(a->value.type(), [&](auto t) {
         using T = decltype(t);
-        cpu::swiglu_forward<T>(a->value.data<T>(), b->value.data<T>(), y->value.data<T>(), n);
+        forward(a->value.data<T>(), b->value.data<T>(), y->value.data<T>(), n);
     });
     if (ctx.records({&a, &b})) {
         node* yp = y.get();
-        ctx.recorder->record(y, [a, b, yp, n] {
+        ctx.recorder->record(y, [a, b, yp, n, backward] {
             dispatch(a->value.type(), [&](auto t) {
                 using T = decltype(t);
-                cpu::swiglu_backward<T>(a->value.data<T>(), b->value.data<T>(), yp->grad_buffer().data<T>(),
-                                        a->requires_grad ? a->grad_buffer().data<T>() : nullptr,
-                                        b->requires_grad ? b->grad_buffer().data<T>() : nullptr, n);
+                backward(a->value.data<T>(), b->value.data<T>(), yp->grad_buffer().data<T>(),
+                         a->requires_grad ? a->grad_buffer().data<T>() : nullptr,
+                         b->requires_grad ? b->grad_buffer().data<T>() : nullptr, n);
             });
         });
     }
     return y;
+}
+
+}  // namespace
+
+var swiglu(context& ctx, const var& a, const var& b, std::string name) {
+    return gated_unit(
+        ctx, a, b, std::move(name), [](const auto* pa, const auto* pb, auto* py, std::int64_t n) { cpu::swiglu_forward(pa, pb, py, n); },
+        [](const auto* pa, const auto* pb, const auto* dy, auto* da, auto* db, std::int64_t n) {
+            cpu::swiglu_backward(pa, pb, dy, da, db, n);
+        });
+}
+
+var geglu(context& ctx, const var& a, const var& b, std::string name) {
+    return gated_unit(
+        ctx, a, b, std::move(name), [](const auto* pa, const auto* pb, auto* py, std::int64_t n) { cpu::geglu_forward(pa, pb, py, n); },
+        [](const auto* pa, const auto* pb, const auto* dy, auto* da, auto* db, std::int64_t n) {
+            cpu::geglu_backward(pa, pb, dy, da, db, n);
+        });
 }
 
 var embedding(context& ctx, const var& table, std::span<const std::int32_t> tokens, std::string name) {

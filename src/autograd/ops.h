@@ -23,11 +23,15 @@ var add_bias(context& ctx, const var& x, const var& b, std::string name);
 var add(context& ctx, const var& a, const var& b, std::string name, double alpha = 1.0);
 // y = g * x / sqrt(mean(x^2) + eps) over the last dim; g may be null (no gain)
 var rmsnorm(context& ctx, const var& x, const var& g, double eps, std::string name);
-// RMSNorm without gain over every `segment` consecutive values (each head of a [rows, H*D] tensor:
-// KeyNorm, methods.md B15).
-var rmsnorm_segments(context& ctx, const var& x, std::int64_t segment, double eps, std::string name);
+// RMSNorm over every `segment` consecutive values (each head of a [rows, H*D] tensor), with a gain
+// g [segment] shared by the heads (QK-norm of Gemma 3 and Qwen3) or none (g null: KeyNorm, B15).
+var rmsnorm_segments(context& ctx, const var& x, const var& g, std::int64_t segment, double eps, std::string name);
+// y = factor x (Gemma's embedding scale sqrt(C)).
+var scale(context& ctx, const var& x, double factor, std::string name);
 // y = silu(a) * b
 var swiglu(context& ctx, const var& a, const var& b, std::string name);
+// y = gelu_tanh(a) * b (GeGLU, Gemma).
+var geglu(context& ctx, const var& a, const var& b, std::string name);
 // y[i] = table[tokens[i]]; token ids must be in range (checked)
 var embedding(context& ctx, const var& table, std::span<const std::int32_t> tokens, std::string name);
 // RoPE on x viewed as [B, T, H, D]; the table is shared by every layer of a forward.

@@ -54,7 +54,7 @@ void run(const bench_args& a) {
         const char* name;
         std::int64_t k, n;
     } shapes[] = {{"attn_q/attn_output  [C -> C]", m.d_model, m.d_model},
-                  {"attn_k/attn_v  [C -> kv]", m.d_model, m.head_dim() * m.n_head_kv},
+                  {"attn_k/attn_v  [C -> kv]", m.d_model, m.key_width()},
                   {"ffn_gate/ffn_up  [C -> d_ff]", m.d_model, m.d_ff},
                   {"ffn_down  [d_ff -> C]", m.d_ff, m.d_model},
                   {"logits  [C -> V]", m.d_model, m.vocab_size}};

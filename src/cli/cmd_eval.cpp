@@ -1,6 +1,7 @@
-// `stretch eval`: per-length loss, perplexity, bits per byte and accuracy of a trained model on a
-// held-out text (eval/by_length.h), as a table on stdout and optionally JSON (with the loss and
-// accuracy per bucket of positions).
+// `stretch eval`: per-length loss, perplexity, bits per byte and accuracy of any model on a
+// held-out text in the model's own tokens (eval/by_length.h), as a table on stdout and optionally
+// JSON (with the loss and accuracy per bucket of positions, and G3's scored-targets hash).
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 
@@ -13,14 +14,14 @@
 #include "eval/by_length.h"
 #include "io/atomic_file.h"
 #include "io/corpus.h"
-#include "model/gguf_model.h"
+#include "model/load.h"
 
 namespace stretch::cli {
 
 namespace {
 
 struct eval_args {
-    std::string model;
+    std::string model, tokenizer;
     std::string text;
     std::string lengths = "256,512,1024,2048,4096";
     std::string mode = "plain";
@@ -41,14 +42,17 @@ void run(const eval_args& a) {
     if (a.tokens <= 0) fail("--tokens: found {}, expected a positive number of scored tokens", a.tokens);
     request.token_budget = a.tokens;
     request.bucket = a.bucket;
-    const std::string model_path = resolve_model_path(a.model);
-    auto model = load_model(model_path);
-    request.positions = a.positions->parse(model->config().pos);
+    const loaded_model m = load_any_model(a.model, a.tokenizer);
+    const transformer& model = *m.model;
+    request.positions = a.positions->parse(m.positions);
     request.apply = parse_apply_rule(a.apply);
-    request.trained = variants::parse_spec(model->config().pos, fmt::format("{}: pos", model_path));
-    const auto tokens = read_byte_tokens(a.text, "--text");
-    const std::int64_t n_ctx = model->config().n_ctx_train;
+    request.trained = variants::parse_spec(m.positions, fmt::format("{}: the model's own positions", m.path));
+    use_tokenizer(request, *m.tok);
+    request.sample_tokens = request.score.last_n > 0 ? *std::max_element(request.lengths.begin(), request.lengths.end()) + 1 : 0;
+    const auto tokens = m.tok->encode(read_text_file(a.text), false);
+    const std::int64_t n_ctx = model.config().n_ctx_train;
     check_eval_request(request, n_ctx);
+    const std::string& model_path = m.path;
 
     const std::string method = request.positions.text();
     std::printf("model %s (n_ctx_train %lld), text %s (%zu tokens), mode %s, score %s, pos %s, apply %s\n",
@@ -60,7 +64,7 @@ void run(const eval_args& a) {
     for (const std::int64_t length : request.lengths) {
         eval_request one = request;
         one.lengths = {length};
-        const length_result r = evaluate_by_length(*model, tokens, a.text, one).front();
+        const length_result r = evaluate_by_length(model, tokens, a.text, one).front();
         std::printf("%8lld %7s %9s %9.4f %10.3f %7.4f %8.4f %9lld %8.1f\n", (long long)r.length,
                     fmt::format("{:g}", double(r.length) / double(n_ctx)).c_str(), eval_mode_name(r.mode), r.loss,
                     r.ppl, r.bpb, r.accuracy, (long long)r.tokens, r.seconds);
@@ -77,6 +81,8 @@ void run(const eval_args& a) {
                            {"bpb", r.bpb},
                            {"accuracy", r.accuracy},
                            {"tokens", r.tokens},
+                           {"bytes", r.bytes},
+                           {"targets_hash", fmt::format("{:016x}", r.targets_hash)},
                            {"buckets", buckets}});
     }
     if (!a.json.empty()) {
@@ -91,12 +97,15 @@ void run(const eval_args& a) {
 void add_eval_command(CLI::App& app) {
     auto args = std::make_shared<eval_args>();
     CLI::App* cmd = app.add_subcommand("eval", "loss, perplexity, bits per byte and accuracy per context length");
-    cmd->add_option("--model", args->model, "model file or training output directory")->required();
+    cmd->add_option("-m,--model", args->model, "GGUF model, llama2.c checkpoint, or training output directory")
+        ->required();
+    cmd->add_option("--tokenizer", args->tokenizer, "llama2.c tokenizer.bin (default: beside the model)");
     cmd->add_option("--text", args->text, "held-out text file")->required();
     cmd->add_option("--lengths", args->lengths, "comma-separated context lengths")->capture_default_str();
     cmd->add_option("--mode", args->mode, "plain, repeated or mixed (half the windows each)")->capture_default_str();
     cmd->add_option("--score", args->score,
-                    "all, last:N (the last N tokens of each window) or beyond (the positions past n_ctx_train)")
+                    "all, last:N (G3: every length scores the same last N tokens of each sample) or beyond "
+                    "(the positions past n_ctx_train)")
         ->capture_default_str();
     cmd->add_option("--bucket", args->bucket, "positions per bucket of the JSON's per-position losses")
         ->capture_default_str();

@@ -22,14 +22,14 @@
 #include "eval/report.h"
 #include "io/atomic_file.h"
 #include "io/corpus.h"
-#include "model/gguf_model.h"
+#include "model/load.h"
 
 namespace stretch::cli {
 
 namespace {
 
 struct sweep_args {
-    std::string model, text, config, out = "sweep";
+    std::string model, tokenizer, text, config, out = "sweep";
     std::vector<std::string> methods;
     std::string lengths;  // default: 1x, 2x, 4x, 8x, 16x n_ctx_train
     std::string modes = "plain,repeated";
@@ -87,18 +87,19 @@ void run(sweep_args a) {
     if (!a.config.empty()) apply_config(a, a.config);
     if (a.methods.empty()) a.methods = every_method();
     if (a.tokens <= 0) fail("--tokens: found {}, expected a positive number of scored tokens", a.tokens);
-    const std::string model_path = resolve_model_path(a.model);
-    auto model = load_model(model_path);
-    const std::int64_t n_ctx = model->config().n_ctx_train;
+    const loaded_model m = load_any_model(a.model, a.tokenizer);
+    const std::string& model_path = m.path;
+    const std::int64_t n_ctx = m.model->config().n_ctx_train;
     if (a.lengths.empty()) a.lengths = fmt::format("{},{},{},{},{}", n_ctx, 2 * n_ctx, 4 * n_ctx, 8 * n_ctx, 16 * n_ctx);
-    const auto tokens = read_byte_tokens(a.text, "--text");
+    const auto tokens = m.tok->encode(read_text_file(a.text), false);
 
     eval_request base;
     base.lengths = parse_lengths(a.lengths);
     base.score = parse_score_rule(a.score);
     base.apply = parse_apply_rule(a.apply);
-    base.trained = variants::parse_spec(model->config().pos, fmt::format("{}: pos", model_path));
+    base.trained = variants::parse_spec(m.positions, fmt::format("{}: the model's own positions", model_path));
     base.token_budget = a.tokens;
+    use_tokenizer(base, *m.tok);
     std::vector<eval_mode> modes;
     for (const auto& m : split_list(a.modes)) modes.push_back(parse_eval_mode(m));
     // Parse every method before the first (slow) evaluation, so a typo fails at once.
@@ -110,7 +111,7 @@ void run(sweep_args a) {
                  base.lengths.size(), modes.size(), model_path.c_str(), a.text.c_str());
     std::vector<std::string> labels;
     for (const auto& spec : specs) labels.push_back(spec.text());
-    const auto results = evaluate_methods(*model, tokens, a.text, base, specs, labels, modes);
+    const auto results = evaluate_methods(*m.model, tokens, a.text, base, specs, labels, modes);
     std::vector<std::string> non_finite;
     for (const sweep_result& r : results)
         if (!std::isfinite(r.result.loss) || !std::isfinite(r.result.accuracy))
@@ -134,7 +135,9 @@ void run(sweep_args a) {
 void add_sweep_command(CLI::App& app) {
     auto args = std::make_shared<sweep_args>();
     CLI::App* cmd = app.add_subcommand("sweep", "evaluate methods x lengths x modes: tables, plot and leaderboard");
-    cmd->add_option("--model", args->model, "model file or training output directory")->required();
+    cmd->add_option("-m,--model", args->model, "GGUF model, llama2.c checkpoint, or training output directory")
+        ->required();
+    cmd->add_option("--tokenizer", args->tokenizer, "llama2.c tokenizer.bin (default: beside the model)");
     cmd->add_option("--text", args->text, "held-out text file")->required();
     cmd->add_option("--method", args->methods,
                     "a method spec (repeatable; see `stretch variants`); default: every method");

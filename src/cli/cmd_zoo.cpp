@@ -25,7 +25,7 @@
 #include "eval/zoo.h"
 #include "io/atomic_file.h"
 #include "io/corpus.h"
-#include "model/gguf_model.h"
+#include "model/load.h"
 #include "train/checkpoint.h"
 #include "train/trainer.h"
 
@@ -196,7 +196,7 @@ void run(zoo_args a) {
         const fs::path dir = fs::path(a.out) / "models" / entry.name;
         std::fprintf(stderr, "zoo: %s (%s)\n", entry.name.c_str(), fmt::format("{}", fmt::join(entry.settings, " ")).c_str());
         const double train_seconds = train_entry(a, configs[i], dir);
-        const auto model = load_model(dir.string());
+        const auto model = load_any_model(dir.string()).model;
         const auto trained = variants::parse_spec(model->config().pos, fmt::format("{}: pos", dir.string()));
         std::vector<variants::position_spec> methods{trained};
         for (const auto& m : inference)

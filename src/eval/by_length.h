@@ -1,15 +1,21 @@
 // Per-length evaluation of a language model (methods.md G1–G3): for each length L, windows of
 // L + 1 tokens, the model reads the first L and predicts the next L; loss (nats/token), perplexity,
-// bits per byte and per-token accuracy (argmax == next token), token-weighted over every scored
-// position of every window, accumulated in double.
+// bits per byte (of the UTF-8 bytes the scored tokens stand for) and per-token accuracy (argmax ==
+// next token), token-weighted over every scored position of every window, accumulated in double.
+// A model whose vocabulary adds BOS reads it in place of each window's first token (as
+// llama-perplexity does), which leaves the targets unchanged.
 //   plain:    consecutive non-overlapping windows of the held-out text (window k starts at k L).
 //   repeated: window k is the span of n_ctx_train tokens starting at k n_ctx_train, tiled until it
 //             is L + 1 tokens long (later copies can be predicted by copying; methods.md G2).
 //   mixed:    the two alternately, half the windows each (Su's repeated set mixes tiled samples
 //             with natural ones; its share is not published, G2 takes 50/50): window 2k is plain
 //             window k, window 2k + 1 repeated window k.
-//   score all | last:N | beyond: score every position, only the last N of each window (G3), or
-//             only the positions at or past L_train (G1).
+//   score all | last:N | beyond: score every position, only the last N of each window, or only
+//             the positions at or past L_train (G1). last:N is G3 (bojone's eval_loss.py): the text
+//             is cut into samples of S = L_max + 1 tokens and every length reads each sample's last
+//             L + 1 tokens (windows aligned at their end), so every L scores the same targets, and
+//             the loss falls with L iff the model uses the longer context; the result carries a
+//             hash of the scored targets to prove it. Plain text only.
 //   buckets:  the loss and accuracy of the scored positions in buckets of `bucket` positions
 //             (G1: where along the window a method breaks).
 //   apply always | beyond_train: the method runs at every length, or only past the training
@@ -23,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "io/tokenizer.h"
 #include "model/transformer.h"
 #include "variants/spec.h"
 
@@ -53,6 +60,8 @@ struct length_result {
     double accuracy = 0;
     std::int64_t tokens = 0;   // scored tokens
     std::int64_t windows = 0;
+    std::int64_t bytes = 0;    // UTF-8 bytes of the scored targets
+    std::uint64_t targets_hash = 0;  // FNV-1a of the scored target ids, in order
     std::vector<bucket_result> buckets;  // those with scored tokens, in order
     double seconds = 0;
 };
@@ -77,13 +86,26 @@ struct eval_request {
     apply_rule apply = apply_rule::always;
     // What the model runs at L <= L_train under beyond_train: the encoding it was trained with.
     variants::position_spec trained = variants::parse_spec("default", "--pos");
+    // G3's sample length S (score last:N); 0: the longest length + 1.
+    std::int64_t sample_tokens = 0;
+    // Bytes each token id stands for [V] (bits per byte); empty: one byte per token (byte-level).
+    std::vector<std::int32_t> token_bytes;
+    std::int32_t bos = -1;  // >= 0: read in place of every window's first token
 };
+
+// FNV-1a 64 of token ids, folded in one at a time: the scored-targets hash of G3.
+std::uint64_t fnv1a(std::uint64_t hash, std::int32_t token);
+inline constexpr std::uint64_t fnv1a_start = 14695981039346656037ull;
+
+// The request's bytes per token (bits per byte) and the BOS a window starts with, from the model's
+// tokenizer.
+void use_tokenizer(eval_request& request, const tokenizer& tok);
 
 // Fails, naming the flag, on a score rule or bucket width that no length of the request can take
 // (evaluate_by_length checks the same before its first window).
 void check_eval_request(const eval_request& request, std::int64_t n_ctx_train);
 
-// `text_tokens`: byte-level tokens of the held-out text; `text_name` for errors.
+// `text_tokens`: the held-out text in the model's tokens; `text_name` for errors.
 std::vector<length_result> evaluate_by_length(const transformer& model, const std::vector<std::int32_t>& text_tokens,
                                               const std::string& text_name, const eval_request& request);
 

@@ -29,7 +29,7 @@ std::vector<std::int32_t> bench_tokens(std::int64_t first, std::int64_t count, s
 }
 
 // Seconds to decode tokens [first, first + count) one at a time.
-double time_decode(const transformer& model, const variants::position_setup& setup, kv_cache& cache, std::int64_t first,
+double time_decode(const transformer& model, const layer_positions& setup, kv_cache& cache, std::int64_t first,
                    std::int64_t count) {
     const auto ids = bench_tokens(first, count, model.config().vocab_size);
     const auto start = clock_type::now();
@@ -100,7 +100,7 @@ inference_figures measure_inference(const inference_bench_request& r) {
     out.stream_gb_per_s = measure_stream_gb_per_s(1.0);
     measure_products(model, r.prefill, r.repeat, out);
 
-    const variants::position_setup short_setup(spec, model.position_context(r.prefill + r.decode), "bench");
+    const layer_positions short_setup = model.positions(spec, r.prefill + r.decode, "bench");
     double prefill = 1e30, decode = 1e30;
     for (int rep = 0; rep < r.repeat; ++rep) {
         kv_cache cache(model.config(), r.prefill + r.decode);
@@ -116,7 +116,7 @@ inference_figures measure_inference(const inference_bench_request& r) {
     // The long cache is filled once (untimed, in chunks of 512); then `repeat` windows of
     // cached_decode tokens follow it and the best counts (the cache grows by a few percent meanwhile).
     const std::int64_t total = r.cached + r.repeat * r.cached_decode;
-    const variants::position_setup long_setup(spec, model.position_context(total), "bench");
+    const layer_positions long_setup = model.positions(spec, total, "bench");
     kv_cache cache(model.config(), total);
     feed(model, long_setup, cache, bench_tokens(0, r.cached, vocab), 512);
     double cached = 1e30;

@@ -4,7 +4,8 @@
 #include <cmath>
 
 #include "core/error.h"
-#include "kernels/cpu/cross_entropy.h"
+#include "eval/by_length.h"
+#include "eval/next_token.h"
 
 namespace stretch {
 
@@ -12,36 +13,42 @@ perplexity_result llama_perplexity(const transformer& model, const std::vector<s
                                    const perplexity_request& request,
                                    const std::function<void(std::int64_t, double)>& progress) {
     const std::int64_t n_ctx = request.n_ctx, n_text = std::int64_t(tokens.size());
-    if (n_ctx < 2) fail("-c: found {}, expected a context of at least 2 tokens", n_ctx);
     if (request.last_n < 0 || request.last_n > n_ctx - 1)
         fail("--score last:{}: expected 1 <= N <= {} (the predictions in a chunk of {})", request.last_n, n_ctx - 1, n_ctx);
-    if (n_text < 2 * n_ctx)
-        fail("-f: the text has {} tokens; expected at least 2 * n_ctx = {} (as llama-perplexity)", n_text, 2 * n_ctx);
-    std::int64_t n_chunks = n_text / n_ctx;
+    if (request.last_n == 0 && n_ctx < 3)
+        fail("-c: found {}, expected at least 3 tokens (llama-perplexity scores positions n_ctx/2 .. n_ctx-2)", n_ctx);
+    const std::int64_t sample = request.last_n > 0 && request.sample_tokens > 0 ? request.sample_tokens : n_ctx;
+    if (sample < n_ctx)
+        fail("--sample-tokens {}: expected at least the context size {} (each chunk is a sample's last n_ctx tokens)",
+             sample, n_ctx);
+    if (n_text < 2 * sample)
+        fail("-f: the text has {} tokens; expected at least 2 * {} = {} (as llama-perplexity)", n_text,
+             sample > n_ctx ? "sample_tokens" : "n_ctx", 2 * sample);
+    std::int64_t n_chunks = n_text / sample;
     if (request.max_chunks > 0) n_chunks = std::min(n_chunks, request.max_chunks);
     const std::int64_t first = request.last_n > 0 ? n_ctx - 1 - request.last_n : n_ctx / 2;
-    const std::int64_t vocab = model.config().vocab_size;
-    const variants::position_setup setup(request.positions, model.position_context(n_ctx), "--pos");
+    const layer_positions setup = model.positions(request.positions, n_ctx, "--pos");
 
     const auto start = std::chrono::steady_clock::now();
     perplexity_result r;
+    r.targets_hash = fnv1a_start;
     double nll = 0, nll2 = 0;
     std::vector<std::int32_t> chunk(static_cast<std::size_t>(n_ctx));
     for (std::int64_t c = 0; c < n_chunks; ++c) {
-        std::copy_n(tokens.begin() + c * n_ctx, n_ctx, chunk.begin());
-        if (request.bos >= 0) chunk[0] = request.bos;
-        ag::context inference;
-        // Shares the forward's buffer when it is already f32: a second [T, V] copy doubled peak memory.
-        const tensor out = model.forward(inference, chunk, 1, n_ctx, setup)->value;
-        const tensor logits = out.type() == dtype::f32 ? out : out.to(dtype::f32);
+        const std::int64_t at = c * sample + sample - n_ctx;  // the chunk is the sample's last n_ctx tokens
+        std::copy_n(tokens.begin() + at, n_ctx, chunk.begin());
         // Row j predicts token j + 1 of the chunk (the original text, not the BOS substitute).
         std::vector<std::int32_t> targets(static_cast<std::size_t>(n_ctx), -1);
-        for (std::int64_t j = first; j < n_ctx - 1; ++j) targets[std::size_t(j)] = tokens[std::size_t(c * n_ctx + j + 1)];
-        std::vector<double> losses(static_cast<std::size_t>(n_ctx), 0.0);
-        cpu::cross_entropy_forward<float>(logits.data<float>(), targets.data(), losses.data(), nullptr, n_ctx, vocab);
+        for (std::int64_t j = first; j < n_ctx - 1; ++j) targets[std::size_t(j)] = chunk[std::size_t(j + 1)];
+        if (request.bos >= 0) chunk[0] = request.bos;
+        ag::context inference;
+        const tensor hidden = model.hidden(inference, chunk, 1, n_ctx, setup)->value;
+        const next_token_scores s = score_next_tokens(model, hidden, targets, first, n_ctx - 1);
         for (std::int64_t j = first; j < n_ctx - 1; ++j) {
-            nll += losses[std::size_t(j)];
-            nll2 += losses[std::size_t(j)] * losses[std::size_t(j)];
+            const double loss = s.loss[std::size_t(j - first)];
+            nll += loss;
+            nll2 += loss * loss;
+            r.targets_hash = fnv1a(r.targets_hash, targets[std::size_t(j)]);
         }
         r.tokens += n_ctx - 1 - first;
         r.chunks = c + 1;

@@ -6,7 +6,7 @@
 
 namespace stretch {
 
-std::vector<float> feed(const transformer& model, const variants::position_setup& setup, kv_cache& cache,
+std::vector<float> feed(const transformer& model, const layer_positions& setup, kv_cache& cache,
                         std::span<const std::int32_t> tokens, std::int64_t chunk) {
     STRETCH_ASSERT(!tokens.empty() && chunk > 0);
     std::vector<float> last;
@@ -32,7 +32,7 @@ std::vector<std::int32_t> generate(const transformer& model, const variants::pos
     if (guided && request.negative.empty())
         fail("--cfg-scale {}: the guidance context has no tokens; expected a negative prompt or BOS", request.cfg_scale);
     const std::int64_t total = std::int64_t(request.prompt.size()) + request.n_predict;
-    const variants::position_setup setup(positions, model.position_context(total), "--pos");
+    const layer_positions setup = model.positions(positions, total, "--pos");
     kv_cache cache(model.config(), total, model.type());
     std::vector<float> logits = feed(model, setup, cache, request.prompt, request.prefill_chunk);
     std::unique_ptr<kv_cache> guidance_cache;

@@ -32,7 +32,7 @@ std::vector<std::int32_t> generate(const transformer& model, const variants::pos
                                    const std::function<void(std::int32_t)>& on_token = {});
 
 // Logits [V] of the token after `tokens`, fed through `cache` in chunks (the cache keeps them).
-std::vector<float> feed(const transformer& model, const variants::position_setup& setup, kv_cache& cache,
+std::vector<float> feed(const transformer& model, const layer_positions& setup, kv_cache& cache,
                         std::span<const std::int32_t> tokens, std::int64_t chunk);
 
 }  // namespace stretch

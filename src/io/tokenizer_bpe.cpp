@@ -191,4 +191,10 @@ std::unique_ptr<tokenizer> make_bpe_tokenizer(vocabulary v, std::span<const std:
 }
 
 }  // namespace detail
+namespace detail {
+
+std::string gpt2_byte_symbol(unsigned char byte) { return utf8(alphabet().char_of[byte]); }
+
+}  // namespace detail
+
 }  // namespace stretch

@@ -1,5 +1,6 @@
 #include "model/attention_plan.h"
 
+#include <algorithm>
 #include <functional>
 
 #include "core/error.h"
@@ -40,20 +41,24 @@ rotation_plan make_rotation_plan(const variants::position_setup& positions, std:
 
 }  // namespace
 
-std::vector<layer_attention> plan_layers(const variants::position_setup& positions, std::int64_t n_layers,
-                                         std::int64_t past, std::int64_t time, bool cached,
-                                         std::span<const double> drawn) {
-    const auto attention_for = [&](const variants::position_setup& s) {
+layer_plans plan_layers(const layer_positions& positions, std::int64_t past, std::int64_t time, bool cached,
+                        std::span<const double> drawn) {
+    layer_plans plans;
+    std::vector<const variants::position_setup*> planned;
+    for (std::int64_t il = 0; il < positions.n_layers(); ++il) {
+        const variants::position_setup& s = positions.layer(il);
+        const auto found = std::find(planned.begin(), planned.end(), &s);
+        if (found != planned.end()) {
+            plans.of_layer.push_back(std::size_t(found - planned.begin()));
+            continue;
+        }
         const bool unrotated = cached && s.cache_unrotated_keys();
-        return layer_attention{make_rotation_plan(s, past, time, unrotated, drawn), s.rules(past, time, past + time),
-                               s.far().has_value(), unrotated, s.key_norm_eps()};
-    };
-    std::vector<layer_attention> layers;
-    if (positions.per_layer())
-        for (std::int64_t il = 0; il < n_layers; ++il) layers.push_back(attention_for(positions.layer(il)));
-    else
-        layers.assign(1, attention_for(positions));
-    return layers;
+        plans.distinct.push_back({make_rotation_plan(s, past, time, unrotated, drawn), s.rules(past, time, past + time),
+                                  s.far().has_value(), unrotated, s.key_norm_eps()});
+        plans.of_layer.push_back(planned.size());
+        planned.push_back(&s);
+    }
+    return plans;
 }
 
 attention_operands prepare_attention(ag::context& ctx, const ag::var& q_raw, ag::var k_raw, const ag::var& v,
@@ -67,7 +72,7 @@ attention_operands prepare_attention(ag::context& ctx, const ag::var& q_raw, ag:
     const rotation_plan& plan = layer.plan;
     const bool two_score = layer.two_score;
     // KeyNorm: k / |k| per head is rmsnorm(k) / sqrt(D), and the 1/sqrt(D) is the logit scale's.
-    if (layer.key_norm_eps > 0) k_raw = ag::rmsnorm_segments(ctx, k_raw, hd, layer.key_norm_eps / double(hd), p + "k_norm");
+    if (layer.key_norm_eps > 0) k_raw = ag::rmsnorm_segments(ctx, k_raw, nullptr, hd, layer.key_norm_eps / double(hd), p + "k_norm");
     attention_operands out;
     out.v = v;
     out.q = rope(q_raw, time, shape.heads, plan.query, p + "q_rope");

@@ -12,6 +12,7 @@
 
 #include "autograd/ops.h"
 #include "model/kv_cache.h"
+#include "model/layer_positions.h"
 #include "variants/spec.h"
 
 namespace stretch {
@@ -32,12 +33,17 @@ struct layer_attention {
     double key_norm_eps = 0;       // > 0: KeyNorm
 };
 
-// One entry per layer when the variant is layer-wise (HWFA), else one for all `n_layers`. Queries sit
-// at past .. past + time - 1, or, in random-position training (methods.md C7), at the `drawn`
-// positions [B * T] of every token of the batch.
-std::vector<layer_attention> plan_layers(const variants::position_setup& positions, std::int64_t n_layers,
-                                         std::int64_t past, std::int64_t time, bool cached,
-                                         std::span<const double> drawn = {});
+// Every attention layer's plan; layers that share a setup (layer_positions) share one plan.
+struct layer_plans {
+    std::vector<layer_attention> distinct;
+    std::vector<std::size_t> of_layer;  // [n_layers] -> index into distinct
+    const layer_attention& operator[](std::int64_t il) const { return distinct[of_layer[std::size_t(il)]]; }
+};
+
+// Queries sit at past .. past + time - 1, or, in random-position training (methods.md C7), at the
+// `drawn` positions [B * T] of every token of the batch.
+layer_plans plan_layers(const layer_positions& positions, std::int64_t past, std::int64_t time, bool cached,
+                        std::span<const double> drawn = {});
 
 // The shape of one layer's query and key heads, as ag::rope reads them.
 struct head_shape {

@@ -4,40 +4,64 @@
 #include <filesystem>
 
 #include "core/error.h"
+#include "core/memory.h"
 #include "kernels/cpu/dequant.h"
 #include "kernels/cpu/quant_matmul.h"
+#include "model/architecture.h"
+#include "model/config_fields.h"
 
 namespace stretch {
 
+namespace {
+
+std::string arch_key(const model_config& c, const config_field& f) { return c.arch + "." + std::string(f.gguf); }
+
+// A field's value as the GGUF key holds it, as JSON (what set_field checks).
+nlohmann::json read_value(const gguf::reader& in, const std::string& key, field_kind kind) {
+    switch (kind) {
+        case field_kind::integer: return in.get_i64(key);
+        case field_kind::real: return in.get_f64(key);
+        case field_kind::boolean: return in.get_bool(key);
+        case field_kind::text: return in.get_string(key);
+    }
+    return {};
+}
+
+// The file's defaults that are not keys: the embedding's rows for an older converter's missing
+// vocab_size, n_head for head_count_kv, and a tied head where the file has no output.weight.
+void file_defaults(const gguf::reader& in, model_config& c) {
+    const gguf::tensor_info* embedding = in.find_tensor("token_embd.weight");
+    if (embedding == nullptr) fail("{}: no tensor token_embd.weight; expected the model's token embedding", in.path());
+    c.vocab_size = embedding->shape.at(0);
+    c.tie_embeddings = in.find_tensor("output.weight") == nullptr;
+}
+
+}  // namespace
+
 void write_model_metadata(gguf::writer& out, const model_config& c) {
-    out.set_string("general.architecture", "llama");
+    out.set_string("general.architecture", c.arch);
     out.set_string("general.name", "stretch");
     out.set_u32("general.file_type", 0);  // all F32
-    out.set_u32("llama.vocab_size", static_cast<std::uint32_t>(c.vocab_size));
-    out.set_u32("llama.context_length", static_cast<std::uint32_t>(c.n_ctx_train));
-    out.set_u32("llama.embedding_length", static_cast<std::uint32_t>(c.d_model));
-    out.set_u32("llama.block_count", static_cast<std::uint32_t>(c.n_layer));
-    out.set_u32("llama.feed_forward_length", static_cast<std::uint32_t>(c.d_ff));
-    out.set_u32("llama.attention.head_count", static_cast<std::uint32_t>(c.n_head));
-    out.set_u32("llama.attention.head_count_kv", static_cast<std::uint32_t>(c.n_head_kv));
-    out.set_u32("llama.rope.dimension_count", static_cast<std::uint32_t>(c.rotary_dim()));
-    out.set_f32("llama.rope.freq_base", static_cast<float>(c.rope_base));
-    out.set_f32("llama.attention.layer_norm_rms_epsilon", static_cast<float>(c.norm_eps));
-    // Exact values and what llama.* cannot express.
-    out.set_f64("stretch.rope_base", c.rope_base);
-    out.set_f64("stretch.norm_eps", c.norm_eps);
-    out.set_string("stretch.rope_pairing", c.rope_pairing == cpu::rope_pairing::interleaved ? "interleaved" : "half");
-    out.set_bool("stretch.tie_embeddings", c.tie_embeddings);
-    out.set_string("stretch.pos", c.pos);
-    out.set_string("stretch.norm_position", c.norm_position);
-    out.set_bool("stretch.deepnorm", c.deepnorm);
-    out.set_string("stretch.deepnorm_constants", c.deepnorm_constants);
-    out.set_string("stretch.block", c.block);
-    if (c.is_gau()) {  // blk.0 .. blk.{2 n_layer - 1} are GAU layers (model/gau_block.h)
-        out.set_u32("stretch.gau_expansion", static_cast<std::uint32_t>(c.gau_expansion));
-        out.set_u32("stretch.gau_key_dim", static_cast<std::uint32_t>(c.gau_key_dim));
-        out.set_u32("stretch.flash_chunk", static_cast<std::uint32_t>(c.flash_chunk));
+    for (const config_field& f : model_fields()) {
+        const nlohmann::json exact = f.get(c);
+        const std::string key = "stretch." + std::string(f.key);
+        switch (f.kind) {
+            case field_kind::integer: out.set_i64(key, exact.get<std::int64_t>()); break;
+            case field_kind::real: out.set_f64(key, exact.get<double>()); break;
+            case field_kind::boolean: out.set_bool(key, exact.get<bool>()); break;
+            case field_kind::text: out.set_string(key, exact.get<std::string>()); break;
+        }
+        if (f.gguf.empty()) continue;
+        // llama.cpp's key, in the type its converters write (u32, f32).
+        const nlohmann::json theirs = f.gguf_value(c);
+        if (theirs.is_null()) continue;
+        if (f.kind == field_kind::integer)
+            out.set_u32(arch_key(c, f), static_cast<std::uint32_t>(theirs.get<std::int64_t>()));
+        else
+            out.set_f32(arch_key(c, f), static_cast<float>(theirs.get<double>()));
     }
+    // llama.cpp reads the value heads' width separately; stretch's heads are as wide as the keys.
+    out.set_u32(c.arch + ".attention.value_length", static_cast<std::uint32_t>(c.head_width()));
 }
 
 void write_model_weights(gguf::writer& out, const transformer& model) {
@@ -46,64 +70,77 @@ void write_model_weights(gguf::writer& out, const transformer& model) {
 
 model_config read_model_config(const gguf::reader& in) {
     const std::string arch = in.get_string("general.architecture");
-    if (arch != "llama") fail("{}: general.architecture = '{}', expected 'llama'", in.path(), arch);
+    const architecture& a = find_architecture(arch, in.path());
     model_config c;
-    // Older converters leave llama.vocab_size out; the embedding's rows are the vocabulary then.
-    const gguf::tensor_info* embedding = in.find_tensor("token_embd.weight");
-    if (embedding == nullptr) fail("{}: no tensor token_embd.weight; expected a Llama model's embedding", in.path());
-    c.vocab_size = in.get_u32_or("llama.vocab_size", static_cast<std::uint32_t>(embedding->shape.at(0)));
-    c.n_ctx_train = in.get_u32("llama.context_length");
-    c.d_model = in.get_u32("llama.embedding_length");
-    c.n_layer = in.get_u32("llama.block_count");
-    c.d_ff = in.get_u32("llama.feed_forward_length");
-    c.n_head = in.get_u32("llama.attention.head_count");
-    c.n_head_kv = in.get_u32_or("llama.attention.head_count_kv", static_cast<std::uint32_t>(c.n_head));
-    c.rope_base = in.get_f64_or("stretch.rope_base", in.get_f32_or("llama.rope.freq_base", 10000.0f));
-    c.norm_eps = in.get_f64_or("stretch.norm_eps", in.get_f32_or("llama.attention.layer_norm_rms_epsilon", 1e-5f));
-    const std::string pairing = in.get_string_or("stretch.rope_pairing", "interleaved");
-    if (pairing != "interleaved" && pairing != "half")
-        fail("{}: stretch.rope_pairing = '{}', expected interleaved or half", in.path(), pairing);
-    c.rope_pairing = pairing == "half" ? cpu::rope_pairing::half : cpu::rope_pairing::interleaved;
-    c.tie_embeddings = in.get_bool_or("stretch.tie_embeddings", in.find_tensor("output.weight") == nullptr);
-    c.pos = in.get_string_or("stretch.pos", "default");
-    c.norm_position = in.get_string_or("stretch.norm_position", "pre");
-    c.deepnorm = in.get_bool_or("stretch.deepnorm", false);
-    c.deepnorm_constants = in.get_string_or("stretch.deepnorm_constants", "paper");
-    c.block = in.get_string_or("stretch.block", "transformer");
-    if (c.is_gau()) {
-        c.gau_expansion = in.get_u32("stretch.gau_expansion");
-        c.gau_key_dim = in.get_u32("stretch.gau_key_dim");
-        c.flash_chunk = in.get_u32("stretch.flash_chunk");
+    c.arch = arch;
+    file_defaults(in, c);
+    const auto where = [&](const std::string& key) { return fmt::format("{}: {}", in.path(), key); };
+    for (const auto& [key, value] : a.fixed) set_field(c, *find_model_field(key), value, where("architecture " + arch));
+    const bool stretch_file = in.find("stretch.d_model") != nullptr || in.find("stretch.rope_pairing") != nullptr;
+    for (const config_field& f : model_fields()) {
+        if (f.gguf.empty()) continue;
+        const std::string key = arch_key(c, f);
+        if (in.find(key) != nullptr)
+            set_field(c, f, read_value(in, key, f.kind), where(key));
+        else if (f.required && !stretch_file)
+            fail("{}: missing key {} ({}); expected {}", in.path(), key, f.help, field_expectation(f));
+    }
+    if (in.find(arch + ".attention.head_count_kv") == nullptr && in.find("stretch.n_head_kv") == nullptr)
+        c.n_head_kv = c.n_head;
+    const std::string value_length = arch + ".attention.value_length";
+    if (in.find(value_length) != nullptr && in.get_i64(value_length) != c.head_width())
+        fail("{}: {} = {}; expected the key heads' width {} (stretch's value heads are as wide as its keys)", in.path(),
+             value_length, in.get_i64(value_length), c.head_width());
+    if (a.derive) a.derive(c);
+    // A file stretch wrote holds every field exactly; older ones hold some of them.
+    for (const config_field& f : model_fields()) {
+        const std::string key = "stretch." + std::string(f.key);
+        if (in.find(key) != nullptr) set_field(c, f, read_value(in, key, f.kind), where(key));
     }
     c.validate(in.path().c_str());
-    const auto n_rot = in.get_u32_or("llama.rope.dimension_count", static_cast<std::uint32_t>(c.rotary_dim()));
-    if (n_rot != c.rotary_dim())
-        fail("{}: llama.rope.dimension_count = {}; expected the head dimension {} (partial rotary is not supported)",
-             in.path(), n_rot, c.rotary_dim());
     return c;
 }
 
-void read_model_weights(const gguf::reader& in, transformer& model, quantized_weights mode) {
-    for (const auto& [name, v] : model.parameters()) {
+std::unique_ptr<transformer> read_model(const gguf::reader& in, quantized_weights mode) {
+    const model_config config = read_model_config(in);
+    const auto keeps_blocks = [&](const gguf::tensor_info& info) {
+        return mode == quantized_weights::keep && info.shape.size() == 2 && cpu::can_multiply_quantized(info.type);
+    };
+    // Everything the configuration implies is in the file, before anything is allocated: a wrong
+    // block_count or width fails here, naming the tensor, instead of after gigabytes of zeros.
+    std::uint64_t bytes = 0;
+    for (const auto& [name, shape] : transformer::parameter_shapes(config)) {
         const gguf::tensor_info* info = in.find_tensor(name);
-        if (info == nullptr || info->type == gguf::ggml_type::f32 || info->type == gguf::ggml_type::f64) {
-            tensor t = in.read_f32(name, v->value.shape());  // names the missing tensor or wrong shape
-            std::memcpy(v->value.raw(), t.raw(), t.bytes());
-            continue;
-        }
-        if (info->shape != v->value.shape())
-            fail("{}: tensor {} has shape {}; expected {}", in.path(), name, gguf::detail::shape_text(info->shape),
-                 gguf::detail::shape_text(v->value.shape()));
+        if (info == nullptr)
+            fail("{}: no tensor {}; expected one of shape {} for {} ({})", in.path(), name, gguf::detail::shape_text(shape),
+                 config.arch, config.shape_text());
+        if (info->shape != shape)
+            fail("{}: tensor {} has shape {}; expected {} for {} ({})", in.path(), name,
+                 gguf::detail::shape_text(info->shape), gguf::detail::shape_text(shape), config.arch, config.shape_text());
         if (!cpu::can_dequantize(info->type))
-            fail("{}: tensor {} has type {}; expected F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K or Q6_K", in.path(), name,
-                 gguf::ggml_type_name(info->type));
-        if (mode == quantized_weights::keep && v->value.rank() == 2 && cpu::can_multiply_quantized(info->type)) {
+            fail("{}: tensor {} has type {}; expected F32, F16, BF16, Q8_0, Q5_0, Q4_0, Q4_1, Q4_K or Q6_K", in.path(),
+                 name, gguf::ggml_type_name(info->type));
+        bytes += keeps_blocks(*info) ? info->n_bytes : std::uint64_t(info->numel()) * sizeof(float);
+    }
+    require_memory(bytes, fmt::format("{}: the weights of {} ({})", in.path(), config.arch, config.shape_text()));
+    return std::make_unique<transformer>(config, dtype::f32, [&](const std::string& name, const shape_t& shape) {
+        const gguf::tensor_info& info = *in.find_tensor(name);
+        ag::var v = ag::make_var(tensor(), name, true);
+        if (keeps_blocks(info)) {
             v->quantized = std::make_shared<const cpu::quantized_matrix>(cpu::make_quantized_matrix(
-                info->type, info->shape[0], info->shape[1], in.tensor_bytes(*info).data(), in.path() + ": " + name));
-            v->value = tensor();
-            continue;
+                info.type, info.shape[0], info.shape[1], in.tensor_bytes(info).data(), in.path() + ": " + name));
+            return v;
         }
-        cpu::dequantize(info->type, in.tensor_bytes(*info).data(), v->value.data<float>(), info->numel());
+        v->value = tensor(shape, dtype::f32);
+        cpu::dequantize(info.type, in.tensor_bytes(info).data(), v->value.data<float>(), info.numel());
+        return v;
+    });
+}
+
+void read_model_weights(const gguf::reader& in, transformer& model) {
+    for (const auto& [name, v] : model.parameters()) {
+        tensor t = in.read_f32(name, v->value.shape());  // names the missing tensor or wrong shape
+        std::memcpy(v->value.raw(), t.raw(), t.bytes());
     }
 }
 
@@ -118,13 +155,6 @@ std::string resolve_model_path(const std::string& path_or_dir) {
         if (fs::exists(p)) return p.string();
     }
     fail("--model {}: directory holds neither model.gguf nor checkpoint.gguf", path_or_dir);
-}
-
-std::unique_ptr<transformer> load_model(const std::string& path_or_dir) {
-    auto in = gguf::reader::open(resolve_model_path(path_or_dir));
-    auto model = std::make_unique<transformer>(read_model_config(in));
-    read_model_weights(in, *model);
-    return model;
 }
 
 }  // namespace stretch

@@ -83,21 +83,23 @@ loaded_model load_any_model(const std::string& path_or_dir, const std::string& t
     loaded_model m;
     m.path = resolve_model_path(path_or_dir);
     auto in = gguf::reader::open(m.path);
-    m.model = std::make_unique<transformer>(read_model_config(in));
-    read_model_weights(in, *m.model, weights);
-    if (in.find("stretch.rope_pairing") != nullptr) {
-        m.format = "stretch";
-        m.tok = make_byte_tokenizer(m.path);
-        m.positions = m.model->config().pos;
-    } else {
-        m.format = "gguf";
-        m.tok = tokenizer_from_gguf(in);
-        m.positions = positions_from_gguf(in, in.get_string("general.architecture"));
-        m.chat_template = in.get_string_or("tokenizer.chat_template", "");
-    }
-    if (m.tok->vocab_size() != m.model->config().vocab_size)
+    m.model = read_model(in, weights);
+    const model_config& c = m.model->config();
+    const bool bytes = is_byte_vocabulary(in);
+    m.format = in.find("stretch.pos") != nullptr ? "stretch" : "gguf";
+    if (bytes && c.vocab_size > 256)
+        fail("{}: the file has no tokenizer (tokenizer.ggml.model) for its {} tokens; expected one, or a byte-level "
+             "vocabulary of at most 256",
+             m.path, c.vocab_size);
+    m.tok = bytes ? make_byte_tokenizer(m.path, c.vocab_size) : tokenizer_from_gguf(in);
+    m.positions = c.pos != "default" ? c.pos : positions_from_gguf(in, c.arch);
+    // Resolved once here, so that a scaling the file declares but cannot have is blamed on the file.
+    const std::string where = fmt::format("{}: the model's own positions", m.path);
+    layer_positions(c, variants::parse_spec(m.positions, where), c.n_ctx_train, where);
+    m.chat_template = in.get_string_or("tokenizer.chat_template", "");
+    if (m.tok->vocab_size() != c.vocab_size)
         fail("{}: the tokenizer has {} tokens; expected the model's vocabulary of {}", m.path, m.tok->vocab_size(),
-             m.model->config().vocab_size);
+             c.vocab_size);
     return m;
 }
 

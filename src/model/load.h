@@ -1,7 +1,8 @@
-// Any model stretch runs, with its tokenizer and its own position scaling: a stretch-trained GGUF
-// (byte-level, no tokenizer file), a pretrained Llama-architecture GGUF (llama.cpp's files: Q8_0,
-// Q4_0, Q4_1 and Q4_K matrices kept in their blocks, other types up to Q6_K dequantised to f32; its
-// tokenizer from the metadata), or a llama2.c checkpoint with its tokenizer.bin. One model type serves all three (model/transformer.h).
+// The one loader behind every verb: any model stretch runs, with its tokenizer and its own position
+// scaling — a GGUF file of any architecture of model/architecture.h (llama.cpp's files: Q8_0, Q4_0,
+// Q4_1 and Q4_K matrices kept in their blocks, other types dequantised to f32; stretch's own, whose
+// byte vocabulary is stored as io/tokenizer_byte.h writes it), a training output directory, or a
+// llama2.c checkpoint with its tokenizer.bin. One model type serves all (model/transformer.h).
 #pragma once
 
 #include <memory>
@@ -18,7 +19,9 @@ struct loaded_model {
     std::unique_ptr<tokenizer> tok;
     std::string path;
     std::string format;                 // "stretch", "gguf", "llama2.c"
-    std::string positions = "default";  // the file's own RoPE scaling as a --pos spec
+    // The model's own position method as a --pos spec: what it was trained with (stretch.pos), else
+    // the file's RoPE scaling; every verb's default.
+    std::string positions = "default";
     std::string chat_template;          // GGUF tokenizer.chat_template; "" when none
 };
 

@@ -8,9 +8,15 @@
 
 namespace stretch {
 
-transformer::transformer(const model_config& config, dtype type) : config_(config), type_(type) {
+transformer::transformer(const model_config& config, dtype type, const parameter_source& source)
+    : config_(config), type_(type) {
     config_.validate("model config");
-    const std::int64_t c = config_.d_model, kv = config_.head_dim() * config_.n_head_kv;
+    const std::int64_t c = config_.d_model;
+    const auto add_parameter = [&](const std::string& name, shape_t shape) {
+        ag::var v = source ? source(name, shape) : ag::make_var(tensor(std::move(shape), type_), name, true);
+        parameters_.emplace_back(name, v);
+        return v;
+    };
     const variants::position_setup trained(variants::parse_spec(config_.pos, "pos"), position_context(config_.n_ctx_train),
                                            "pos");
     tok_embd_ = add_parameter("token_embd.weight", {config_.vocab_size, c});
@@ -18,37 +24,49 @@ transformer::transformer(const model_config& config, dtype type) : config_(confi
         pos_embd_ = add_parameter("position_embd.weight", {rows, c});  // GGUF's name (GPT-2)
     if (config_.is_gau()) {
         require_flash_positions(config_, trained, false);
-        const auto add = [this](const std::string& name, shape_t shape) { return add_parameter(name, std::move(shape)); };
         for (std::int64_t il = 0; il < config_.n_attention_layers(); ++il)
-            gau_layers_.push_back(make_gau_layer(config_, il, add));
+            gau_layers_.push_back(make_gau_layer(config_, il, add_parameter));
     } else {
         for (std::int64_t il = 0; il < config_.n_layer; ++il) {
             const std::string p = fmt::format("blk.{}.", il);
             block b;
+            b.shape = config_.layer(il);
+            const layer_desc& d = b.shape;
+            const std::int64_t q_dim = d.head_dim * d.n_head, kv = d.key_width();
             b.attn_norm = add_parameter(p + "attn_norm.weight", {c});
-            b.wq = add_parameter(p + "attn_q.weight", {c, c});
+            b.wq = add_parameter(p + "attn_q.weight", {q_dim, c});
             b.wk = add_parameter(p + "attn_k.weight", {kv, c});
-            if (trained.qk_bias()) {  // GGUF's names; initialised to 0 (methods.md C8), so training starts at plain RoPE
-                b.q_bias = add_parameter(p + "attn_q.bias", {c});
-                b.k_bias = add_parameter(p + "attn_k.bias", {kv});
-            }
+            // GGUF's names; RoPE + q/k bias starts at 0, i.e. at plain RoPE (methods.md C8).
+            if (d.q_bias || trained.qk_bias()) b.q_bias = add_parameter(p + "attn_q.bias", {q_dim});
+            if (d.k_bias || trained.qk_bias()) b.k_bias = add_parameter(p + "attn_k.bias", {kv});
             b.wv = add_parameter(p + "attn_v.weight", {kv, c});
-            b.wo = add_parameter(p + "attn_output.weight", {c, c});
+            if (d.v_bias) b.v_bias = add_parameter(p + "attn_v.bias", {kv});
+            if (d.qk_norm) {
+                b.q_norm = add_parameter(p + "attn_q_norm.weight", {d.head_dim});
+                b.k_norm = add_parameter(p + "attn_k_norm.weight", {d.head_dim});
+            }
+            b.wo = add_parameter(p + "attn_output.weight", {c, q_dim});
+            if (d.o_bias) b.o_bias = add_parameter(p + "attn_output.bias", {c});
+            if (d.post_norm) b.attn_post_norm = add_parameter(p + "post_attention_norm.weight", {c});
             b.ffn_norm = add_parameter(p + "ffn_norm.weight", {c});
-            b.w_gate = add_parameter(p + "ffn_gate.weight", {config_.d_ff, c});
-            b.w_down = add_parameter(p + "ffn_down.weight", {c, config_.d_ff});
-            b.w_up = add_parameter(p + "ffn_up.weight", {config_.d_ff, c});
+            b.w_gate = add_parameter(p + "ffn_gate.weight", {d.d_ff, c});
+            b.w_down = add_parameter(p + "ffn_down.weight", {c, d.d_ff});
+            b.w_up = add_parameter(p + "ffn_up.weight", {d.d_ff, c});
+            if (d.post_norm) b.ffn_post_norm = add_parameter(p + "post_ffw_norm.weight", {c});
             blocks_.push_back(b);
         }
     }
-    if (config_.norm_position == "pre") out_norm_ = add_parameter("output_norm.weight", {c});
+    if (config_.norm_position != "post") out_norm_ = add_parameter("output_norm.weight", {c});
     output_ = config_.tie_embeddings ? tok_embd_ : add_parameter("output.weight", {config_.vocab_size, c});
 }
 
-ag::var transformer::add_parameter(const std::string& name, shape_t shape) {
-    auto v = ag::make_var(tensor(std::move(shape), type_), name, true);
-    parameters_.emplace_back(name, v);
-    return v;
+std::vector<std::pair<std::string, shape_t>> transformer::parameter_shapes(const model_config& config) {
+    std::vector<std::pair<std::string, shape_t>> shapes;
+    const transformer shell(config, dtype::f32, [&](const std::string& name, const shape_t& shape) {
+        shapes.emplace_back(name, shape);
+        return ag::make_var(tensor(), name);
+    });
+    return shapes;
 }
 
 void transformer::init(rng& generator) {
@@ -111,51 +129,56 @@ tensor last_rows(const tensor& t, std::int64_t rows) {
 }  // namespace
 
 ag::var transformer::forward(ag::context& ctx, std::span<const std::int32_t> tokens, std::int64_t batch,
-                             std::int64_t time, std::span<const double> positions) const {
-    variants::model_context context = position_context(time);
-    context.training = !positions.empty();
-    const variants::position_setup trained(variants::parse_spec(config_.pos, "pos"), context, "pos");
-    return forward(ctx, tokens, batch, time, trained, nullptr, false, positions);
+                             std::int64_t time, std::span<const double> drawn) const {
+    const layer_positions trained = positions(variants::parse_spec(config_.pos, "pos"), time, "pos", !drawn.empty());
+    return forward(ctx, tokens, batch, time, trained, nullptr, false, drawn);
 }
 
 ag::var transformer::forward(ag::context& ctx, std::span<const std::int32_t> tokens, std::int64_t batch,
-                             std::int64_t time, const variants::position_setup& positions, kv_cache* cache,
-                             bool last_only, std::span<const double> drawn) const {
-    STRETCH_ASSERT(static_cast<std::int64_t>(tokens.size()) == batch * time);
-    STRETCH_ASSERT(drawn.empty() || (std::int64_t(drawn.size()) == batch * time && cache == nullptr));
-    STRETCH_ASSERT(cache == nullptr || (batch == 1 && ctx.recorder == nullptr));
+                             std::int64_t time, const layer_positions& positions, kv_cache* cache, bool last_only,
+                             std::span<const double> drawn) const {
     STRETCH_ASSERT(!last_only || (batch == 1 && ctx.recorder == nullptr));
-    const auto& c = config_;
-    const std::int64_t hd = c.head_dim();
-    const std::int64_t past = cache != nullptr ? cache->size() : 0, time_k = past + time;
-    if (cache != nullptr && past > 0 && positions.refill_cache_on_rotation_change() &&
-        !cache->written_with(positions.frequencies(time_k))) {
+    const std::int64_t past = cache != nullptr ? cache->size() : 0;
+    const variants::position_setup& global = positions.global();
+    if (cache != nullptr && past > 0 && global.refill_cache_on_rotation_change() &&
+        !cache->written_with(global.frequencies(past + time))) {
         // The rotation switched (LongRoPE past L_orig): recompute the cache from its tokens.
         std::vector<std::int32_t> all = cache->tokens();
         all.insert(all.end(), tokens.begin(), tokens.end());
         cache->clear();
-        const tensor logits = forward(ctx, all, 1, time_k, positions, cache, last_only)->value;
+        const tensor logits = forward(ctx, all, 1, past + time, positions, cache, last_only)->value;
         return last_only ? ag::make_var(logits, "logits") : ag::make_var(last_rows(logits, time), "logits");
     }
-    // What each layer's attention needs from its variant (HWFA gives layers different ones).
-    const std::vector<layer_attention> layers =
-        plan_layers(positions, c.n_attention_layers(), past, time, cache != nullptr, drawn);
-    if (c.is_gau()) require_flash_positions(c, positions, cache != nullptr);
-    const cpu::attention_dims dims{batch, time, time_k, c.n_head, c.n_head_kv, hd};
-    const head_shape heads{batch, time, past, c.n_head, c.n_head_kv, hd, c.rope_pairing};
-    const double scale = 1.0 / std::sqrt(double(hd));
+    ag::var x = hidden(ctx, tokens, batch, time, positions, cache, drawn);
+    if (last_only) x = ag::make_var(last_rows(x->value, 1), "last_hidden");
+    return logits(ctx, x);
+}
+
+ag::var transformer::hidden(ag::context& ctx, std::span<const std::int32_t> tokens, std::int64_t batch,
+                            std::int64_t time, const layer_positions& positions, kv_cache* cache,
+                            std::span<const double> drawn) const {
+    STRETCH_ASSERT(static_cast<std::int64_t>(tokens.size()) == batch * time);
+    STRETCH_ASSERT(drawn.empty() || (std::int64_t(drawn.size()) == batch * time && cache == nullptr));
+    STRETCH_ASSERT(cache == nullptr || (batch == 1 && ctx.recorder == nullptr));
+    STRETCH_ASSERT(positions.n_layers() == config_.n_attention_layers());
+    const auto& c = config_;
+    const std::int64_t past = cache != nullptr ? cache->size() : 0, time_k = past + time;
+    // What each layer's attention needs from its variant (sliding-window layers and HWFA differ).
+    const layer_plans layers = plan_layers(positions, past, time, cache != nullptr, drawn);
+    if (c.is_gau()) require_flash_positions(c, positions.global(), cache != nullptr);
 
     ag::var x = ag::embedding(ctx, tok_embd_, tokens, "token_embd");
+    if (c.embed_scale != 1.0) x = ag::scale(ctx, x, c.embed_scale, "token_embd_scaled");
     if (pos_embd_ != nullptr) {
         const std::int64_t rows = pos_embd_->value.dim(0);
-        if (past + time > rows)
+        if (time_k > rows)
             fail("pos: position {} is past the learned position table's {} rows (methods.md C3: no silent clamp)",
-                 past + time - 1, rows);
+                 time_k - 1, rows);
         std::vector<std::int32_t> ids(static_cast<std::size_t>(batch * time));
         for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = std::int32_t(past + std::int64_t(i) % time);
         x = ag::add(ctx, x, ag::embedding(ctx, pos_embd_, ids, "position_embd"), "token_and_pos_embd");
     }
-    if (const auto pe = positions.absolute(past, time); !pe.empty()) {
+    if (const auto pe = positions.global().absolute(past, time); !pe.empty()) {
         tensor table({batch * time, c.d_model}, type_);  // the same rows for every sequence of the batch
         for (std::int64_t i = 0; i < table.numel(); ++i) {
             const double value = pe[std::size_t(i % (time * c.d_model))];
@@ -167,39 +190,59 @@ ag::var transformer::forward(ag::context& ctx, std::span<const std::int32_t> tok
         x = ag::add(ctx, x, ag::make_var(table, "pos_embd"), "token_and_pos_embd");
     }
     for (std::int64_t il = 0; il < c.n_attention_layers(); ++il) {
-        const layer_attention& la = layers[layers.size() == 1 ? 0 : std::size_t(il)];
         if (c.is_gau()) {
-            x = gau_forward(ctx, c, gau_layers_[std::size_t(il)], x, la, {batch, time, past, cache}, il);
+            x = gau_forward(ctx, c, gau_layers_[std::size_t(il)], x, layers[il], {batch, time, past, cache}, il);
             continue;
         }
         const block& b = blocks_[static_cast<std::size_t>(il)];
-        const std::string p = fmt::format("blk.{}.", il);
-        const bool pre = c.norm_position == "pre";
-        ag::var h = pre ? ag::rmsnorm(ctx, x, b.attn_norm, c.norm_eps, p + "attn_norm") : x;
-        ag::var q_raw = ag::linear(ctx, h, b.wq, p + "q");
-        ag::var k_raw = ag::linear(ctx, h, b.wk, p + "k");
-        if (b.q_bias != nullptr) {
-            q_raw = ag::add_bias(ctx, q_raw, b.q_bias, p + "q_bias");
-            k_raw = ag::add_bias(ctx, k_raw, b.k_bias, p + "k_bias");
-        }
-        const auto [q, k, v, q_far, k_far] =
-            prepare_attention(ctx, q_raw, k_raw, ag::linear(ctx, h, b.wv, p + "v"), la, heads, cache, il, p);
-        ag::var a = ag::attention(ctx, q, k, v, dims, scale, p + "attn", la.rules, q_far, k_far);
-        // Pre-LN: x + F(Norm(x)); Post-LN (DeepNorm): Norm(alpha x + F(x)) (methods.md D2, D3).
-        const double alpha = c.residual_alpha();
-        x = ag::add(ctx, x, ag::linear(ctx, a, b.wo, p + "attn_out"), p + "attn_residual", alpha);
-        if (!pre) x = ag::rmsnorm(ctx, x, b.attn_norm, c.norm_eps, p + "attn_norm");
-        h = pre ? ag::rmsnorm(ctx, x, b.ffn_norm, c.norm_eps, p + "ffn_norm") : x;
-        ag::var gate = ag::linear(ctx, h, b.w_gate, p + "ffn_gate");
-        ag::var up = ag::linear(ctx, h, b.w_up, p + "ffn_up");
-        ag::var f = ag::swiglu(ctx, gate, up, p + "ffn_swiglu");
-        x = ag::add(ctx, x, ag::linear(ctx, f, b.w_down, p + "ffn_out"), p + "ffn_residual", alpha);
-        if (!pre) x = ag::rmsnorm(ctx, x, b.ffn_norm, c.norm_eps, p + "ffn_norm");
+        const head_shape heads{batch, time, past, b.shape.n_head, b.shape.n_head_kv, b.shape.head_dim, c.rope_pairing};
+        x = block_forward(ctx, b, x, layers[il], heads, cache, il);
     }
-    if (cache != nullptr) cache->advance(tokens, positions.frequencies(time_k));
-    if (last_only) x = ag::make_var(last_rows(x->value, 1), "last_hidden");
+    if (cache != nullptr) cache->advance(tokens, positions.global().frequencies(time_k));
     if (out_norm_ != nullptr) x = ag::rmsnorm(ctx, x, out_norm_, c.norm_eps, "output_norm");
-    return ag::linear(ctx, x, output_, "logits");
+    return x;
+}
+
+ag::var transformer::logits(ag::context& ctx, const ag::var& hidden) const {
+    return ag::linear(ctx, hidden, output_, "logits");
+}
+
+ag::var transformer::block_forward(ag::context& ctx, const block& b, const ag::var& x_in,
+                                   const layer_attention& attention, const head_shape& heads, kv_cache* cache,
+                                   std::int64_t il) const {
+    const layer_desc& d = b.shape;
+    const double eps = config_.norm_eps, alpha = config_.residual_alpha();
+    const std::string p = fmt::format("blk.{}.", il);
+    const auto project = [&](const ag::var& h, const ag::var& w, const ag::var& bias, const std::string& name) {
+        const ag::var y = ag::linear(ctx, h, w, p + name);
+        return bias != nullptr ? ag::add_bias(ctx, y, bias, p + name + "_bias") : y;
+    };
+    // Pre-LN and sandwich: x + F(Norm(x)), sandwich normalising F's output too (Gemma 2/3);
+    // Post-LN (DeepNorm): Norm(alpha x + F(x)) (methods.md D2, D3).
+    const auto residual = [&](const ag::var& x, ag::var f, const ag::var& norm, const ag::var& post_norm,
+                              const std::string& name) {
+        if (post_norm != nullptr) f = ag::rmsnorm(ctx, f, post_norm, eps, p + name + "_post_norm");
+        const ag::var y = ag::add(ctx, x, f, p + name + "_residual", alpha);
+        return d.pre_norm ? y : ag::rmsnorm(ctx, y, norm, eps, p + name + "_norm");
+    };
+    ag::var h = d.pre_norm ? ag::rmsnorm(ctx, x_in, b.attn_norm, eps, p + "attn_norm") : x_in;
+    ag::var q_raw = project(h, b.wq, b.q_bias, "q");
+    ag::var k_raw = project(h, b.wk, b.k_bias, "k");
+    if (d.qk_norm) {  // per head, before the rotation (Gemma 3, Qwen3)
+        q_raw = ag::rmsnorm_segments(ctx, q_raw, b.q_norm, d.head_dim, eps, p + "q_norm");
+        k_raw = ag::rmsnorm_segments(ctx, k_raw, b.k_norm, d.head_dim, eps, p + "k_norm");
+    }
+    const auto [q, k, v, q_far, k_far] =
+        prepare_attention(ctx, q_raw, k_raw, project(h, b.wv, b.v_bias, "v"), attention, heads, cache, il, p);
+    const cpu::attention_dims dims{heads.batch, heads.time, heads.past + heads.time, d.n_head, d.n_head_kv, d.head_dim};
+    const ag::var a = ag::attention(ctx, q, k, v, dims, config_.logit_scale(), p + "attn", attention.rules, q_far, k_far);
+    ag::var x = residual(x_in, project(a, b.wo, b.o_bias, "attn_out"), b.attn_norm, b.attn_post_norm, "attn");
+
+    h = d.pre_norm ? ag::rmsnorm(ctx, x, b.ffn_norm, eps, p + "ffn_norm") : x;
+    const ag::var gate = ag::linear(ctx, h, b.w_gate, p + "ffn_gate");
+    const ag::var up = ag::linear(ctx, h, b.w_up, p + "ffn_up");
+    const ag::var f = d.gelu ? ag::geglu(ctx, gate, up, p + "ffn_geglu") : ag::swiglu(ctx, gate, up, p + "ffn_swiglu");
+    return residual(x, ag::linear(ctx, f, b.w_down, p + "ffn_out"), b.ffn_norm, b.ffn_post_norm, "ffn");
 }
 
 }  // namespace stretch

@@ -1,15 +1,18 @@
-// The decoder-only Transformer (methods.md D1): embedding, n_layer blocks of
-// (RMSNorm -> causal GQA self-attention with RoPE -> residual; RMSNorm -> SwiGLU FFN -> residual),
-// final RMSNorm, LM head (tied to the embedding or not); or Post-LN blocks, Norm(alpha x + F(x)),
-// with DeepNorm's alpha (D2, D3); or, with block = gau, 2 n_layer GAU layers (D4, D6:
-// model/gau_block.h) between the same embedding and head. The position variant (config.pos)
-// decides rotations and masks.
+// The decoder-only Transformer (methods.md D1): embedding (times embed_scale), n_layer blocks of
+// (RMSNorm -> causal GQA self-attention with RoPE -> residual; RMSNorm -> gated FFN -> residual),
+// final RMSNorm, LM head (tied to the embedding or not). What each block is comes from its
+// layer_desc (model/config.h), filled per architecture (model/architecture.h): q/k/v/o biases,
+// QK-norm, head width, Pre-LN, Post-LN Norm(alpha x + F(x)) with DeepNorm's alpha (D2, D3) or
+// sandwich norms, SwiGLU or GeGLU, its window and RoPE base. With block = gau, 2 n_layer GAU layers
+// (D4, D6: model/gau_block.h) sit between the same embedding and head. The position variant
+// decides rotations and masks (model/layer_positions.h).
 // The forward is written once, against the autograd ops: with a tape in the context it trains,
 // without one it runs inference.
-// Parameter names are GGUF's llama names (token_embd.weight, blk.N.attn_q.weight, ...).
+// Parameter names are GGUF's (token_embd.weight, blk.N.attn_q.weight, blk.N.attn_q_norm.weight, ...).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <utility>
@@ -20,14 +23,21 @@
 #include "model/config.h"
 #include "model/gau_block.h"
 #include "model/kv_cache.h"
+#include "model/layer_positions.h"
 #include "variants/spec.h"
 
 namespace stretch {
 
+// Makes parameter `name` of `shape`: a zero tensor to initialise, or the file's weights.
+using parameter_source = std::function<ag::var(const std::string& name, const shape_t& shape)>;
+
 class transformer {
 public:
-    // Parameters are allocated (zero) in `type`; call `init` or load them.
-    transformer(const model_config& config, dtype type = dtype::f32);
+    // Parameters are allocated (zero) in `type` and then `init`ed or loaded, or come from `source`.
+    explicit transformer(const model_config& config, dtype type = dtype::f32, const parameter_source& source = {});
+
+    // Every parameter's name and shape, in the constructor's order, without allocating any.
+    static std::vector<std::pair<std::string, shape_t>> parameter_shapes(const model_config& config);
 
     const model_config& config() const { return config_; }
     dtype type() const { return type_; }
@@ -45,24 +55,39 @@ public:
     // them in training (random_pos, methods.md C7) drew it; the variant is then set up for training.
     ag::var forward(ag::context& ctx, std::span<const std::int32_t> tokens, std::int64_t batch, std::int64_t time,
                     std::span<const double> positions = {}) const;
-    // The same forward with a position/attention variant (variants/spec.h). With a cache (batch 1,
+    // The same forward with a position/attention variant (layer_positions). With a cache (batch 1,
     // no tape), the tokens continue the cached sequence and their keys and values are added to it.
     // `last_only` (batch 1, no tape): logits [1, V] of the last token only, skipping the LM head's
     // work on the rest of a prefill.
     // `drawn`: per-token positions of random-position training (no cache), as above.
     ag::var forward(ag::context& ctx, std::span<const std::int32_t> tokens, std::int64_t batch, std::int64_t time,
-                    const variants::position_setup& positions, kv_cache* cache = nullptr, bool last_only = false,
+                    const layer_positions& positions, kv_cache* cache = nullptr, bool last_only = false,
                     std::span<const double> drawn = {}) const;
+    // The forward up to the LM head: the final hidden states [B*T, C] (normalised), which
+    // `logits` turns into [rows, V]; scoring long windows of a large vocabulary a slice of rows at a
+    // time keeps [T, V] out of memory (eval/next_token.h).
+    ag::var hidden(ag::context& ctx, std::span<const std::int32_t> tokens, std::int64_t batch, std::int64_t time,
+                   const layer_positions& positions, kv_cache* cache = nullptr, std::span<const double> drawn = {}) const;
+    ag::var logits(ag::context& ctx, const ag::var& hidden) const;
 
-    // What a variant sees of this model when a run plans for `target_length` tokens.
+    // The setup of every layer for `spec` when a run plans for `target_length` tokens.
+    layer_positions positions(const variants::position_spec& spec, std::int64_t target_length, const std::string& where,
+                              bool training = false) const {
+        return layer_positions(config_, spec, target_length, where, training);
+    }
+    // What a variant sees of this model's global layers when a run plans for `target_length` tokens.
     variants::model_context position_context(std::int64_t target_length) const;
 
 private:
     struct block {
+        layer_desc shape;
         ag::var attn_norm, wq, wk, wv, wo, ffn_norm, w_gate, w_down, w_up;
-        ag::var q_bias, k_bias;  // RoPE + q/k bias only
+        ag::var q_bias, k_bias, v_bias, o_bias;   // attn_bias, or RoPE + q/k bias (C8) for q and k
+        ag::var q_norm, k_norm;                   // QK-norm gains [head_dim]
+        ag::var attn_post_norm, ffn_post_norm;    // sandwich norms
     };
-    ag::var add_parameter(const std::string& name, shape_t shape);
+    ag::var block_forward(ag::context& ctx, const block& b, const ag::var& x, const layer_attention& attention,
+                          const head_shape& heads, kv_cache* cache, std::int64_t il) const;
 
     model_config config_;
     dtype type_;

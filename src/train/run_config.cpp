@@ -9,19 +9,21 @@
 
 #include "core/error.h"
 #include "io/corpus.h"
+#include "model/config_fields.h"
 
 namespace stretch {
 
 namespace {
 
-enum class kind { integer, number, boolean, pairing, spec };
+enum class kind { integer, number, boolean, spec };
 
 struct key {
-    const char* name;
+    std::string name;
     kind type;
-    const char* help;
+    std::string help;
     std::function<nlohmann::json(const run_config&)> get;
     std::function<void(run_config&, const nlohmann::json&)> set;
+    const config_field* model = nullptr;  // a model field: checked and parsed by its table entry
 };
 
 template <class Section, class Field>
@@ -31,74 +33,44 @@ key make_key(const char* name, const char* help, Section run_config::*section, F
         type = kind::boolean;
     else if constexpr (std::is_same_v<Field, std::string>)
         type = kind::spec;
-    else if constexpr (std::is_same_v<Field, cpu::rope_pairing>)
-        type = kind::pairing;
     else if constexpr (std::is_integral_v<Field>)
         type = kind::integer;
     else
         type = kind::number;
     return key{name, type, help,
-               [=](const run_config& c) -> nlohmann::json {
-                   const Field& v = c.*section.*field;
-                   if constexpr (std::is_same_v<Field, cpu::rope_pairing>)
-                       return v == cpu::rope_pairing::interleaved ? "interleaved" : "half";
-                   else
-                       return v;
-               },
-               [=](run_config& c, const nlohmann::json& j) {
-                   if constexpr (std::is_same_v<Field, cpu::rope_pairing>)
-                       c.*section.*field = j.get<std::string>() == "half" ? cpu::rope_pairing::half
-                                                                          : cpu::rope_pairing::interleaved;
-                   else
-                       c.*section.*field = j.get<Field>();
-               }};
+               [=](const run_config& c) -> nlohmann::json { return c.*section.*field; },
+               [=](run_config& c, const nlohmann::json& j) { c.*section.*field = j.get<Field>(); }};
 }
 
 const std::vector<key>& keys() {
-    using M = model_config;
     using T = train_config;
-    auto m = &run_config::model;
     auto t = &run_config::train;
-    static const std::vector<key> table = {
-        make_key("vocab_size", "vocabulary size (256: bytes)", m, &M::vocab_size),
-        make_key("d_model", "model width C", m, &M::d_model),
-        make_key("n_layer", "number of Transformer blocks (block = gau: 2 n_layer GAU layers)", m, &M::n_layer),
-        make_key("n_head", "query heads", m, &M::n_head),
-        make_key("n_head_kv", "key/value heads (< n_head: grouped-query attention)", m, &M::n_head_kv),
-        make_key("d_ff", "SwiGLU hidden width", m, &M::d_ff),
-        make_key("n_ctx_train", "training context length in tokens", m, &M::n_ctx_train),
-        make_key("rope_base", "RoPE base theta", m, &M::rope_base),
-        make_key("rope_pairing", "RoPE pairing: interleaved (2i, 2i+1) or half (i, i+d/2)", m, &M::rope_pairing),
-        make_key("norm_eps", "RMSNorm epsilon", m, &M::norm_eps),
-        make_key("tie_embeddings", "share the LM head with the token embedding", m, &M::tie_embeddings),
-        make_key("pos", "position/attention variant trained with and used by default (a --pos spec)", m, &M::pos),
-        make_key("norm_position", "pre (Pre-LN) or post (Post-LN)", m, &M::norm_position),
-        make_key("deepnorm", "DeepNorm: Post-LN with residual scale alpha and init gain beta (deepnorm_constants)", m,
-                 &M::deepnorm),
-        make_key("deepnorm_constants",
-                 "paper: alpha (2N)^(1/4), beta (8N)^(-1/4) (DeepNet); adam: alpha (2N)^(1/2), beta (2N)^(-1/2) (Su, post 8978)",
-                 m, &M::deepnorm_constants),
-        make_key("block", "transformer (attention + SwiGLU blocks) or gau (GAU layers, methods.md D4)", m, &M::block),
-        make_key("gau_expansion", "GAU: e = gau_expansion * d_model", m, &M::gau_expansion),
-        make_key("gau_key_dim", "GAU: s, the width of the single head's queries and keys", m, &M::gau_key_dim),
-        make_key("flash_chunk", "GAU: FLASH mixed-chunk attention with chunks of this many tokens (0: off; D6)", m,
-                 &M::flash_chunk),
-        make_key("steps", "optimizer steps", t, &T::steps),
-        make_key("batch_size", "sequences per step", t, &T::batch_size),
-        make_key("lr", "peak learning rate", t, &T::lr),
-        make_key("min_lr_ratio", "final learning rate as a fraction of lr (cosine)", t, &T::min_lr_ratio),
-        make_key("warmup_steps", "linear warm-up steps", t, &T::warmup_steps),
-        make_key("weight_decay", "decoupled weight decay on matrices", t, &T::weight_decay),
-        make_key("beta1", "Adam beta1", t, &T::beta1),
-        make_key("beta2", "Adam beta2", t, &T::beta2),
-        make_key("adam_eps", "Adam epsilon", t, &T::adam_eps),
-        make_key("grad_clip", "clip the global gradient L2 norm to this (0: off)", t, &T::grad_clip),
-        make_key("eval_every", "validation loss every N steps", t, &T::eval_every),
-        make_key("eval_windows", "validation windows of n_ctx_train tokens", t, &T::eval_windows),
-        make_key("checkpoint_every", "checkpoint every N steps", t, &T::checkpoint_every),
-        make_key("log_every", "log a line every N steps", t, &T::log_every),
-        make_key("seed", "random seed (initialisation and data order)", t, &T::seed),
-    };
+    static const std::vector<key> table = [&] {
+        std::vector<key> all;
+        for (const config_field& f : model_fields())  // the model's fields, from their one table
+            all.push_back(key{std::string(f.key), kind::spec, std::string(f.help),
+                              [&f](const run_config& c) { return f.get(c.model); },
+                              [&f](run_config& c, const nlohmann::json& j) { f.set(c.model, j); }, &f});
+        for (key k : {
+                 make_key("steps", "optimizer steps", t, &T::steps),
+                 make_key("batch_size", "sequences per step", t, &T::batch_size),
+                 make_key("lr", "peak learning rate", t, &T::lr),
+                 make_key("min_lr_ratio", "final learning rate as a fraction of lr (cosine)", t, &T::min_lr_ratio),
+                 make_key("warmup_steps", "linear warm-up steps", t, &T::warmup_steps),
+                 make_key("weight_decay", "decoupled weight decay on matrices", t, &T::weight_decay),
+                 make_key("beta1", "Adam beta1", t, &T::beta1),
+                 make_key("beta2", "Adam beta2", t, &T::beta2),
+                 make_key("adam_eps", "Adam epsilon", t, &T::adam_eps),
+                 make_key("grad_clip", "clip the global gradient L2 norm to this (0: off)", t, &T::grad_clip),
+                 make_key("eval_every", "validation loss every N steps", t, &T::eval_every),
+                 make_key("eval_windows", "validation windows of n_ctx_train tokens", t, &T::eval_windows),
+                 make_key("checkpoint_every", "checkpoint every N steps", t, &T::checkpoint_every),
+                 make_key("log_every", "log a line every N steps", t, &T::log_every),
+                 make_key("seed", "random seed (initialisation and data order)", t, &T::seed),
+             })
+            all.push_back(std::move(k));
+        return all;
+    }();
     return table;
 }
 
@@ -119,7 +91,6 @@ const char* kind_name(kind type) {
         case kind::integer: return "an integer";
         case kind::number: return "a number";
         case kind::boolean: return "true or false";
-        case kind::pairing: return "interleaved or half";
         case kind::spec: return "a string";
     }
     return "";
@@ -127,12 +98,12 @@ const char* kind_name(kind type) {
 
 // Checks that a JSON value has the key's type before assigning it.
 void set_checked(run_config& config, const key& k, const nlohmann::json& value, const std::string& where) {
+    if (k.model != nullptr) return set_field(config.model, *k.model, value, where);
     bool ok = false;
     switch (k.type) {
         case kind::integer: ok = value.is_number_integer(); break;
         case kind::number: ok = value.is_number(); break;
         case kind::boolean: ok = value.is_boolean(); break;
-        case kind::pairing: ok = value.is_string() && (value == "interleaved" || value == "half"); break;
         case kind::spec: ok = value.is_string(); break;
     }
     if (!ok) fail("{}: key '{}' = {}, expected {}", where, k.name, value.dump(), kind_name(k.type));
@@ -141,6 +112,7 @@ void set_checked(run_config& config, const key& k, const nlohmann::json& value, 
 
 // Parses the text of `key=value` into the JSON value the key expects.
 nlohmann::json parse_value(const key& k, const std::string& text, const std::string& where) {
+    if (k.model != nullptr) return parse_field_text(*k.model, text, where);
     auto bad = [&]() -> nlohmann::json { fail("{}: '{}' is not {}", where, text, kind_name(k.type)); };
     switch (k.type) {
         case kind::integer: {
@@ -163,7 +135,6 @@ nlohmann::json parse_value(const key& k, const std::string& text, const std::str
             if (text == "true" || text == "1") return true;
             if (text == "false" || text == "0") return false;
             return bad();
-        case kind::pairing:
         case kind::spec: return text;
     }
     return bad();

@@ -15,6 +15,7 @@
 #include "core/error.h"
 #include "io/atomic_file.h"
 #include "io/corpus.h"
+#include "io/tokenizer_byte.h"
 #include "model/gguf_model.h"
 #include "train/adamw.h"
 #include "train/checkpoint.h"
@@ -75,6 +76,9 @@ void train(const train_options& options) {
         config.train.steps = *options.steps;
     }
     config.model.validate("model config");
+    if (config.model.vocab_size > 256)
+        fail("vocab_size = {}: stretch trains byte-level models; expected at most 256 (one token per byte value)",
+             config.model.vocab_size);
     const train_config& tc = config.train;
     const std::int64_t window = config.model.n_ctx_train;
     if (tc.batch_size <= 0) fail("batch_size = {}, expected a positive integer", tc.batch_size);
@@ -188,6 +192,7 @@ void train(const train_options& options) {
     // The model alone (no optimizer state): what `eval` and other tools load.
     gguf::writer out;
     write_model_metadata(out, config.model);
+    write_byte_vocabulary(out, config.model.vocab_size);
     out.set_string("stretch.config", to_json(config).dump());
     write_model_weights(out, model);
     out.write((out_dir / "model.gguf").string());

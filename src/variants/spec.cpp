@@ -141,7 +141,7 @@ std::string position_spec::text() const {
     if (position.def->name != "default" || !position.given.empty() || modifiers.empty())
         terms.push_back(term_text(position));
     for (const auto& m : modifiers) terms.push_back(term_text(m));
-    return fmt::format("{}", fmt::join(terms, "+"));
+    return fmt::format("{}{}", fmt::join(terms, "+"), all_layers ? "@all" : "");
 }
 
 position_spec parse_spec(const std::string& text, const std::string& where) {
@@ -150,9 +150,17 @@ position_spec parse_spec(const std::string& text, const std::string& where) {
 
 position_spec parse_spec_with_modifiers(const std::string& text, const std::vector<std::string>& extra,
                                         const std::string& where) {
-    std::string joined = text.empty() ? "default" : text;
-    for (const auto& m : extra) joined += "+" + m;
     position_spec spec;
+    std::string base = text.empty() ? "default" : text;
+    if (const std::size_t at = base.find('@'); at != std::string::npos) {
+        if (base.substr(at) != "@all")
+            fail("{}: '{}' ends in '{}'; expected nothing or '@all' (the sliding-window layers too)", where, base,
+                 base.substr(at));
+        spec.all_layers = true;
+        base.resize(at);
+    }
+    std::string joined = base.empty() ? "default" : base;
+    for (const auto& m : extra) joined += "+" + m;
     bool have_position = false;
     for (const std::string& term : split(expand_aliases(joined), '+')) {
         if (term.empty()) fail("{}: empty term in '{}'; expected name[:key=value,...] joined by '+'", where, joined);

@@ -1,7 +1,9 @@
 // The one spec syntax for choosing position/attention variants, on every verb and in config files:
 //   position[:key=value,key=value][+modifier[:key=value,...]]...
 // e.g. "rerope:window=64+logn", "yarn:factor=8", "window+logn"; list values are separated by ';'
-// ("longrope:short_factor=1;1;1.2"). At most one position variant (default: `default`), any set of
+// ("longrope:short_factor=1;1;1.2"). A trailing "@all" applies the spec to the sliding-window layers
+// of an architecture that has them too (by default it applies to the global layers only:
+// model/layer_positions.h). At most one position variant (default: `default`), any set of
 // distinct modifiers; aliases (`super_baseline`) expand before parsing. Unknown names and keys are
 // rejected with the list of valid ones. A parsed spec is resolved against a model (defaults that
 // depend on L_train or the target length, ranges, cross-checks) into a `position_setup`, which is
@@ -27,6 +29,7 @@ struct spec_term {
 struct position_spec {
     spec_term position;              // always set after parsing (`default` when none is named)
     std::vector<spec_term> modifiers;  // in registry order
+    bool all_layers = false;           // "@all": the sliding-window layers too
     // Canonical text: the position variant, then modifiers, each with the keys given explicitly.
     std::string text() const;
 };

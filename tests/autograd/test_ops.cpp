@@ -219,13 +219,13 @@ TEST(OpRmsnorm, F32BackwardMatchesF64) {
 TEST(OpRmsnorm, SegmentsMatchFiniteDifferencesAndRowWiseNorm) {
     // Each 4-wide segment of a [3, 8] input normalised on its own (KeyNorm on two heads).
     const op_case segments{{random_tensor({3, 8}, 31)}, [](ag::context& ctx, const std::vector<ag::var>& in) {
-                               return ag::rmsnorm_segments(ctx, in[0], 4, 1e-6, "y");
+                               return ag::rmsnorm_segments(ctx, in[0], nullptr, 4, 1e-6, "y");
                            }};
     check_finite_differences(segments);
     check_f32_matches_f64(segments);
     ag::context ctx;
     const tensor x = random_tensor({3, 8}, 31);
-    const tensor y = ag::rmsnorm_segments(ctx, ag::make_var(x, "x"), 4, 0.0, "y")->value;
+    const tensor y = ag::rmsnorm_segments(ctx, ag::make_var(x, "x"), nullptr, 4, 0.0, "y")->value;
     for (std::int64_t seg = 0; seg < 6; ++seg) {
         double ss = 0;
         for (std::int64_t k = 0; k < 4; ++k) ss += y.data<double>()[seg * 4 + k] * y.data<double>()[seg * 4 + k];

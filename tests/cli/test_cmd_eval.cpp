@@ -29,7 +29,7 @@ const std::string& tiny_model() {
 TEST(CliEval, JsonHasOneConsistentRowPerLength) {
     const std::string json = fresh_dir("evaljson") + "/eval.json";
     const auto r = run_command(stretch_binary() + " eval --model " + tiny_model() + " --text " +
-                               data_file("austen-persuasion.txt") + " --lengths 32,64,128 --mode repeated --score last:16 --tokens 512 --json " +
+                               data_file("austen-persuasion.txt") + " --lengths 32,64,128 --mode plain --score last:16 --tokens 512 --json " +
                                json);
     ASSERT_EQ(r.status, 0) << r.output;
     const auto report = nlohmann::json::parse(read_file(json));
@@ -38,9 +38,12 @@ TEST(CliEval, JsonHasOneConsistentRowPerLength) {
     for (std::size_t i = 0; i < 3; ++i) {
         const auto& row = report["results"][i];
         EXPECT_EQ(row["length"], expected_lengths[i]);
-        EXPECT_EQ(row["mode"], "repeated");
+        EXPECT_EQ(row["mode"], "plain");
         EXPECT_EQ(row["score"], "last:16");
         EXPECT_EQ(row["tokens"], 512);  // 32 windows x the last 16 positions
+        EXPECT_EQ(row["bytes"], 512);   // byte-level: a token is a byte
+        // G3: every length scores the same targets (the last 16 of the same 32 samples of 129 tokens).
+        EXPECT_EQ(row["targets_hash"], report["results"][0]["targets_hash"]);
         // ppl and bpb are functions of the loss (byte-level: one token is one byte).
         EXPECT_NEAR(row["ppl"].get<double>(), std::exp(row["loss"].get<double>()), 1e-9 * row["ppl"].get<double>());
         EXPECT_NEAR(row["bpb"].get<double>(), row["loss"].get<double>() / std::numbers::ln2, 1e-12);

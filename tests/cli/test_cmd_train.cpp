@@ -88,7 +88,7 @@ TEST(CliTrain, UnknownConfigKeyNamesItAndTheValidKeys) {
     const std::string out = fresh_dir("badkey");
     const auto r = run_command(stretch_binary() + " train " + tiny_args(out, 5) + " --set d_modle=64");
     EXPECT_EQ(r.status, 1);
-    EXPECT_NE(r.output.find("unknown config key 'd_modle', expected one of: vocab_size, d_model"), std::string::npos)
+    EXPECT_NE(r.output.find("unknown config key 'd_modle', expected one of: arch, vocab_size, d_model"), std::string::npos)
         << r.output;
 
     const std::string config = out + "/config.json";

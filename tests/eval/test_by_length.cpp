@@ -85,23 +85,36 @@ TEST(EvalMixed, IsHalfPlainHalfRepeatedWindows) {
     EXPECT_STREQ(eval_mode_name(eval_mode::mixed), "mixed");
 }
 
-length_result scored(const transformer& model, const std::string& score, std::int64_t bucket = 256) {
+length_result scored(const transformer& model, const std::string& score, std::int64_t bucket = 256,
+                     std::int64_t budget = 256) {
     eval_request r;
     r.lengths = {3 * test::tiny_train_len};
     r.score = parse_score_rule(score);
-    r.token_budget = 256;
+    r.token_budget = budget;
     r.bucket = bucket;
     return evaluate_by_length(model, test::tiny_tokens(1024), "tiny", r).front();
 }
 
-TEST(EvalScore, BeyondIsTheLastPositionsPastLTrain) {
+TEST(EvalScore, BeyondIsThePositionsPastLTrainOfEveryWindow) {
+    // `all` with buckets of L_train positions: the buckets past the first hold exactly what
+    // `beyond` scores (the same windows: both advance by L). Their token-weighted mean equals
+    // beyond's loss up to the order of summation (~1e-16 relative per add).
     const transformer model = test::tiny_model(cpu::rope_pairing::interleaved, dtype::f32);
-    const auto beyond = scored(model, "beyond");
-    const auto last = scored(model, "last:" + std::to_string(2 * test::tiny_train_len));
+    const auto beyond = scored(model, "beyond");  // 8 windows of 32 scored positions
+    const auto all = scored(model, "all", test::tiny_train_len, 8 * 3 * test::tiny_train_len);  // the same 8
+    double loss = 0, hits = 0;
+    std::int64_t tokens = 0;
+    for (const bucket_result& b : all.buckets)
+        if (b.first >= test::tiny_train_len) {
+            loss += b.loss * double(b.tokens);
+            hits += b.accuracy * double(b.tokens);
+            tokens += b.tokens;
+        }
     EXPECT_EQ(beyond.score.text(), "beyond");
-    EXPECT_EQ(beyond.tokens, last.tokens);
-    EXPECT_EQ(beyond.loss, last.loss);  // the same positions of the same windows, bit for bit
-    EXPECT_EQ(beyond.accuracy, last.accuracy);
+    ASSERT_EQ(all.windows, beyond.windows);
+    EXPECT_EQ(tokens, beyond.tokens);
+    EXPECT_NEAR(beyond.loss, loss / double(tokens), 1e-12);
+    EXPECT_NEAR(beyond.accuracy, hits / double(tokens), 1e-12);
 }
 
 TEST(EvalScore, BucketsPartitionTheScoredPositions) {

@@ -23,7 +23,7 @@ expected direct(const transformer& model, const std::vector<std::int32_t>& token
                 std::int64_t first, std::int32_t bos) {
     double nll = 0, nll2 = 0;
     std::int64_t count = 0;
-    const auto setup = variants::position_setup(variants::parse_spec("default", "t"), model.position_context(n_ctx), "t");
+    const auto setup = model.positions(variants::parse_spec("default", "t"), n_ctx, "t");
     for (std::int64_t c = 0; c < std::int64_t(tokens.size()) / n_ctx; ++c) {
         std::vector<std::int32_t> chunk(tokens.begin() + c * n_ctx, tokens.begin() + (c + 1) * n_ctx);
         if (bos >= 0) chunk[0] = bos;

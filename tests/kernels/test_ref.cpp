@@ -117,6 +117,16 @@ TEST(RefSwiglu, SiluLimits) {
     expect_near(ref::swiglu({0, 2}, {5, 3}), {0, 3 * ref::silu(2)}, exact_tol);
 }
 
+// Published values of the tanh approximation: gelu(1) = 0.841192 and gelu(-1) = -0.158808
+// (Hendrycks & Gimpel; PyTorch's gelu(approximate='tanh') prints the same to 6 digits).
+TEST(RefGeglu, GeluTanhValues) {
+    EXPECT_EQ(ref::gelu_tanh(0.0), 0.0);
+    EXPECT_NEAR(ref::gelu_tanh(1.0), 0.841192, 1e-6);
+    EXPECT_NEAR(ref::gelu_tanh(-1.0), -0.158808, 1e-6);
+    EXPECT_NEAR(ref::gelu_tanh(40.0), 40.0, 1e-12);
+    expect_near(ref::geglu({0, 1}, {5, 3}), {0, 3 * ref::gelu_tanh(1)}, exact_tol);
+}
+
 TEST(RefEmbedding, PicksRowsAndBackwardScattersRepeats) {
     const vec table = {0, 1, 10, 11, 20, 21};  // [3, 2]
     expect_near(ref::embedding(table, {2, 0, 2}, 2), {20, 21, 0, 1, 20, 21}, 0.0);
@@ -271,6 +281,9 @@ TEST(RefBackward, MatmulRmsnormSwigluEmbeddingCrossEntropy) {
     ref::swiglu_backward(a, b, dys, da, db);
     expect_near(da, finite_difference([&](const vec& aa) { return dot(dys, ref::swiglu(aa, b)); }, a), fd_tol);
     expect_near(db, finite_difference([&](const vec& bb) { return dot(dys, ref::swiglu(a, bb)); }, b), fd_tol);
+    ref::geglu_backward(a, b, dys, da, db);
+    expect_near(da, finite_difference([&](const vec& aa) { return dot(dys, ref::geglu(aa, b)); }, a), fd_tol);
+    expect_near(db, finite_difference([&](const vec& bb) { return dot(dys, ref::geglu(a, bb)); }, b), fd_tol);
 
     const std::vector<std::int32_t> tokens = {1, 3, 1, 0};
     const vec table = random_vec(4 * 3, 28), dye = random_vec(4 * 3, 29);

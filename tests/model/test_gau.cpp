@@ -18,6 +18,7 @@
 #include "io/gguf.h"
 #include "kernels/ref/ref.h"
 #include "model/gguf_model.h"
+#include "model/load.h"
 #include "model/transformer.h"
 #include "support/gradcheck.h"
 
@@ -66,8 +67,7 @@ std::vector<double> logits_of(const transformer& model, const std::vector<std::i
     const std::int64_t time = std::int64_t(tokens.size()) / batch;
     const tensor y = pos.empty() ? model.forward(ctx, tokens, batch, time)->value
                                  : model.forward(ctx, tokens, batch, time,
-                                                 variants::position_setup(variants::parse_spec(pos, "test"),
-                                                                          model.position_context(time), "test"))
+                                                 model.positions(variants::parse_spec(pos, "test"), time, "test"))
                                        ->value;
     const tensor wide = y.to(dtype::f64);
     return std::vector<double>(wide.data<double>(), wide.data<double>() + wide.numel());
@@ -366,7 +366,7 @@ TEST(GauModel, SavedAndLoadedThroughGgufGivesTheSameLogits) {
     write_model_metadata(out, c);
     write_model_weights(out, model);
     out.write(path);
-    const auto loaded = load_model(path);
+    const auto loaded = load_any_model(path).model;
     EXPECT_EQ(loaded->config().block, "gau");
     EXPECT_EQ(loaded->config().gau_key_dim, 4);
     EXPECT_EQ(loaded->config().flash_chunk, 4);
@@ -408,8 +408,7 @@ TEST(GauErrors, OneLineErrorsNameTheKey) {
     kv_cache cache(flash.config(), 8);
     ag::context ctx;
     EXPECT_EQ(message([&] { flash.forward(ctx, std::vector<std::int32_t>{1, 2}, 1, 2,
-                                          variants::position_setup(variants::parse_spec("default", "t"),
-                                                                   flash.position_context(2), "t"), &cache); }),
+                                          flash.positions(variants::parse_spec("default", "t"), 2, "t"), &cache); }),
               "flash_chunk = 4: decoding with a KV cache is not built for FLASH models; expected a full forward (eval, ppl)");
 }
 

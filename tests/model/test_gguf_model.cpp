@@ -2,6 +2,7 @@
 // forward survives the round trip (a key the writer forgets would rebuild a different network: a
 // Post-LN model loaded as Pre-LN looks for a final norm it never had), and the logits are bit-identical.
 #include "model/gguf_model.h"
+#include "model/load.h"
 
 #include <gtest/gtest.h>
 
@@ -23,7 +24,7 @@ void expect_round_trip(const model_config& config) {
     const std::string path = test::fresh_dir("ggufmodel") + "/model.gguf";
     out.write(path);
 
-    const auto loaded = load_model(path);
+    const auto loaded = load_any_model(path).model;
     const model_config& c = loaded->config();
     EXPECT_EQ(c.norm_position, config.norm_position);
     EXPECT_EQ(c.deepnorm, config.deepnorm);
@@ -35,7 +36,7 @@ void expect_round_trip(const model_config& config) {
     const std::vector<std::int32_t> tokens = {1, 5, 2, 7, 7, 3, 0, 12, 4, 9};
     const auto spec = variants::parse_spec(config.pos, "test");
     ag::context ctx;
-    const auto setup = variants::position_setup(spec, model.position_context(10), "test");
+    const auto setup = model.positions(spec, 10, "test");
     const ag::var a = model.forward(ctx, tokens, 1, 10, setup);
     const ag::var b = loaded->forward(ctx, tokens, 1, 10, setup);
     ASSERT_EQ(a->value.numel(), b->value.numel());

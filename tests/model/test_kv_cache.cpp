@@ -27,7 +27,7 @@ std::vector<double> values(const tensor& t) {
 }
 
 std::vector<double> recomputed(const transformer& model, const std::vector<std::int32_t>& tokens,
-                               const variants::position_setup& setup) {
+                               const layer_positions& setup) {
     ag::context ctx;
     return values(model.forward(ctx, tokens, 1, std::int64_t(tokens.size()), setup)->value);
 }
@@ -36,7 +36,7 @@ std::vector<double> recomputed(const transformer& model, const std::vector<std::
 // equals a full recomputation over the same tokens; for length-dependent frequencies such as
 // longrope's by_length switch this is a different computation from row t of the 64-token pass).
 std::vector<double> recomputed_prefixes(const transformer& model, const std::vector<std::int32_t>& tokens,
-                                        const variants::position_setup& setup) {
+                                        const layer_positions& setup) {
     std::vector<double> out;
     const auto vocab = std::size_t(model.config().vocab_size);
     for (std::size_t t = 1; t <= tokens.size(); ++t) {
@@ -48,7 +48,7 @@ std::vector<double> recomputed_prefixes(const transformer& model, const std::vec
 
 // Prefill `first` tokens, then chunks of `chunk` tokens; the logits of every step, concatenated.
 std::vector<double> decoded(const transformer& model, const std::vector<std::int32_t>& tokens,
-                            const variants::position_setup& setup, std::int64_t first, std::int64_t chunk) {
+                            const layer_positions& setup, std::int64_t first, std::int64_t chunk) {
     kv_cache cache(model.config(), std::int64_t(tokens.size()), model.type());
     std::vector<double> out;
     for (std::int64_t at = 0; at < std::int64_t(tokens.size());) {
@@ -63,8 +63,8 @@ std::vector<double> decoded(const transformer& model, const std::vector<std::int
     return out;
 }
 
-variants::position_setup setup_of(const transformer& model, const std::string& spec, std::int64_t target) {
-    return variants::position_setup(variants::parse_spec(spec, "test"), model.position_context(target), "test");
+layer_positions setup_of(const transformer& model, const std::string& spec, std::int64_t target) {
+    return model.positions(variants::parse_spec(spec, "test"), target, "test");
 }
 
 class DecodeEqualsRecompute : public testing::TestWithParam<std::string> {};
@@ -139,7 +139,7 @@ TEST(DecodeDynamic, HfModeKeepsTheRotationCachedKeysWereWrittenWith) {
     const auto tokens = test::tiny_tokens(test_len);
     const auto setup = setup_of(model, "dynamic:factor=4", test_len);
     std::vector<std::vector<double>> theta;  // theta[L][t]
-    for (std::int64_t length = 0; length <= test_len; ++length) theta.push_back(setup.frequencies(length).inv_freq);
+    for (std::int64_t length = 0; length <= test_len; ++length) theta.push_back(setup.global().frequencies(length).inv_freq);
     test::oracle_variant hf;
     hf.angle = [&](std::int64_t i, std::int64_t j, std::int64_t t) {
         return double(i) * theta[std::size_t(i + 1)][std::size_t(t)] - double(j) * theta[std::size_t(j + 1)][std::size_t(t)];

@@ -39,7 +39,7 @@ TEST(LoadLlama2c, Stories260KGreedyGenerationEqualsAFloat64Reference) {
     transformer wide(c, dtype::f64);
     for (std::size_t i = 0; i < wide.parameters().size(); ++i)
         wide.parameters()[i].second->value = m.model->parameters()[i].second->value.to(dtype::f64);
-    const auto inv_freq = cpu::rope_inv_freq(c.rope_base, c.head_dim());
+    const auto inv_freq = cpu::rope_inv_freq(c.rope_base, c.head_width());
     test::oracle_variant plain{test::rho_angle([](std::int64_t i, std::int64_t j) { return double(i - j); }, inv_freq)};
     std::vector<std::int32_t> sequence = prompt;
     double worst = 0;

@@ -76,7 +76,7 @@ TEST(LoadGguf, SmolLM2QuantisedDecodeFollowsTheDequantisedForward) {
     const auto tokens = quantised.tok->encode("It is a truth universally acknowledged, that a single man in possession "
                                               "of a good fortune, must be in want of a wife.", true);
     const auto t = std::int64_t(tokens.size());
-    const variants::position_setup setup(variants::parse_spec("default", "test"), quantised.model->position_context(t), "test");
+    const layer_positions setup = quantised.model->positions(variants::parse_spec("default", "test"), t, "test");
     ag::context ctx;
     const tensor full = dequantised.model->forward(ctx, tokens, 1, t, setup)->value;
     kv_cache cache(quantised.model->config(), t);

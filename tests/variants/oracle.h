@@ -46,7 +46,7 @@ inline std::vector<double> oracle_forward(const transformer& model, const std::v
                                           const std::vector<oracle_variant>& variants) {
     const auto& c = model.config();
     const std::int64_t T = std::int64_t(tokens.size()), C = c.d_model, H = c.n_head, Hkv = c.n_head_kv;
-    const std::int64_t D = c.head_dim(), group = H / Hkv, P = D / 2;
+    const std::int64_t D = c.head_width(), group = H / Hkv, P = D / 2;
     auto w = [&](const std::string& n) { return values_of(model, n); };
     std::vector<double> x = ref::embedding(w("token_embd.weight"), tokens, C);
     for (std::int64_t il = 0; il < c.n_layer; ++il) {

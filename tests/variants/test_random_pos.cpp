@@ -21,11 +21,8 @@ using test::scaled_error;
 using test::tiny_model;
 constexpr std::int64_t train_len = test::tiny_train_len;
 
-variants::position_setup setup_of(const transformer& model, const std::string& spec, std::int64_t length,
-                                  bool training) {
-    variants::model_context context = model.position_context(length);
-    context.training = training;
-    return variants::position_setup(variants::parse_spec(spec, "test"), context, "test");
+layer_positions setup_of(const transformer& model, const std::string& spec, std::int64_t length, bool training) {
+    return model.positions(variants::parse_spec(spec, "test"), length, "test", training);
 }
 
 // theta_t = base^(-2t/d) of the tiny model (base 100, head_dim 8), written out (methods.md A1).
@@ -44,7 +41,7 @@ TEST(RandomPos, UniformDrawsAreStrictlyIncreasingDistinctAndInRange) {
     const auto setup = setup_of(model, "random_pos:l_rand=40", train_len, true);
     rng generator(3);
     for (int draw = 0; draw < 200; ++draw) {
-        const auto p = setup.draw_positions(generator, train_len);
+        const auto p = setup.global().draw_positions(generator, train_len);
         ASSERT_EQ(std::int64_t(p.size()), train_len);
         for (std::size_t t = 0; t < p.size(); ++t) {
             EXPECT_EQ(p[t], std::floor(p[t]));
@@ -68,7 +65,7 @@ TEST(RandomPos, UniformDrawsIncludeEveryValueWithProbabilityNOverL) {
     rng generator(17);
     std::vector<int> count(8, 0);
     for (int draw = 0; draw < 4000; ++draw)
-        for (double p : setup.draw_positions(generator, 4)) ++count[std::size_t(p)];
+        for (double p : setup.global().draw_positions(generator, 4)) ++count[std::size_t(p)];
     for (int v = 0; v < 8; ++v) EXPECT_NEAR(count[std::size_t(v)], 2000, 190) << "value " << v;
 }
 
@@ -76,11 +73,12 @@ TEST(RandomPos, LRandEqualToTheLengthGivesIdentityPositionsAndPlainRope) {
     const transformer model = tiny_model();
     const auto train = setup_of(model, "random_pos:l_rand=16", train_len, true);
     rng generator(1);
-    const auto p = train.draw_positions(generator, train_len);
+    const auto p = train.global().draw_positions(generator, train_len);
     for (std::int64_t t = 0; t < train_len; ++t) EXPECT_EQ(p[std::size_t(t)], double(t));
     // Test time at M = N: linspace(0, L_rand - 1, N) = 0 .. N-1, the frequencies of `default` exactly.
     const auto test = setup_of(model, "random_pos:l_rand=16", train_len, false);
-    EXPECT_EQ(test.frequencies(train_len).inv_freq, setup_of(model, "default", train_len, false).frequencies(train_len).inv_freq);
+    EXPECT_EQ(test.global().frequencies(train_len).inv_freq,
+              setup_of(model, "default", train_len, false).global().frequencies(train_len).inv_freq);
 }
 
 TEST(RandomPos, EqualMeanDrawsAreEvenlySpacedFromZeroWithMeanEndN) {
@@ -90,7 +88,7 @@ TEST(RandomPos, EqualMeanDrawsAreEvenlySpacedFromZeroWithMeanEndN) {
     double sum_last = 0;
     constexpr int draws = 4000;
     for (int draw = 0; draw < draws; ++draw) {
-        const auto p = setup.draw_positions(generator, train_len);
+        const auto p = setup.global().draw_positions(generator, train_len);
         ASSERT_EQ(p[0], 0.0);
         const double step = p[1] - p[0];
         ASSERT_GT(step, 0.0);
@@ -107,8 +105,8 @@ TEST(RandomPos, DrawnPositionsRotateEachSequenceByItsOwnPositions) {
     const transformer model = tiny_model();
     const auto setup = setup_of(model, "random_pos:l_rand=64", train_len, true);
     rng generator(4);
-    auto drawn = setup.draw_positions(generator, train_len);
-    const auto second = setup.draw_positions(generator, train_len);
+    auto drawn = setup.global().draw_positions(generator, train_len);
+    const auto second = setup.global().draw_positions(generator, train_len);
     ASSERT_NE(drawn, second);
     drawn.insert(drawn.end(), second.begin(), second.end());
     const auto tokens = test::tiny_tokens(2 * train_len);
@@ -167,7 +165,7 @@ TEST(RandomPos, SamplerWithPositionDrawsResumesExactly) {
     // gives the same windows and the same positions as the uninterrupted stream.
     const transformer model = tiny_model();
     const auto setup = setup_of(model, "random_pos:l_rand=64", train_len, true);
-    const position_draw draw = [&](rng& g, std::int64_t length) { return setup.draw_positions(g, length); };
+    const position_draw draw = [&](rng& g, std::int64_t length) { return setup.global().draw_positions(g, length); };
     std::vector<std::int32_t> text = test::tiny_tokens(200);
     window_sampler whole({text}, {"text"}, train_len, 42);
     window_sampler resumed({text}, {"text"}, train_len, 42);

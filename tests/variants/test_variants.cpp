@@ -23,12 +23,12 @@ constexpr std::int64_t test_len = 64;  // 4x: far past the training length and e
 
 std::vector<std::int32_t> tokens_of(std::int64_t n) { return test::tiny_tokens(n); }
 
-variants::position_setup setup_of(const transformer& model, const std::string& spec, std::int64_t target = test_len) {
-    return variants::position_setup(variants::parse_spec(spec, "test"), model.position_context(target), "test");
+layer_positions setup_of(const transformer& model, const std::string& spec, std::int64_t target = test_len) {
+    return model.positions(variants::parse_spec(spec, "test"), target, "test");
 }
 
 std::vector<double> fast_logits(const transformer& model, const std::vector<std::int32_t>& tokens,
-                                const variants::position_setup& setup) {
+                                const layer_positions& setup) {
     ag::context ctx;
     const tensor y = model.forward(ctx, tokens, 1, std::int64_t(tokens.size()), setup)->value;
     return std::vector<double>(y.data<double>(), y.data<double>() + y.numel());
@@ -51,7 +51,7 @@ void check_against_oracle(const oracle_case& oc, cpu::rope_pairing pairing = cpu
     const transformer model = tiny_model(pairing);
     const auto tokens = tokens_of(test_len);
     const auto setup = setup_of(model, oc.spec);
-    const variants::rotation r = setup.frequencies(test_len);
+    const variants::rotation r = setup.global().frequencies(test_len);
     test::oracle_variant ov{test::rho_angle(oc.rho, r.inv_freq), r.mscale * r.mscale, oc.visible, oc.c};
     EXPECT_LT(scaled_error(fast_logits(model, tokens, setup), test::oracle_forward(model, tokens, ov)), oracle_tol);
 }
@@ -179,9 +179,9 @@ TEST(VariantIdentity, SinusoidalDotProductsDependOnlyOnTheDistance) {
     // methods.md C2: PE(p).PE(p') = sum_t cos((p - p') theta_t), |PE(p)|^2 = C/2 (at scale 1).
     const transformer model = tiny_model();  // C = 16
     const auto setup = setup_of(model, "sinusoidal:scale=1");
-    const auto pe = setup.absolute(0, 40);
+    const auto pe = setup.global().absolute(0, 40);
     // The default scale (0.02) multiplies every entry and nothing else.
-    const auto scaled = setup_of(model, "sinusoidal").absolute(0, 40);
+    const auto scaled = setup_of(model, "sinusoidal").global().absolute(0, 40);
     ASSERT_EQ(scaled.size(), pe.size());
     for (std::size_t i = 0; i < pe.size(); ++i) EXPECT_NEAR(scaled[i], 0.02 * pe[i], 1e-15);
     const auto dot = [&](std::int64_t a, std::int64_t b) {
@@ -195,7 +195,7 @@ TEST(VariantIdentity, SinusoidalDotProductsDependOnlyOnTheDistance) {
         for (std::int64_t t = 0; t < 8; ++t) want += std::cos(double(d) * std::pow(10000.0, -2.0 * double(t) / 16.0));
         for (std::int64_t p = 0; p + d < 40; p += 7) EXPECT_NEAR(dot(p, p + d), want, 1e-12);
     }
-    EXPECT_TRUE(setup_of(model, "default").absolute(0, 4).empty());
+    EXPECT_TRUE(setup_of(model, "default").global().absolute(0, 4).empty());
 }
 
 TEST(VariantIdentity, RelativeEncodingsCannotTellIdenticalTokensApart) {
@@ -238,7 +238,7 @@ TEST(VariantOracle, HwfaIsWindowRopeBlocksThenAFullNopeBlockWithLogn) {
     EXPECT_LT(scaled_error(fast_logits(model, tokens, setup), test::oracle_forward(model, tokens, {window, full})),
               oracle_tol);
     // Its default window: the largest w with (w - 1)(N - 1) + 1 <= 3/4 L_train = 12: w = 12.
-    EXPECT_EQ(setup_of(model, "hwfa").full_text().substr(0, 15), "hwfa:window=12,");
+    EXPECT_EQ(setup_of(model, "hwfa").global().full_text().substr(0, 15), "hwfa:window=12,");
 }
 
 TEST(VariantOracle, SuperBaselineIsWindowAtTrainLengthWithUnitLogn) {
@@ -343,11 +343,11 @@ TEST(VariantSpec, CanonicalTextAndResolvedParameters) {
     EXPECT_EQ(variants::parse_spec("super_baseline", "test").text(), "logn+window");
     EXPECT_EQ(variants::parse_spec_with_modifiers("yarn", {"logn"}, "test").text(), "yarn+logn");
     const transformer model = tiny_model();
-    EXPECT_EQ(setup_of(model, "rerope+logn", 64).full_text(),
+    EXPECT_EQ(setup_of(model, "rerope+logn", 64).global().full_text(),
               "rerope:window=4+logn:mode=inference,base_len=16,n_def=visible,n_min=0");
     // factor follows the target length: s = 64 / 16
-    EXPECT_EQ(setup_of(model, "linear", 64).full_text(), "linear:factor=4");
-    EXPECT_EQ(setup_of(model, "linear", 8).full_text(), "linear:factor=1");
+    EXPECT_EQ(setup_of(model, "linear", 64).global().full_text(), "linear:factor=4");
+    EXPECT_EQ(setup_of(model, "linear", 8).global().full_text(), "linear:factor=1");
 }
 
 TEST(VariantSpec, EveryVariantDocumentsItsParameters) {

@@ -60,6 +60,40 @@ void swiglu_backward(const T* a, const T* b, const T* dy, T* da, T* db, std::int
     });
 }
 
+namespace {
+
+// 2u of GELU's tanh form: gelu_tanh(a) = a sigmoid(2u) (elementwise.h).
+template <class T>
+T gelu_two_u(T a) {
+    constexpr T two_c = T(2 * 0.7978845608028654);  // 2 sqrt(2 / pi)
+    return two_c * (a + T(0.044715) * a * a * a);
+}
+
+}  // namespace
+
+template <class T>
+void geglu_forward(const T* a, const T* b, T* y, std::int64_t n) {
+    pool().parallel_for(n, [&](std::int64_t i0, std::int64_t i1, int) {
+        for (std::int64_t i = i0; i < i1; ++i) y[i] = a[i] * sigmoid(gelu_two_u(a[i])) * b[i];
+    });
+}
+
+template <class T>
+void geglu_backward(const T* a, const T* b, const T* dy, T* da, T* db, std::int64_t n) {
+    // d/da [a s(2u)] = s + a s (1 - s) 2u', 2u' = 2 sqrt(2/pi) (1 + 3 * 0.044715 a^2).
+    constexpr T two_c = T(2 * 0.7978845608028654);
+    pool().parallel_for(n, [&](std::int64_t i0, std::int64_t i1, int) {
+        if (da != nullptr)
+            for (std::int64_t i = i0; i < i1; ++i) {
+                const T s = sigmoid(gelu_two_u(a[i]));
+                const T two_du = two_c * (T(1) + T(3 * 0.044715) * a[i] * a[i]);
+                da[i] += dy[i] * b[i] * (s + a[i] * s * (T(1) - s) * two_du);
+            }
+        if (db != nullptr)
+            for (std::int64_t i = i0; i < i1; ++i) db[i] += dy[i] * a[i] * sigmoid(gelu_two_u(a[i]));
+    });
+}
+
 template <class T>
 void silu_forward(const T* x, T* y, std::int64_t n) {
     pool().parallel_for(n, [&](std::int64_t i0, std::int64_t i1, int) {
@@ -146,6 +180,10 @@ template void swiglu_forward<float>(const float*, const float*, float*, std::int
 template void swiglu_forward<double>(const double*, const double*, double*, std::int64_t);
 template void swiglu_backward<float>(const float*, const float*, const float*, float*, float*, std::int64_t);
 template void swiglu_backward<double>(const double*, const double*, const double*, double*, double*, std::int64_t);
+template void geglu_forward<float>(const float*, const float*, float*, std::int64_t);
+template void geglu_forward<double>(const double*, const double*, double*, std::int64_t);
+template void geglu_backward<float>(const float*, const float*, const float*, float*, float*, std::int64_t);
+template void geglu_backward<double>(const double*, const double*, const double*, double*, double*, std::int64_t);
 template void silu_forward<float>(const float*, float*, std::int64_t);
 template void silu_forward<double>(const double*, double*, std::int64_t);
 template void silu_backward<float>(const float*, const float*, float*, std::int64_t);

@@ -15,6 +15,15 @@ void swiglu_forward(const T* a, const T* b, T* y, std::int64_t n);
 template <class T>
 void swiglu_backward(const T* a, const T* b, const T* dy, T* da, T* db, std::int64_t n);
 
+// y = gelu_tanh(a) * b over n elements (GeGLU, Shazeer 2020; Gemma), with GELU's tanh form
+// 0.5 a (1 + tanh(sqrt(2/pi) (a + 0.044715 a^3))) = a sigmoid(2u), u = sqrt(2/pi) (a + 0.044715 a^3)
+// (Hendrycks & Gimpel 2016), the form Gemma was trained with (gelu_pytorch_tanh).
+template <class T>
+void geglu_forward(const T* a, const T* b, T* y, std::int64_t n);
+// da += dy * b * gelu_tanh'(a);  db += dy * gelu_tanh(a).
+template <class T>
+void geglu_backward(const T* a, const T* b, const T* dy, T* da, T* db, std::int64_t n);
+
 // y = silu(x) over n elements.
 template <class T>
 void silu_forward(const T* x, T* y, std::int64_t n);

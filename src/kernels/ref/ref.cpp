@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numbers>
 #include <limits>
 
 #include "core/error.h"
@@ -104,6 +105,32 @@ void swiglu_backward(const vec& a, const vec& b, const vec& dy, vec& da, vec& db
         // d silu / dz = sigma(z) + z sigma(z) (1 - sigma(z))
         da[i] = dy[i] * b[i] * (sig + a[i] * sig * (1.0 - sig));
         db[i] = dy[i] * silu(a[i]);
+    }
+}
+
+double gelu_tanh(double z) {
+    const double c = std::sqrt(2.0 / std::numbers::pi);
+    return 0.5 * z * (1.0 + std::tanh(c * (z + 0.044715 * z * z * z)));
+}
+
+vec geglu(const vec& a, const vec& b) {
+    STRETCH_ASSERT(a.size() == b.size());
+    vec y(a.size());
+    for (std::size_t i = 0; i < a.size(); ++i) y[i] = gelu_tanh(a[i]) * b[i];
+    return y;
+}
+
+void geglu_backward(const vec& a, const vec& b, const vec& dy, vec& da, vec& db) {
+    STRETCH_ASSERT(a.size() == b.size() && a.size() == dy.size());
+    const double c = std::sqrt(2.0 / std::numbers::pi);
+    da.assign(a.size(), 0.0);
+    db.assign(a.size(), 0.0);
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        const double z = a[i], t = std::tanh(c * (z + 0.044715 * z * z * z));
+        // d/dz 0.5 z (1 + t) = 0.5 (1 + t) + 0.5 z (1 - t^2) c (1 + 3 * 0.044715 z^2)
+        const double slope = 0.5 * (1.0 + t) + 0.5 * z * (1.0 - t * t) * c * (1.0 + 3.0 * 0.044715 * z * z);
+        da[i] = dy[i] * b[i] * slope;
+        db[i] = dy[i] * gelu_tanh(z);
     }
 }
 

@@ -29,6 +29,10 @@ void rmsnorm_backward(const vec& x, const vec& g, const vec& dy, vec& dx, vec& d
 double silu(double z);
 vec swiglu(const vec& a, const vec& b);
 void swiglu_backward(const vec& a, const vec& b, const vec& dy, vec& da, vec& db);
+// gelu_tanh(z) = 0.5 z (1 + tanh(sqrt(2/pi) (z + 0.044715 z^3))); geglu(a, b) = gelu_tanh(a) ⊙ b.
+double gelu_tanh(double z);
+vec geglu(const vec& a, const vec& b);
+void geglu_backward(const vec& a, const vec& b, const vec& dy, vec& da, vec& db);
 
 // y[i, :] = table[tokens[i], :]; table [V, C]. dtable[tokens[i], :] += dy[i, :].
 vec embedding(const vec& table, const std::vector<std::int32_t>& tokens, std::int64_t c);

@@ -41,21 +41,44 @@ double max_error(const std::vector<T>& got, const vec& want) {
     return err;
 }
 
+// The kernels and oracle of one gated unit: SwiGLU or GeGLU.
+struct gated_unit {
+    void (*forward_f32)(const float*, const float*, float*, std::int64_t);
+    void (*forward_f64)(const double*, const double*, double*, std::int64_t);
+    void (*backward_f32)(const float*, const float*, const float*, float*, float*, std::int64_t);
+    void (*backward_f64)(const double*, const double*, const double*, double*, double*, std::int64_t);
+    vec (*ref_forward)(const vec&, const vec&);
+    void (*ref_backward)(const vec&, const vec&, const vec&, vec&, vec&);
+};
+
+const gated_unit swiglu_unit{cpu::swiglu_forward<float>, cpu::swiglu_forward<double>, cpu::swiglu_backward<float>,
+                             cpu::swiglu_backward<double>, ref::swiglu, ref::swiglu_backward};
+const gated_unit geglu_unit{cpu::geglu_forward<float>, cpu::geglu_forward<double>, cpu::geglu_backward<float>,
+                            cpu::geglu_backward<double>, ref::geglu, ref::geglu_backward};
+
 template <class T>
-void check_swiglu(double tol) {
+void check_gated(const gated_unit& unit, double tol) {
+    const auto forward = [&](const T* a, const T* b, T* y, std::int64_t n) {
+        if constexpr (std::is_same_v<T, float>) unit.forward_f32(a, b, y, n);
+        else unit.forward_f64(a, b, y, n);
+    };
+    const auto backward = [&](const T* a, const T* b, const T* dy, T* da, T* db, std::int64_t n) {
+        if constexpr (std::is_same_v<T, float>) unit.backward_f32(a, b, dy, da, db, n);
+        else unit.backward_f64(a, b, dy, da, db, n);
+    };
     for (std::int64_t n : {1, 7, 1001}) {
         SCOPED_TRACE(testing::Message() << "n=" << n);
         // Scale 6 puts a few percent of a beyond |a| = 12, where sigmoid is within 6e-6 of 0 or 1.
         const vec a = random_vec(n, 1, 6.0), b = random_vec(n, 2), dy = random_vec(n, 3);
         std::vector<T> y(static_cast<std::size_t>(n));
-        cpu::swiglu_forward<T>(as<T>(a).data(), as<T>(b).data(), y.data(), n);
-        EXPECT_LT(max_error(y, ref::swiglu(a, b)), tol);
+        forward(as<T>(a).data(), as<T>(b).data(), y.data(), n);
+        EXPECT_LT(max_error(y, unit.ref_forward(a, b)), tol);
 
         vec da_want, db_want;
-        ref::swiglu_backward(a, b, dy, da_want, db_want);
+        unit.ref_backward(a, b, dy, da_want, db_want);
         const vec da0 = random_vec(n, 4), db0 = random_vec(n, 5);
         std::vector<T> da = as<T>(da0), db = as<T>(db0);
-        cpu::swiglu_backward<T>(as<T>(a).data(), as<T>(b).data(), as<T>(dy).data(), da.data(), db.data(), n);
+        backward(as<T>(a).data(), as<T>(b).data(), as<T>(dy).data(), da.data(), db.data(), n);
         for (std::size_t i = 0; i < da_want.size(); ++i) {
             da_want[i] += da0[i];
             db_want[i] += db0[i];
@@ -65,16 +88,23 @@ void check_swiglu(double tol) {
 
         // Each gradient may be skipped on its own.
         std::vector<T> only_da(static_cast<std::size_t>(n)), only_db(static_cast<std::size_t>(n));
-        cpu::swiglu_backward<T>(as<T>(a).data(), as<T>(b).data(), as<T>(dy).data(), only_da.data(), nullptr, n);
-        cpu::swiglu_backward<T>(as<T>(a).data(), as<T>(b).data(), as<T>(dy).data(), nullptr, only_db.data(), n);
+        backward(as<T>(a).data(), as<T>(b).data(), as<T>(dy).data(), only_da.data(), nullptr, n);
+        backward(as<T>(a).data(), as<T>(b).data(), as<T>(dy).data(), nullptr, only_db.data(), n);
         vec da_only, db_only;
-        ref::swiglu_backward(a, b, dy, da_only, db_only);
+        unit.ref_backward(a, b, dy, da_only, db_only);
         EXPECT_LT(max_error(only_da, da_only), tol);
         EXPECT_LT(max_error(only_db, db_only), tol);
     }
 }
 
-TEST(KernelElementwise, SwigluF32MatchesRef) { check_swiglu<float>(f32_tol); }
+TEST(KernelElementwise, SwigluF32MatchesRef) { check_gated<float>(swiglu_unit, f32_tol); }
+// GeGLU's kernel computes gelu_tanh as a sigmoid(2u), the oracle as 0.5 a (1 + tanh(u)): the same
+// function written two ways, so the comparison also checks the identity. Its f32 error is SwiGLU's
+// plus the rounding of u's cubic (a few ulp): the same tolerances hold.
+TEST(KernelElementwise, GegluF32MatchesRef) { check_gated<float>(geglu_unit, f32_tol); }
+// In f64 the two forms of the derivative (sigmoid's s (1 - s) against tanh's (1 - t^2) / 2) round
+// differently at |a| ~ 20, where both are ~1e-16 times large factors: measured 1.7e-14, hence 1e-13.
+TEST(KernelElementwise, GegluF64MatchesRef) { check_gated<double>(geglu_unit, 1e-13); }
 
 // The f32 sigmoid's exp clamps its argument to [-87, 88] and rounds it to n ln2 + r: values at and
 // past the clamps, at half-way points of the rounding (+-0.5 ln2) and at 0 still match the oracle.
@@ -93,7 +123,7 @@ TEST(KernelElementwise, SwigluF32MatchesRefAtExpEdges) {
     EXPECT_LT(max_error(db, db_want), f32_tol);
 }
 
-TEST(KernelElementwise, SwigluF64MatchesRef) { check_swiglu<double>(f64_tol); }
+TEST(KernelElementwise, SwigluF64MatchesRef) { check_gated<double>(swiglu_unit, f64_tol); }
 
 template <class T>
 void check_silu(double tol) {

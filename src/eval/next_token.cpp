@@ -1,0 +1,38 @@
+#include "eval/next_token.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "kernels/cpu/cross_entropy.h"
+
+namespace stretch {
+
+next_token_scores score_next_tokens(const transformer& model, const tensor& hidden,
+                                    std::span<const std::int32_t> targets, std::int64_t first, std::int64_t end,
+                                    std::int64_t slice_rows) {
+    const std::int64_t width = hidden.dim(1), vocab = model.config().vocab_size;
+    STRETCH_ASSERT(0 <= first && first <= end && end <= hidden.dim(0));
+    STRETCH_ASSERT(std::int64_t(targets.size()) == hidden.dim(0) && slice_rows > 0);
+    next_token_scores out;
+    out.loss.assign(std::size_t(end - first), 0.0);
+    out.hit.assign(std::size_t(end - first), 0);
+    for (std::int64_t row = first; row < end; row += slice_rows) {
+        const std::int64_t rows = std::min(slice_rows, end - row);
+        tensor slice({rows, width}, hidden.type());  // [rows, C]
+        const std::size_t row_bytes = std::size_t(width) * dtype_size(hidden.type());
+        std::memcpy(slice.raw(), static_cast<const std::byte*>(hidden.raw()) + std::size_t(row) * row_bytes,
+                    std::size_t(rows) * row_bytes);
+        ag::context inference;
+        const tensor logits = model.logits(inference, ag::make_var(slice, "hidden_rows"))->value;  // [rows, V]
+        const std::size_t at = std::size_t(row - first);
+        if (logits.type() == dtype::f32)
+            cpu::cross_entropy_forward<float>(logits.data<float>(), targets.data() + row, out.loss.data() + at,
+                                              out.hit.data() + at, rows, vocab);
+        else
+            cpu::cross_entropy_forward<double>(logits.data<double>(), targets.data() + row, out.loss.data() + at,
+                                               out.hit.data() + at, rows, vocab);
+    }
+    return out;
+}
+
+}  // namespace stretch
