@@ -6,10 +6,16 @@ replace each chunk's first token by BOS when the vocabulary adds one, evaluate e
 empty KV cache, and score predictions n_ctx/2 .. n_ctx-2 (tools/perplexity/perplexity.cpp).
 The NLL is computed here from llama.cpp's logits in float64.
 
-usage: python3 tests/reference/llama_cpp_perplexity.py MODEL.gguf TEXT N_CTX N_CHUNKS > fixture.json
-The checked-in fixture tests/fixtures/ppl/smollm2_wikitext2_2048.json was made with
-llama-cpp-python 0.3.16, 2 threads, from SmolLM2-135M-Instruct.Q4_1.gguf (scripts/get_smollm2.sh)
-and ../shared/data/wikitext2-test.txt.
+usage: /usr/bin/python3 tests/reference/llama_cpp_perplexity.py MODEL.gguf TEXT N_CTX N_CHUNKS > fixture.json
+(any interpreter with numpy and llama-cpp-python; the fixtures used Debian's /usr/bin/python3 with
+python3-numpy and llama-cpp-python 0.3.16 built from its sdist). llama.cpp's context defaults are
+kept, as llama-perplexity keeps them: F16 KV cache, no flash attention, n_ubatch 512, full-size
+SWA cache; the JSON records them under "settings".
+Checked-in fixtures, both with 2 threads and ../shared/data/wikitext2-test.txt:
+  tests/fixtures/ppl/smollm2_wikitext2_2048.json  SmolLM2-135M-Instruct.Q4_1.gguf (scripts/get_smollm2.sh)
+  tests/fixtures/ppl/gemma3_wikitext2_2048.json   gemma-3-270m-q4_k_m.gguf (scripts/get_gemma3.sh)
+Memory: llama.cpp's logits buffer and llama-cpp-python's copy are n_ctx x n_vocab f32 each (2 GiB
+each for Gemma 3's 262,144 tokens at 2048); rows are widened to float64 one at a time.
 """
 import json
 import sys
@@ -35,9 +41,8 @@ def main():
             batch[0] = bos
         llm.reset()
         llm.eval(batch)
-        logits = np.array(llm.scores[:n_ctx], dtype=np.float64)
         for j in range(first, n_ctx - 1):
-            z = logits[j]
+            z = llm.scores[j].astype(np.float64)
             m = z.max()
             lse = m + np.log(np.exp(z - m).sum())
             loss = lse - z[chunk[j + 1]]
@@ -52,6 +57,8 @@ def main():
     json.dump({"engine": "llama.cpp via llama-cpp-python " + __import__("llama_cpp").__version__,
                "model": model_path.split("/")[-1], "text": text_path.split("/")[-1], "n_ctx": n_ctx,
                "chunks": n_chunks, "tokens_total": len(tokens), "add_bos": add_bos, "scored": count,
+               "settings": {"n_threads": 2, "n_batch": n_ctx, "n_ubatch": 512, "type_k": "f16", "type_v": "f16",
+                            "flash_attn": False, "swa_full": True},
                "ppl": ppl, "ppl_error": float(np.sqrt(var / (count - 1)) * ppl), "chunk_ppl": chunk_ppl},
               sys.stdout, indent=2)
     print()

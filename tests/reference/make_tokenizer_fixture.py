@@ -15,13 +15,24 @@ independent of stretch's:
   "llama" vocabulary (spaces as U+2581; <unk> unknown, <s> </s> control, <0xXX> byte), and the ids
   `sentencepiece` gives for a BPE ModelProto built from the same pieces and scores (identity
   normaliser, dummy prefix, byte fallback), the algorithm llama.cpp's llm_tokenizer_spm ports.
+- tests/fixtures/tokenizer/gemma3.json: Gemma-3-270M's 262,144-piece SentencePiece vocabulary run
+  by llama.cpp itself (llama-cpp-python, vocab_only) with llama.cpp's default add_special (BOS
+  first, as the file's add_bos_token says) and parse_special = true, on TEXTS plus GEMMA3_TEXTS
+  (whitespace runs beyond the file's 31-long user-defined ones, tabs, CJK, emoji, byte fallback,
+  control tokens, an Austen passage). Each case also says whether `sentencepiece`, given a
+  ModelProto of the same pieces, scores and types (BPE, byte fallback, identity normaliser, no
+  dummy prefix), gives the same ids; where it does not, llama.cpp's ids are the reference
+  (llama.cpp splits out user-defined and control pieces from the raw text first, see
+  llama-vocab.cpp tokenizer_st_partition).
 
 Not run by the tests or CI: the generated files are committed. Re-run with
-    pip install tokenizers sentencepiece protobuf gguf
-    python3 tests/reference/make_tokenizer_fixture.py
-It needs the SmolLM2 GGUF (bash scripts/get_smollm2.sh prints its path), ../shared/models/tok512.bin
-and ../shared/data/{wikitext2-test,tinystories-valid-excerpt}.txt (their first 2000 characters are
-copied into the fixtures, so the test needs no data files).
+    pip install tokenizers sentencepiece protobuf gguf   (+ llama-cpp-python for gemma3.json)
+    /usr/bin/python3 tests/reference/make_tokenizer_fixture.py
+(the committed files were made with Debian's /usr/bin/python3, llama-cpp-python 0.3.16).
+It needs the SmolLM2 GGUF (bash scripts/get_smollm2.sh prints its path), the Gemma 3 GGUF
+(scripts/get_gemma3.sh), ../shared/models/tok512.bin and ../shared/data/{wikitext2-test,
+tinystories-valid-excerpt,austen-emma}.txt (excerpts are copied into the fixtures, so the test needs
+no data files).
 """
 import hashlib
 import importlib.metadata
@@ -40,6 +51,7 @@ OUT = ROOT / "tests" / "fixtures" / "tokenizer"
 SHARED = ROOT.parent / "shared"
 SMOLLM2 = Path(os.environ.get("STRETCH_CACHE", Path.home() / ".cache" / "stretch")) / "SmolLM2-135M-Instruct.Q4_1.gguf"
 TOK512 = SHARED / "models" / "tok512.bin"
+GEMMA3 = SMOLLM2.parent / "gemma-3-270m-q4_k_m.gguf"
 
 
 def excerpt(name):
@@ -62,6 +74,23 @@ TEXTS = [
     ("single_space", " "),
     ("wikitext", excerpt("wikitext2-test.txt")),
     ("tinystories", excerpt("tinystories-valid-excerpt.txt")),
+]
+
+GEMMA3_TEXTS = [
+    ("leading_spaces", "   three leading spaces, then   three inside and two  here"),
+    ("long_space_run", "a" + " " * 40 + "b" + " " * 31 + "c" + " " * 32 + "d"),
+    ("newline_runs", "one\ntwo\n\nthree\n\n\n\nfour\n" + "\n" * 35 + "end\n"),
+    ("tabs", "\tone\t\ttwo\t\t\t\tthree \t mixed\t \t"),
+    ("mixed_whitespace", " \t \n \r\n\u00a0\u2003\u3000x\u2581y"),
+    ("digits_long", "0123456789 00000 3.14159265358979 1e-10 2025-01-31 $1,234.56 10%"),
+    ("cjk", "\u65e5\u672c\u8a9e\u306e\u6587\u7ae0\u3067\u3059\u3002\u4e2d\u6587\u53e5\u5b50\uff0c"
+            "\u8fd8\u6709\ud55c\uad6d\uc5b4 \ubb38\uc7a5."),
+    ("emoji", "\U0001F44D\U0001F3FD \U0001F1EC\U0001F1E7 \u2764\ufe0f \U0001F468\u200d\U0001F469\u200d\U0001F467 \U0001F916!"),
+    ("byte_fallback", "\x01\x02 \x7f \U0001D518\U0001D52B \U00020000\U0002A6A5 \U000E0041 \ufeffBOM \U0010FFFD"),
+    ("gemma_chat", "<start_of_turn>user\nHello there<end_of_turn>\n<start_of_turn>model\n"),
+    ("specials_inline", "text <bos> more <eos> and <pad><unk> [multimodal] <mask>"),
+    ("italics", "_them_ and __double__ and _a_b_"),
+    ("austen", (SHARED / "data" / "austen-emma.txt").read_text(encoding="utf-8")[:3000]),
 ]
 
 GPT2_REGEX = r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"
@@ -249,12 +278,61 @@ def tok512_spm(pieces, scores):
     })
 
 
+# ---- Gemma 3: llama.cpp's own ids, compared with sentencepiece ----------------------------------
+
+def gemma3_sentencepiece(reader):
+    tokens = gguf_strings(reader, "tokenizer.ggml.tokens")
+    types = gguf_ints(reader, "tokenizer.ggml.token_type")
+    field = reader.fields["tokenizer.ggml.scores"]
+    scores = [float(field.parts[i][0]) for i in field.data]
+    proto = spm_pb.ModelProto()
+    proto.trainer_spec.model_type = spm_pb.TrainerSpec.BPE
+    proto.trainer_spec.vocab_size = len(tokens)
+    proto.trainer_spec.byte_fallback = True
+    proto.trainer_spec.pad_id, proto.trainer_spec.eos_id, proto.trainer_spec.bos_id, proto.trainer_spec.unk_id = 0, 1, 2, 3
+    proto.normalizer_spec.name = "identity"
+    proto.normalizer_spec.add_dummy_prefix = False
+    proto.normalizer_spec.remove_extra_whitespaces = False
+    proto.normalizer_spec.escape_whitespaces = True
+    piece_type = {1: spm_pb.ModelProto.SentencePiece.NORMAL, 2: spm_pb.ModelProto.SentencePiece.UNKNOWN,
+                  3: spm_pb.ModelProto.SentencePiece.CONTROL, 4: spm_pb.ModelProto.SentencePiece.USER_DEFINED,
+                  5: spm_pb.ModelProto.SentencePiece.UNUSED, 6: spm_pb.ModelProto.SentencePiece.BYTE}
+    for text, ty, score in zip(tokens, types, scores):
+        piece = proto.pieces.add()
+        piece.piece, piece.score, piece.type = text, score, piece_type[ty]
+    return sentencepiece.SentencePieceProcessor(model_proto=proto.SerializeToString())
+
+
+def gemma3():
+    import llama_cpp
+    reader = gguf.GGUFReader(str(GEMMA3))
+    sp = gemma3_sentencepiece(reader)
+    llm = llama_cpp.Llama(model_path=str(GEMMA3), vocab_only=True, verbose=False)
+    add_special = bool(llama_cpp.llama_vocab_get_add_bos(llama_cpp.llama_model_get_vocab(llm.model)))
+    cases = []
+    for name, text in TEXTS + GEMMA3_TEXTS:
+        ids = llm.tokenize(text.encode("utf-8"), add_bos=add_special, special=True)
+        sp_ids = ([2] if add_special else []) + sp.encode(text)
+        cases.append({"name": name, "text": text, "ids": ids, "sentencepiece_agrees": ids == sp_ids})
+    write_json("gemma3.json", {
+        "generator": "tests/reference/make_tokenizer_fixture.py (llama.cpp's tokenizer through llama-cpp-python, vocab_only)",
+        "llama_cpp_python": llama_cpp.__version__,
+        "versions": versions("sentencepiece", "gguf"),
+        "model": GEMMA3.name,
+        "model_sha256": hashlib.sha256(GEMMA3.read_bytes()).hexdigest(),
+        "add_special": add_special,
+        "parse_special": True,
+        "cases": cases,
+    })
+
+
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
     pieces, scores = read_tok512()
     tok512_llama2c(pieces, scores)
     tok512_spm(pieces, scores)
     smollm2()
+    gemma3()
 
 
 if __name__ == "__main__":
