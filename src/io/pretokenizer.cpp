@@ -20,7 +20,7 @@ struct named {
     const char* name;
     pretokenizer kind;
 };
-constexpr std::array<named, 13> names{{
+constexpr std::array<named, 15> names{{
     {"default", pretokenizer::default_bpe},
     {"gpt-2", pretokenizer::gpt2},
     {"phi-2", pretokenizer::gpt2},
@@ -34,6 +34,8 @@ constexpr std::array<named, 13> names{{
     {"exaone", pretokenizer::smollm},
     {"minerva-7b", pretokenizer::smollm},
     {"mellum2", pretokenizer::smollm},
+    {"qwen2", pretokenizer::qwen2},
+    {"deepseek-r1-qwen", pretokenizer::qwen2},
 }};
 
 // What the patterns test of one character. Letters, numbers and White_Space are disjoint in
@@ -191,6 +193,80 @@ std::vector<piece> split_gpt2(const characters_t& cs, const std::vector<piece>& 
     return out;
 }
 
+bool is_newline(const character& c) { return c.value == U'\r' || c.value == U'\n'; }
+
+// Qwen2's pattern (pretokenizer.h), alternative by alternative, as a backtracking regex engine
+// would take them at each position.
+std::vector<piece> split_qwen2(const characters_t& cs, const std::vector<piece>& pieces) {
+    std::vector<piece> out;
+    const auto lower = [](char32_t c) { return c >= U'A' && c <= U'Z' ? c + 32 : c; };
+    for (const auto& [first, last] : pieces) {
+        std::size_t pos = first;
+        auto emit = [&](std::size_t end) {
+            out.emplace_back(pos, end);
+            pos = end;
+        };
+        const auto run = [&](std::size_t from, auto in_class) {
+            while (from < last && in_class(cs[from])) ++from;
+            return from;
+        };
+        const auto letter = [](const character& ch) { return ch.k == kind::letter; };
+        const auto space = [](const character& ch) { return ch.k == kind::space; };
+        while (pos < last) {
+            const character& c = cs[pos];
+            // 's, 't, 're, 've, 'm, 'll, 'd in either case
+            if (c.value == U'\'' && pos + 1 < last) {
+                const char32_t a = lower(cs[pos + 1].value);
+                if (a == U's' || a == U't' || a == U'm' || a == U'd') {
+                    emit(pos + 2);
+                    continue;
+                }
+                if (pos + 2 < last && is_contraction(a, lower(cs[pos + 2].value))) {
+                    emit(pos + 3);
+                    continue;
+                }
+            }
+            // [^\r\n\p{L}\p{N}]?\p{L}+
+            if (c.k == kind::letter) {
+                emit(run(pos, letter));
+                continue;
+            }
+            if (!is_newline(c) && c.k != kind::number && pos + 1 < last && cs[pos + 1].k == kind::letter) {
+                emit(run(pos + 1, letter));
+                continue;
+            }
+            // \p{N}
+            if (c.k == kind::number) {
+                emit(pos + 1);
+                continue;
+            }
+            // ` ?[^\s\p{L}\p{N}]+[\r\n]*`
+            const std::size_t head = c.value == U' ' ? pos + 1 : pos;
+            const auto symbol = [](const character& ch) {
+                return ch.k != kind::space && ch.k != kind::letter && ch.k != kind::number;
+            };
+            if (head < last && symbol(cs[head])) {
+                emit(run(run(head, symbol), is_newline));
+                continue;
+            }
+            // \s*[\r\n]+: the whitespace run up to and including its last newline
+            const std::size_t blank_end = run(pos, space);
+            std::size_t last_newline = blank_end;
+            for (std::size_t i = pos; i < blank_end; ++i)
+                if (is_newline(cs[i])) last_newline = i;
+            if (last_newline < blank_end) {
+                emit(last_newline + 1);
+                continue;
+            }
+            // \s+(?!\S)|\s+ : a run followed by more text leaves its last space to that text.
+            const std::size_t n = blank_end - pos;
+            STRETCH_ASSERT(n > 0);  // every other character was taken above
+            emit(n > 1 && blank_end < last ? blank_end - 1 : blank_end);
+        }
+    }
+    return out;
+}
+
 }  // namespace
 
 std::optional<pretokenizer> find_pretokenizer(std::string_view name) {
@@ -221,6 +297,7 @@ std::vector<std::string_view> pretokenize(std::string_view text, pretokenizer ki
             pieces = split_matches(cs, pieces, one_number);
             pieces = split_gpt2(cs, pieces);
             break;
+        case pretokenizer::qwen2: pieces = split_qwen2(cs, pieces); break;
     }
     std::vector<std::string_view> words;
     words.reserve(pieces.size());

@@ -6,7 +6,11 @@
 // GPT-2's pattern (Radford et al. 2019, openai/gpt-2 encoder.py) is
 //   's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
 // and is implemented as llama.cpp's unicode_regex_split_custom_gpt2 implements it.
-// Not here: the other pre-tokenizers llama.cpp knows (llama3, qwen2, deepseek, ...).
+// Qwen2's pattern (Llama 3's, with single digits instead of runs of up to three) is
+//   (?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}|
+//   ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
+// Not here: the other pre-tokenizers llama.cpp knows (llama3, whose BPE also ignores merges for
+// whole-word tokens, deepseek, ...).
 #pragma once
 
 #include <optional>
@@ -24,6 +28,8 @@ enum class pretokenizer {
     // every \p{N} code point on its own, then GPT-2's pattern (SmolLM, StarCoder: HF's
     // Digits(individual_digits=True) followed by ByteLevel)
     smollm,
+    // Qwen2's pattern alone
+    qwen2,
 };
 
 // The pre-tokenizer for a GGUF tokenizer.ggml.pre value, by llama.cpp's names; nullopt for a name

@@ -2,6 +2,8 @@
 
 #include <cstring>
 #include <filesystem>
+#include <string_view>
+#include <unordered_set>
 
 #include "core/error.h"
 #include "core/memory.h"
@@ -109,7 +111,8 @@ std::unique_ptr<transformer> read_model(const gguf::reader& in, quantized_weight
     // Everything the configuration implies is in the file, before anything is allocated: a wrong
     // block_count or width fails here, naming the tensor, instead of after gigabytes of zeros.
     std::uint64_t bytes = 0;
-    for (const auto& [name, shape] : transformer::parameter_shapes(config)) {
+    const auto parameters = transformer::parameter_shapes(config);
+    for (const auto& [name, shape] : parameters) {
         const gguf::tensor_info* info = in.find_tensor(name);
         if (info == nullptr)
             fail("{}: no tensor {}; expected one of shape {} for {} ({})", in.path(), name, gguf::detail::shape_text(shape),
@@ -122,6 +125,15 @@ std::unique_ptr<transformer> read_model(const gguf::reader& in, quantized_weight
                  name, gguf::ggml_type_name(info->type));
         bytes += keeps_blocks(*info) ? info->n_bytes : std::uint64_t(info->numel()) * sizeof(float);
     }
+    // A tensor the model would not read (Llama 3.1's rope_freqs, an output bias) means the file
+    // describes a different network: refused rather than run without it. Checkpoints also hold the
+    // optimizer's moments.
+    std::unordered_set<std::string_view> expected;
+    for (const auto& p : parameters) expected.insert(p.first);
+    for (const gguf::tensor_info& info : in.tensors())
+        if (!expected.contains(info.name) && !info.name.starts_with("optim."))
+            fail("{}: tensor {} is not part of a {} model as stretch builds it ({}); expected only its parameters",
+                 in.path(), gguf::detail::printable(info.name), config.arch, config.shape_text());
     require_memory(bytes, fmt::format("{}: the weights of {} ({})", in.path(), config.arch, config.shape_text()));
     return std::make_unique<transformer>(config, dtype::f32, [&](const std::string& name, const shape_t& shape) {
         const gguf::tensor_info& info = *in.find_tensor(name);

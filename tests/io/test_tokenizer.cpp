@@ -44,6 +44,13 @@ fs::path smollm2_path() {
     return dir / "SmolLM2-135M-Instruct.Q4_1.gguf";
 }
 
+fs::path gemma3_path() {
+    const char* cache = std::getenv("STRETCH_CACHE");
+    const char* home = std::getenv("HOME");
+    const fs::path dir = cache ? fs::path(cache) : fs::path(home ? home : "") / ".cache" / "stretch";
+    return dir / "gemma-3-270m-q4_k_m.gguf";
+}
+
 // ../shared/models beside the source tree, where the project keeps its pretrained models.
 fs::path tok512_path() { return fs::path(STRETCH_SOURCE_DIR).parent_path() / "shared" / "models" / "tok512.bin"; }
 
@@ -82,6 +89,24 @@ void expect_cases(const tokenizer& tok, const nlohmann::json& cases,
         const ids got = tok.encode(text, false);
         EXPECT_EQ(got, expected) << c.at("name");
         EXPECT_EQ(tok.decode(got, true), round_trip(text)) << c.at("name");
+    }
+}
+
+// ---- Gemma 3: SentencePiece with user-defined whitespace runs, no space prefix -----------------
+
+// llama.cpp's ids (BOS added, special tokens parsed) for texts that stress Gemma's vocabulary:
+// runs of spaces, newlines and tabs that are user-defined tokens (split out of the raw text
+// before SentencePiece, longest first), byte fallback, CJK, emoji, chat markup.
+TEST(TokenizerGemma3, IdsMatchLlamaCpp) {
+    if (!fs::exists(gemma3_path()))
+        GTEST_SKIP() << gemma3_path() << " not found: run scripts/get_gemma3.sh (or set STRETCH_CACHE)";
+    const auto tok = tokenizer_from_gguf(gguf::reader::open(gemma3_path().string()));
+    const auto fixture = read_json(fixtures / "gemma3.json");
+    EXPECT_EQ(tok->vocab_size(), 262144);
+    EXPECT_TRUE(tok->add_bos_default());
+    for (const auto& c : fixture.at("cases")) {
+        const std::string text = c.at("text");
+        EXPECT_EQ(tok->encode(text, true), c.at("ids").get<ids>()) << c.at("name");
     }
 }
 
@@ -343,6 +368,17 @@ TEST(TokenizerPretokenize, GptTwoPattern) {
               (words{"caf\xC3\xA9", " \xE4\xB8\xAD\xE6\x96\x87"}));
     EXPECT_EQ(pretokenize("a\xFF\xFE b", pretokenizer::gpt2), (words{"a", "\xFF\xFE", " b"}));  // invalid UTF-8: "other"
     EXPECT_EQ(pretokenize("", pretokenizer::gpt2), words{});
+}
+
+TEST(TokenizerPretokenize, Qwen2Pattern) {
+    // Contractions in either case; a space before a digit stands alone (digits are single); a
+    // symbol run keeps the newlines after it; a blank run before text leaves one space to it.
+    EXPECT_EQ(pretokenize("I'm 2024 ok!!\n\n  hi", pretokenizer::qwen2),
+              (words{"I", "'m", " ", "2", "0", "2", "4", " ok", "!!\n\n", " ", " hi"}));
+    EXPECT_EQ(pretokenize("DON'T (x)\tyes", pretokenizer::qwen2), (words{"DON", "'T", " (", "x", ")", "\tyes"}));
+    // \s*[\r\n]+ takes a blank run up to its last newline; what follows goes on from there.
+    EXPECT_EQ(pretokenize("a \n \n  b", pretokenizer::qwen2), (words{"a", " \n \n", " ", " b"}));
+    EXPECT_EQ(pretokenize("end  ", pretokenizer::qwen2), (words{"end", "  "}));
 }
 
 TEST(TokenizerPretokenize, SmolLMIsolatesEveryDigit) {

@@ -1,8 +1,8 @@
 // Dequantisation, transcribed from ggml-org/llama.cpp ggml/src/ggml-quants.c (dequantize_row_q8_0,
-// _q4_0, _q4_1, _q4_K, _q6_K and get_scale_min_k4) with the block layouts of ggml-common.h.
+// _q5_0, _q4_0, _q4_1, _q4_K, _q6_K and get_scale_min_k4) with the block layouts of ggml-common.h.
 //
 // Why the results are exact, whatever the compiler does: every product here is exact in f32. An f16
-// scale has at most 11 significant bits; the integers it meets have at most 4 (Q4_0, Q4_1), 7
+// scale has at most 11 significant bits; the integers it meets have at most 4 (Q4_0, Q4_1), 5 (Q5_0), 7
 // (Q8_0's int8), 6 + 4 (Q4_K's 6-bit sub-scale, then its 4-bit quant) or 7 + 5 (Q6_K's int8
 // sub-scale, then its quant in [-32, 31]) significant bits — at most 23 in all, within f32's 24 —
 // and f16's range keeps the products clear of f32's subnormals and overflow. So each value is the
@@ -57,6 +57,23 @@ void from_q4_0(const byte* x, float* y, std::int64_t nb) {
         for (int j = 0; j < 16; ++j) {
             y[j] = float((qs[j] & 0x0f) - 8) * d;
             y[j + 16] = float((qs[j] >> 4) - 8) * d;
+        }
+    }
+}
+
+// block_q5_0 (22 bytes): f16 d; uint8 qh[4], the fifth bits as one little-endian u32; uint8 qs[16],
+// nibbles as Q4_0. Value j takes bit j of qh above its nibble; y = (q - 16) * d, q in 0..31.
+void from_q5_0(const byte* x, float* y, std::int64_t nb) {
+    for (std::int64_t i = 0; i < nb; ++i, x += 22, y += 32) {
+        const float d = load_f16(x);
+        const std::uint32_t qh = std::uint32_t(x[2]) | std::uint32_t(x[3]) << 8 | std::uint32_t(x[4]) << 16 |
+                                 std::uint32_t(x[5]) << 24;
+        const byte* qs = x + 6;
+        for (int j = 0; j < 16; ++j) {
+            const int low = (qs[j] & 0x0f) | int((qh >> j) & 1) << 4;
+            const int high = (qs[j] >> 4) | int((qh >> (j + 16)) & 1) << 4;
+            y[j] = float(low - 16) * d;
+            y[j + 16] = float(high - 16) * d;
         }
     }
 }
@@ -139,14 +156,14 @@ void from_q6_k(const byte* x, float* y, std::int64_t nb) {
 bool can_dequantize(gguf::ggml_type type) {
     using enum gguf::ggml_type;
     switch (type) {
-        case f32: case f16: case bf16: case q8_0: case q4_0: case q4_1: case q4_k: case q6_k: return true;
+        case f32: case f16: case bf16: case q8_0: case q5_0: case q4_0: case q4_1: case q4_k: case q6_k: return true;
         default: return false;
     }
 }
 
 void dequantize(gguf::ggml_type type, const void* src, float* dst, std::int64_t n) {
     if (!can_dequantize(type))
-        fail("dequantize: tensor type {} is not supported; f32, f16, bf16, q8_0, q4_0, q4_1, q4_k and q6_k are",
+        fail("dequantize: tensor type {} is not supported; f32, f16, bf16, q8_0, q5_0, q4_0, q4_1, q4_k and q6_k are",
              gguf::ggml_type_name(type));
     const auto& traits = gguf::traits(type);
     if (n < 0 || n % traits.block_size != 0)
@@ -159,6 +176,7 @@ void dequantize(gguf::ggml_type type, const void* src, float* dst, std::int64_t 
         case gguf::ggml_type::f16: from_f16(x, dst, n); break;
         case gguf::ggml_type::bf16: from_bf16(x, dst, n); break;
         case gguf::ggml_type::q8_0: from_q8_0(x, dst, nb); break;
+        case gguf::ggml_type::q5_0: from_q5_0(x, dst, nb); break;
         case gguf::ggml_type::q4_0: from_q4_0(x, dst, nb); break;
         case gguf::ggml_type::q4_1: from_q4_1(x, dst, nb); break;
         case gguf::ggml_type::q4_k: from_q4_k(x, dst, nb); break;

@@ -1,4 +1,4 @@
-// Dequantisation of GGUF tensor data to f32: F32, F16, BF16 and the ggml block formats Q8_0, Q4_0,
+// Dequantisation of GGUF tensor data to f32: F32, F16, BF16 and the ggml block formats Q8_0, Q5_0, Q4_0,
 // Q4_1, Q4_K and Q6_K (issue 5). Block layouts and formulas are ggml's, transcribed from
 // ggml/src/ggml-common.h (block_q8_0 ... block_q6_K) and ggml/src/ggml-quants.c (dequantize_row_*)
 // of ggml-org/llama.cpp. Scalar code; rows are independent, so callers split work by rows.

@@ -47,7 +47,8 @@ std::int64_t first_difference(const std::vector<float>& got, const float* want) 
 }
 
 const std::vector<ggml_type> supported = {ggml_type::f32,  ggml_type::f16,  ggml_type::bf16, ggml_type::q8_0,
-                                          ggml_type::q4_0, ggml_type::q4_1, ggml_type::q4_k, ggml_type::q6_k};
+                                          ggml_type::q5_0, ggml_type::q4_0, ggml_type::q4_1, ggml_type::q4_k,
+                                          ggml_type::q6_k};
 
 TEST(Dequant, EveryTypeMatchesGgufPy) {
     for (ggml_type type : supported) {
@@ -91,7 +92,7 @@ TEST(Dequant, Q40NibbleOrder) {
 
 TEST(Dequant, SupportedTypesAndErrors) {
     for (ggml_type type : supported) EXPECT_TRUE(cpu::can_dequantize(type)) << gguf::ggml_type_name(type);
-    for (ggml_type type : {ggml_type::q5_0, ggml_type::q5_k, ggml_type::q2_k, ggml_type::iq2_xxs, ggml_type::f64,
+    for (ggml_type type : {ggml_type::q5_1, ggml_type::q5_k, ggml_type::q2_k, ggml_type::iq2_xxs, ggml_type::f64,
                            ggml_type::i8, ggml_type::mxfp4})
         EXPECT_FALSE(cpu::can_dequantize(type)) << gguf::ggml_type_name(type);
 
@@ -102,7 +103,8 @@ TEST(Dequant, SupportedTypesAndErrors) {
         ADD_FAILURE() << "expected stretch::error";
     } catch (const stretch::error& e) {
         EXPECT_STREQ(e.what(),
-                     "dequantize: tensor type q5_k is not supported; f32, f16, bf16, q8_0, q4_0, q4_1, q4_k and q6_k are");
+                     "dequantize: tensor type q5_k is not supported; f32, f16, bf16, q8_0, q5_0, q4_0, q4_1, q4_k and q6_k "
+                     "are");
     }
     try {
         cpu::dequantize(ggml_type::q6_k, zeros, y, 128);
@@ -113,21 +115,22 @@ TEST(Dequant, SupportedTypesAndErrors) {
     cpu::dequantize(ggml_type::q4_0, zeros, y, 0);  // nothing to do, not an error
 }
 
-// $STRETCH_CACHE or ~/.cache/stretch, where scripts/get_smollm2.sh puts the model.
-std::string smollm2_path() {
+// $STRETCH_CACHE or ~/.cache/stretch, where scripts/get_smollm2.sh and get_gemma3.sh put the models.
+std::string cached_model(const std::string& file) {
     const char* cache = std::getenv("STRETCH_CACHE");
     const char* home = std::getenv("HOME");
     const std::string dir = cache ? cache : std::string(home ? home : "") + "/.cache/stretch";
-    return dir + "/SmolLM2-135M-Instruct.Q4_1.gguf";
+    return dir + "/" + file;
 }
 
-TEST(Dequant, SmolLM2RowsMatchGgufPy) {
-    const std::string path = smollm2_path();
-    if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " not found; scripts/get_smollm2.sh fetches it";
+// Rows of a real model's tensors, and their sums, against gguf-py's dequantisation.
+void expect_rows_match_gguf_py(const std::string& file, const std::string& fixture_name, const char* script) {
+    const std::string path = cached_model(file);
+    if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " not found; " << script << " fetches it";
     const auto model = gguf::reader::open(path);
-    std::ifstream manifest_file(fixture("smollm2_rows.json"));
+    std::ifstream manifest_file(fixture(fixture_name + ".json"));
     const auto manifest = nlohmann::json::parse(manifest_file);
-    const auto want = read_f32(fixture("smollm2_rows.f32"));
+    const auto want = read_f32(fixture(fixture_name + ".f32"));
 
     for (const auto& entry : manifest["tensors"]) {
         const auto name = entry["tensor"].get<std::string>();
@@ -164,6 +167,15 @@ TEST(Dequant, SmolLM2RowsMatchGgufPy) {
         EXPECT_NEAR(sum, entry["sum"].get<double>(), 1e-9 * scale);
         EXPECT_NEAR(sum_abs, scale, 1e-9 * scale);
     }
+}
+
+TEST(Dequant, SmolLM2RowsMatchGgufPy) {
+    expect_rows_match_gguf_py("SmolLM2-135M-Instruct.Q4_1.gguf", "smollm2_rows", "scripts/get_smollm2.sh");
+}
+
+// Gemma-3-270M's Q5_0, Q8_0, Q4_K and Q6_K tensors.
+TEST(Dequant, Gemma3RowsMatchGgufPy) {
+    expect_rows_match_gguf_py("gemma-3-270m-q4_k_m.gguf", "gemma3_rows", "scripts/get_gemma3.sh");
 }
 
 }  // namespace
