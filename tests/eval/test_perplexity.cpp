@@ -9,6 +9,10 @@
 
 #include "core/error.h"
 #include "kernels/ref/ref.h"
+#include "eval/by_length.h"
+#include "io/corpus.h"
+#include "model/load.h"
+#include "support/cli.h"
 #include "support/tiny_model.h"
 
 namespace stretch {
@@ -80,6 +84,36 @@ TEST(Perplexity, RefusesTextsShorterThanTwoChunks) {
     } catch (const error& e) {
         EXPECT_STREQ(e.what(), "-f: the text has 100 tokens; expected at least 2 * n_ctx = 128 (as llama-perplexity)");
     }
+}
+
+// eval and ppl give the same loss on the same tokens of a pretrained model (a GGUF from gguf-py with
+// its own SentencePiece tokenizer and BOS: tests/fixtures/arch/llama.gguf): eval at L = 256 with
+// last:128 reads each 257-token sample's first 256 tokens; ppl -c 257 --score last:128 runs all 257
+// (the last row's logits unused) and scores the same 128 predictions, BOS in place of the first
+// token in both. The forwards differ only in length (tile partition): 1e-6 relative; the
+// scored-target hashes are equal.
+TEST(Perplexity, EqualsEvalG3OnTheSameTokens) {
+    const loaded_model m = load_any_model(std::string(STRETCH_SOURCE_DIR) + "/tests/fixtures/arch/llama.gguf");
+    const auto tokens = m.tok->encode(read_text_file(test::data_file("austen-persuasion.txt")).substr(0, 20000), false);
+    eval_request e;
+    e.lengths = {256};
+    e.score = parse_score_rule("last:128");
+    e.token_budget = 3 * 128;
+    use_tokenizer(e, *m.tok);
+    const length_result by_eval = evaluate_by_length(*m.model, tokens, "persuasion", e).front();
+
+    perplexity_request p;
+    p.n_ctx = 257;
+    p.last_n = 128;
+    p.max_chunks = 3;
+    p.bos = m.tok->bos();
+    const perplexity_result by_ppl = llama_perplexity(*m.model, tokens, p);
+    EXPECT_EQ(by_ppl.tokens, by_eval.tokens);
+    EXPECT_EQ(by_ppl.targets_hash, by_eval.targets_hash);
+    EXPECT_NEAR(by_ppl.nll, by_eval.loss, 1e-6 * by_eval.loss);
+    // Bits per byte count the UTF-8 bytes the scored tokens stand for (several per token here).
+    EXPECT_GT(by_eval.bytes, by_eval.tokens);
+    EXPECT_NEAR(by_eval.bpb, by_eval.loss * double(by_eval.tokens) / std::log(2.0) / double(by_eval.bytes), 1e-12);
 }
 
 }  // namespace
