@@ -55,6 +55,31 @@ TEST(CliSweep, WritesEveryReportAndAgreesWithEval) {
     EXPECT_TRUE(found);
 }
 
+// A pretrained GGUF (gguf-py's tiny Qwen3 with its own byte-level BPE tokenizer) through the same
+// verbs: the text is tokenised with the model's tokenizer (bits per byte over the bytes the tokens
+// stand for), and a sweep cell equals `eval --pos` on it, bit for bit.
+TEST(CliSweep, PretrainedModelsRunEveryVerb) {
+    const std::string model = std::string(STRETCH_SOURCE_DIR) + "/tests/fixtures/arch/qwen3.gguf";
+    const std::string out = fresh_dir("sweepqwen");
+    const std::string common = " --threads 2 -m " + model + " --text " + data_file("austen-persuasion.txt");
+    const auto r = run_command(stretch_binary() + " sweep" + common +
+                               " --method default --method yarn --lengths 16,64 --modes plain --tokens 128 --out " + out);
+    ASSERT_EQ(r.status, 0) << r.output;
+    const auto sweep = nlohmann::json::parse(read_file(out + "/results.json"));
+    const std::string json = out + "/eval.json";
+    const auto e = run_command(stretch_binary() + " eval" + common + " --pos yarn --lengths 64 --tokens 128 --json " + json);
+    ASSERT_EQ(e.status, 0) << e.output;
+    const auto single = nlohmann::json::parse(read_file(json))["results"][0];
+    EXPECT_GT(single["bytes"].get<double>(), single["tokens"].get<double>());  // BPE: several bytes per token
+    bool found = false;
+    for (const auto& row : sweep["results"])
+        if (row["method"] == "yarn" && row["length"] == 64) {
+            EXPECT_EQ(row["loss"], single["loss"]);
+            found = true;
+        }
+    EXPECT_TRUE(found);
+}
+
 TEST(CliSweep, BadSpecsAndConfigsAreOneLineErrors) {
     const std::string out = fresh_dir("sweepbad");
     auto r = run_command(base_command("sweep") + " --method rerope --method yran --lengths 32 --out " + out);
