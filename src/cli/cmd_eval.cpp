@@ -82,6 +82,7 @@ void run(const eval_args& a) {
                            {"accuracy", r.accuracy},
                            {"tokens", r.tokens},
                            {"bytes", r.bytes},
+                           {"seconds", r.seconds},
                            {"targets_hash", fmt::format("{:016x}", r.targets_hash)},
                            {"buckets", buckets}});
     }

@@ -106,5 +106,27 @@ TEST(Architectures, TokenizersMatchLlamaCpp) {
     }
 }
 
+// A length method applies to Gemma 3's global layers; "@all" gives it to the sliding-window layers
+// too, which keep their window and their own base. `default@all` is `default`; a scaling named
+// for all layers differs from the same scaling on the global ones (the window layers rotate too).
+TEST(Architectures, LengthMethodsApplyToGlobalLayersUnlessAll) {
+    const loaded_model m = load_any_model(fixture("gemma3.gguf").string(), "", quantized_weights::dequantize);
+    std::vector<std::int32_t> tokens(64);
+    for (std::size_t i = 0; i < tokens.size(); ++i) tokens[i] = std::int32_t(3 + (i * 37) % 250);
+    const auto logits = [&](const std::string& spec) {
+        ag::context ctx;
+        const tensor y = m.model->forward(ctx, tokens, 1, 64, m.model->positions(variants::parse_spec(spec, "t"), 64, "t"))->value;
+        return std::vector<float>(y.data<float>(), y.data<float>() + y.numel());
+    };
+    EXPECT_EQ(logits("default@all"), logits("default"));
+    const auto global_only = logits("linear:factor=4"), everywhere = logits("linear:factor=4@all");
+    EXPECT_NE(global_only, logits("default"));
+    EXPECT_NE(everywhere, global_only);
+    // The windowed layers keep their window of 8 under @all: a spec's wider window does not widen
+    // it (so @all changes nothing), a narrower one narrows it.
+    EXPECT_EQ(logits("window:w=32@all"), logits("window:w=32"));
+    EXPECT_NE(logits("window:w=4@all"), logits("window:w=4"));
+}
+
 }  // namespace
 }  // namespace stretch
