@@ -6,8 +6,10 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "cli/number_options.h"
 #include "core/thread_pool.h"
 #include "io/atomic_file.h"
+#include "io/json_text.h"
 #include "kernels/cpu/quant_matmul.h"
 
 namespace stretch::cli {
@@ -15,11 +17,21 @@ namespace stretch::cli {
 void add_inference_bench_options(CLI::App* cmd, const std::shared_ptr<inference_bench_args>& args) {
     inference_bench_request& r = args->request;
     cmd->add_option("--model", r.model, "GGUF model: measure its prefill and decode tokens/s instead");
-    cmd->add_option("--prefill", r.prefill, "--model: prompt tokens in one forward")->capture_default_str();
-    cmd->add_option("--decode", r.decode, "--model: tokens decoded one at a time after the prompt")->capture_default_str();
-    cmd->add_option("--cached", r.cached, "--model: tokens already in the cache for the long decode")->capture_default_str();
-    cmd->add_option("--cached-decode", r.cached_decode, "--model: tokens timed after the long cache")->capture_default_str();
-    cmd->add_option("--repeat", r.repeat, "--model: each figure is the best of this many runs")->capture_default_str();
+    cmd->add_option("--prefill", r.prefill, "--model: prompt tokens in one forward")
+        ->capture_default_str()
+        ->check(in_range(token_range));
+    cmd->add_option("--decode", r.decode, "--model: tokens decoded one at a time after the prompt")
+        ->capture_default_str()
+        ->check(in_range(token_range));
+    cmd->add_option("--cached", r.cached, "--model: tokens already in the cache for the long decode")
+        ->capture_default_str()
+        ->check(in_range(token_range));
+    cmd->add_option("--cached-decode", r.cached_decode, "--model: tokens timed after the long cache")
+        ->capture_default_str()
+        ->check(in_range(token_range));
+    cmd->add_option("--repeat", r.repeat, "--model: each figure is the best of this many runs")
+        ->capture_default_str()
+        ->check(in_range(integer_range(1, 1000)));
     cmd->add_flag("--dequantize", args->dequantize, "--model: multiply in f32 with the weights dequantised at load");
     cmd->add_option("--peer-llama-cpp", args->peer_llama_cpp,
                     "--model: run this llama.cpp peer script (scripts/bench_llama_cpp.py) on the same file and threads");
@@ -76,8 +88,7 @@ void run_inference_bench(inference_bench_args a, const std::string& json) {
         }
     }
     if (!json.empty()) {
-        const std::string text = report.dump(2) + "\n";
-        write_file_atomic(json, std::as_bytes(std::span(text.data(), text.size())));
+        write_json_atomic(json, report);
     }
 }
 

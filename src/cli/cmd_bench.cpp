@@ -10,12 +10,14 @@
 
 #include "cli/bench_inference.h"
 #include "cli/commands.h"
+#include "cli/number_options.h"
 #include "core/thread_pool.h"
 #include "eval/attention_bench.h"
 #include "eval/peer_pytorch.h"
-#include "kernels/cpu/gemm.h"
 #include "eval/throughput.h"
 #include "io/atomic_file.h"
+#include "io/json_text.h"
+#include "kernels/cpu/gemm.h"
 
 namespace stretch::cli {
 
@@ -91,8 +93,7 @@ void run(const bench_args& a) {
         report["train_speedup_vs_pytorch"] = tokens_per_s / torch.tokens_per_s;
     }
     if (!a.json.empty()) {
-        const std::string text = report.dump(2) + "\n";
-        write_file_atomic(a.json, std::as_bytes(std::span(text.data(), text.size())));
+        write_json_atomic(a.json, report);
     }
 }
 
@@ -101,9 +102,13 @@ void run(const bench_args& a) {
 void add_bench_command(CLI::App& app) {
     auto args = std::make_shared<bench_args>();
     CLI::App* cmd = app.add_subcommand("bench", "speed beside the machine's limits (GEMM, attention, training tokens/s)");
-    cmd->add_option("--threads", args->threads, "threads (default: all cores)");
-    cmd->add_option("--seconds", args->seconds, "time spent per figure")->capture_default_str();
-    cmd->add_option("--train-steps", args->train_steps, "timed training steps")->capture_default_str();
+    add_threads_option(cmd, args->threads);
+    cmd->add_option("--seconds", args->seconds, "time spent per figure")
+        ->capture_default_str()
+        ->check(in_range(real_range(0, 3600, true)));
+    cmd->add_option("--train-steps", args->train_steps, "timed training steps")
+        ->capture_default_str()
+        ->check(in_range(integer_range(1, 1 << 20)));
     cmd->add_option("--json", args->json, "also write the figures as JSON to this file");
     cmd->add_option("--attention-svg", args->attention_svg, "write the attention time-vs-T plot (SVG) to this file");
     cmd->add_option("--peer-pytorch", args->peer_pytorch,

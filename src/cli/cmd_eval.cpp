@@ -9,11 +9,14 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/eval_checks.h"
+#include "cli/number_options.h"
 #include "cli/position_options.h"
 #include "core/thread_pool.h"
 #include "eval/by_length.h"
 #include "io/atomic_file.h"
 #include "io/corpus.h"
+#include "io/json_text.h"
 #include "model/load.h"
 
 namespace stretch::cli {
@@ -39,20 +42,22 @@ void run(const eval_args& a) {
     request.lengths = parse_lengths(a.lengths);
     request.mode = parse_eval_mode(a.mode);
     request.score = parse_score_rule(a.score);
-    if (a.tokens <= 0) fail("--tokens: found {}, expected a positive number of scored tokens", a.tokens);
     request.token_budget = a.tokens;
     request.bucket = a.bucket;
     const loaded_model m = load_any_model(a.model, a.tokenizer);
     const transformer& model = *m.model;
-    request.positions = a.positions->parse(m.positions);
+    const model_config& config = model.config();
+    const std::string& model_path = m.path;
+    const std::int64_t n_ctx = config.n_ctx_train;
     request.apply = parse_apply_rule(a.apply);
-    request.trained = variants::parse_spec(m.positions, fmt::format("{}: the model's own positions", m.path));
     use_tokenizer(request, *m.tok);
     request.sample_tokens = request.score.last_n > 0 ? *std::max_element(request.lengths.begin(), request.lengths.end()) + 1 : 0;
-    const auto tokens = m.tok->encode(read_text_file(a.text), false);
-    const std::int64_t n_ctx = model.config().n_ctx_train;
     check_eval_request(request, n_ctx);
-    const std::string& model_path = m.path;
+    require_eval_memory(config, request.lengths);
+    request.trained = variants::parse_spec(m.positions, fmt::format("{}: the model's own positions", model_path));
+    request.positions = a.positions->choose(m.positions, model_path, config, lengths_using_method(request, n_ctx));
+    request.positions_where = a.positions->where(model_path);
+    const auto tokens = read_text_tokens(*m.tok, a.text, "--text");
 
     const std::string method = request.positions.text();
     std::printf("model %s (n_ctx_train %lld), text %s (%zu tokens), mode %s, score %s, pos %s, apply %s\n",
@@ -89,7 +94,7 @@ void run(const eval_args& a) {
     if (!a.json.empty()) {
         const nlohmann::json report = {{"model", model_path}, {"text", a.text},   {"n_ctx_train", n_ctx},
                                        {"pos", method},       {"apply", a.apply}, {"results", results}};
-        write_text_atomic(a.json, report.dump(2) + "\n");
+        write_json_atomic(a.json, report);
     }
 }
 
@@ -109,11 +114,14 @@ void add_eval_command(CLI::App& app) {
                     "(the positions past n_ctx_train)")
         ->capture_default_str();
     cmd->add_option("--bucket", args->bucket, "positions per bucket of the JSON's per-position losses")
-        ->capture_default_str();
+        ->capture_default_str()
+        ->check(in_range(token_range));
     cmd->add_option("--apply", args->apply, "always, or beyond_train (up to L_train the model runs its own encoding; methods.md G1)")->capture_default_str();
-    cmd->add_option("--tokens", args->tokens, "scored tokens per length (at least one window)")->capture_default_str();
+    cmd->add_option("--tokens", args->tokens, "scored tokens per length (at least one window)")
+        ->capture_default_str()
+        ->check(in_range(token_range));
     cmd->add_option("--json", args->json, "also write the results as JSON to this file");
-    cmd->add_option("--threads", args->threads, "threads (default: all cores)");
+    add_threads_option(cmd, args->threads);
     add_position_options(cmd, args->positions);
     cmd->callback([args] { run(*args); });
 }

@@ -1,16 +1,23 @@
 // `stretch generate -m MODEL -p PROMPT -n N`: streamed sampling with a KV cache (generate/), any
 // position variant, the model's chat template (--chat) and classifier-free guidance
 // (--cfg-negative-prompt, --cfg-scale; methods.md F1).
+#include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 
+#include <fmt/format.h>
+
 #include "cli/commands.h"
+#include "cli/number_options.h"
 #include "cli/position_options.h"
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "generate/generator.h"
 #include "io/chat_template.h"
 #include "model/load.h"
+#include "model/memory_estimate.h"
 
 namespace stretch::cli {
 
@@ -49,13 +56,19 @@ void run(const generate_args& a) {
         if (g.negative.empty() && tok.bos() >= 0) g.negative = {tok.bos()};
     }
     if (g.prompt.empty()) fail("-p: the prompt encodes to no tokens; expected some text");
-    const auto positions = a.positions->parse(m.positions);
+    const std::int64_t total = std::int64_t(g.prompt.size()) + g.n_predict;
+    memory_estimate need = inference_memory(m.model->config(), std::min(g.prefill_chunk, std::int64_t(g.prompt.size())),
+                                            1, total, total);
+    if (a.cfg_scale != 1.0) need.kv_cache *= 2;  // the guidance context has a cache of its own
+    require_memory(need, fmt::format("-n {} after {} prompt tokens", g.n_predict, g.prompt.size()));
+    const auto positions = a.positions->choose(m.positions, m.path, m.model->config(), {total});
     std::fprintf(stderr, "generate: %s (%s), pos %s, %zu prompt tokens\n", m.path.c_str(), m.format.c_str(),
                  positions.text().c_str(), g.prompt.size());
     if (!a.chat) std::fputs(a.prompt.c_str(), stdout);
     generate(*m.model, positions, g, [&](std::int32_t id) {
         std::fputs(tok.token_bytes(id).c_str(), stdout);
-        std::fflush(stdout);
+        // A reader that went away (a closed pipe: EPIPE, SIGPIPE is ignored) ends the run.
+        if (std::fflush(stdout) != 0) fail("standard output: {}", std::strerror(errno));
     });
     std::fputs("\n", stdout);
 }
@@ -69,22 +82,34 @@ void add_generate_command(CLI::App& app) {
         ->required();
     cmd->add_option("--tokenizer", args->tokenizer, "llama2.c tokenizer.bin (default: beside the model)");
     cmd->add_option("-p,--prompt", args->prompt, "prompt text")->required();
-    cmd->add_option("-n,--n-predict", args->n_predict, "tokens to generate")->capture_default_str();
-    cmd->add_option("--temp", args->sampling.temperature, "temperature (0: greedy)")->capture_default_str();
-    cmd->add_option("--top-k", args->sampling.top_k, "keep the k most likely tokens (0: off)")->capture_default_str();
+    cmd->add_option("-n,--n-predict", args->n_predict, "tokens to generate")
+        ->capture_default_str()
+        ->check(in_range(integer_range(0, max_tokens)));
+    cmd->add_option("--temp", args->sampling.temperature, "temperature (0: greedy)")
+        ->capture_default_str()
+        ->check(in_range(real_range(0, max_real)));
+    cmd->add_option("--top-k", args->sampling.top_k, "keep the k most likely tokens (0: off)")
+        ->capture_default_str()
+        ->check(in_range(integer_range(0, max_tokens)));
     cmd->add_option("--top-p", args->sampling.top_p, "nucleus: smallest set with this mass (1: off)")
-        ->capture_default_str();
+        ->capture_default_str()
+        ->check(in_range(real_range(0, 1, true)));
     cmd->add_option("--min-p", args->sampling.min_p, "keep tokens with p >= min-p * p_max (0: off)")
-        ->capture_default_str();
+        ->capture_default_str()
+        ->check(in_range(real_range(0, 1)));
     cmd->add_option("--repeat-penalty", args->sampling.repeat_penalty, "CTRL repetition penalty (1: off)")
-        ->capture_default_str();
+        ->capture_default_str()
+        ->check(in_range(real_range(0, max_real, true)));
     cmd->add_option("--repeat-last-n", args->sampling.repeat_last_n, "tokens the penalty looks back over")
-        ->capture_default_str();
-    cmd->add_option("--seed", args->sampling.seed, "sampling seed")->capture_default_str();
+        ->capture_default_str()
+        ->check(in_range(integer_range(0, max_tokens)));
+    cmd->add_option("--seed", args->sampling.seed, "sampling seed")->capture_default_str()->check(in_range(seed_range));
     cmd->add_flag("--chat", args->chat, "wrap the prompt in the model's chat template (ChatML, Llama-2)");
     cmd->add_option("--cfg-negative-prompt", args->negative_prompt, "guidance context (default: empty, i.e. BOS)");
-    cmd->add_option("--cfg-scale", args->cfg_scale, "classifier-free guidance gamma (1: off)")->capture_default_str();
-    cmd->add_option("--threads", args->threads, "threads (default: all cores)");
+    cmd->add_option("--cfg-scale", args->cfg_scale, "classifier-free guidance gamma (1: off)")
+        ->capture_default_str()
+        ->check(in_range(real_range(-max_real, max_real)));
+    add_threads_option(cmd, args->threads);
     add_position_options(cmd, args->positions);
     cmd->callback([args] { run(*args); });
 }

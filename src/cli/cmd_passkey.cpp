@@ -8,13 +8,17 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/number_options.h"
 #include "cli/position_options.h"
 #include "core/error.h"
+#include "core/numbers.h"
 #include "core/thread_pool.h"
 #include "eval/by_length.h"
 #include "eval/passkey.h"
 #include "io/atomic_file.h"
+#include "io/json_text.h"
 #include "model/load.h"
+#include "model/memory_estimate.h"
 
 namespace stretch::cli {
 
@@ -31,15 +35,7 @@ struct passkey_args {
 std::vector<double> parse_depths(const std::string& text) {
     std::vector<double> out;
     std::stringstream in(text);
-    for (std::string item; std::getline(in, item, ',');) {
-        try {
-            std::size_t used = 0;
-            out.push_back(std::stod(item, &used));
-            if (used != item.size()) throw std::invalid_argument(item);
-        } catch (const std::exception&) {
-            fail("--depths: '{}' is not a number; expected comma-separated depths in [0, 1]", item);
-        }
-    }
+    for (std::string item; std::getline(in, item, ',');) out.push_back(parse_real(item, real_range(0, 1), "--depths"));
     return out;
 }
 
@@ -48,18 +44,21 @@ void run(const passkey_args& a) {
     const loaded_model m = load_any_model(a.model, a.tokenizer);
     passkey_request request;
     const std::int64_t n_ctx = m.model->config().n_ctx_train;
-    request.lengths = parse_lengths(a.lengths.empty() ? fmt::format("{},{}", n_ctx / 2, n_ctx) : a.lengths);
+    request.lengths = parse_lengths(a.lengths.empty() ? fmt::format("{},{}", std::max<std::int64_t>(1, n_ctx / 2), n_ctx) : a.lengths);
     request.depths = parse_depths(a.depths);
     request.trials = a.trials;
     request.seed = a.seed;
-    request.positions = a.positions->parse(m.positions);
+    for (const std::int64_t length : request.lengths)  // each trial is a generation after a prompt of `length` tokens
+        require_memory(inference_memory(m.model->config(), std::min<std::int64_t>(512, length), 1, length, length + 64),
+                       fmt::format("--lengths {}", length));
+    request.positions = a.positions->choose(m.positions, m.path, m.model->config(), request.lengths);
     std::fprintf(stderr, "passkey: %s, pos %s, %lld trials per cell\n", m.path.c_str(),
                  request.positions.text().c_str(), (long long)a.trials);
     nlohmann::json rows = nlohmann::json::array();
     const auto cells = run_passkey(*m.model, *m.tok, request, [&](const passkey_cell& c) {
         std::fprintf(stderr, "  length %6lld (%6lld tokens)  depth %.2f  %lld/%lld  %.1fs  last answer: %s\n",
                      (long long)c.length, (long long)c.prompt_tokens, c.depth, (long long)c.correct,
-                     (long long)c.trials, c.seconds, nlohmann::json(c.last_answer).dump().c_str());
+                     (long long)c.trials, c.seconds, json_text(nlohmann::json(c.last_answer)).c_str());
         rows.push_back({{"length", c.length}, {"prompt_tokens", c.prompt_tokens}, {"depth", c.depth},
                         {"n_junk", c.n_junk}, {"trials", c.trials}, {"correct", c.correct},
                         {"accuracy", double(c.correct) / double(c.trials)}, {"seconds", c.seconds}});
@@ -77,7 +76,7 @@ void run(const passkey_args& a) {
     }
     if (!a.json.empty()) {
         const nlohmann::json report = {{"model", m.path}, {"pos", request.positions.text()}, {"results", rows}};
-        write_text_atomic(a.json, report.dump(2) + "\n");
+        write_json_atomic(a.json, report);
     }
 }
 
@@ -91,10 +90,12 @@ void add_passkey_command(CLI::App& app) {
     cmd->add_option("--tokenizer", args->tokenizer, "llama2.c tokenizer.bin (default: beside the model)");
     cmd->add_option("--lengths", args->lengths, "prompt lengths in tokens (default: n_ctx_train/2, n_ctx_train)");
     cmd->add_option("--depths", args->depths, "needle depths in [0, 1]")->capture_default_str();
-    cmd->add_option("--trials", args->trials, "passkeys per cell")->capture_default_str();
-    cmd->add_option("--seed", args->seed, "seed of the passkeys")->capture_default_str();
+    cmd->add_option("--trials", args->trials, "passkeys per cell")
+        ->capture_default_str()
+        ->check(in_range(integer_range(1, 1 << 20)));
+    cmd->add_option("--seed", args->seed, "seed of the passkeys")->capture_default_str()->check(in_range(seed_range));
     cmd->add_option("--json", args->json, "also write the results as JSON to this file");
-    cmd->add_option("--threads", args->threads, "threads (default: all cores)");
+    add_threads_option(cmd, args->threads);
     add_position_options(cmd, args->positions);
     cmd->callback([args] { run(*args); });
 }

@@ -8,9 +8,12 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/number_options.h"
 #include "core/thread_pool.h"
 #include "eval/probe.h"
 #include "io/atomic_file.h"
+#include "io/json_text.h"
+#include "train/adamw.h"
 
 namespace stretch::cli {
 
@@ -43,8 +46,7 @@ void run(probe_args a) {
         const nlohmann::json report = {{"length", o.length}, {"steps", o.steps},     {"lr", o.lr},
                                        {"d_model", o.d_model}, {"n_layer", o.n_layer}, {"n_head", o.n_head},
                                        {"seed", o.seed},     {"results", rows}};
-        const std::string text = report.dump(2) + "\n";
-        write_file_atomic(a.json, std::as_bytes(std::span(text.data(), text.size())));
+        write_json_atomic(a.json, report);
     }
 }
 
@@ -66,15 +68,25 @@ void add_probe_command(CLI::App& app) {
                            "relu2:n_def=visible"};
     CLI::App* cmd = app.add_subcommand("probe", "the relative-position probe (methods.md G6): can each encoding count n identical tokens?");
     cmd->add_option("--pos", args->options.specs, "specs to train, one model each (repeat the flag)")->capture_default_str();
-    cmd->add_option("--length", args->options.length, "n: tokens, and labels 1..n")->capture_default_str();
-    cmd->add_option("--steps", args->options.steps, "AdamW steps per model")->capture_default_str();
-    cmd->add_option("--lr", args->options.lr, "peak learning rate (10 % warm-up, cosine decay)")->capture_default_str();
-    cmd->add_option("--d-model", args->options.d_model, "model width")->capture_default_str();
-    cmd->add_option("--layers", args->options.n_layer, "blocks")->capture_default_str();
-    cmd->add_option("--heads", args->options.n_head, "attention heads")->capture_default_str();
-    cmd->add_option("--seed", args->options.seed, "initialisation seed, the same for every spec")->capture_default_str();
+    cmd->add_option("--length", args->options.length, "n: tokens, and labels 1..n")
+        ->capture_default_str()
+        ->check(in_range(integer_range(2, max_tokens)));
+    cmd->add_option("--steps", args->options.steps, "AdamW steps per model")->capture_default_str()->check(in_range(step_range));
+    cmd->add_option("--lr", args->options.lr, "peak learning rate (10 % warm-up, cosine decay)")
+        ->capture_default_str()
+        ->check(in_range(adamw_ranges::lr));
+    cmd->add_option("--d-model", args->options.d_model, "model width")
+        ->capture_default_str()
+        ->check(in_range(integer_range(2, 1 << 16)));
+    cmd->add_option("--layers", args->options.n_layer, "blocks")->capture_default_str()->check(in_range(integer_range(1, 1 << 12)));
+    cmd->add_option("--heads", args->options.n_head, "attention heads")
+        ->capture_default_str()
+        ->check(in_range(integer_range(1, 1 << 10)));
+    cmd->add_option("--seed", args->options.seed, "initialisation seed, the same for every spec")
+        ->capture_default_str()
+        ->check(in_range(seed_range));
     cmd->add_option("--json", args->json, "also write every result, with the prediction at each position, to this file");
-    cmd->add_option("--threads", args->threads, "threads (default: all cores)");
+    add_threads_option(cmd, args->threads);
     cmd->callback([args] { run(*args); });
 }
 

@@ -8,13 +8,15 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/eval_checks.h"
+#include "cli/number_options.h"
+#include "cli/position_options.h"
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "eval/by_length.h"
@@ -22,6 +24,8 @@
 #include "eval/report.h"
 #include "io/atomic_file.h"
 #include "io/corpus.h"
+#include "io/json_text.h"
+#include "io/output_lock.h"
 #include "model/load.h"
 
 namespace stretch::cli {
@@ -63,9 +67,7 @@ std::vector<std::string> split_list(const std::string& text) {
 }
 
 void apply_config(sweep_args& a, const std::string& path) {
-    std::ifstream in(path);
-    if (!in) fail("{}: cannot open the sweep config", path);
-    const auto j = nlohmann::json::parse(in, nullptr, false);
+    const auto j = nlohmann::json::parse(read_text_file(path), nullptr, false);
     if (j.is_discarded() || !j.is_object()) fail("{}: not a JSON object; expected {{\"methods\": [...], ...}}", path);
     for (const auto& [key, value] : j.items()) {
         try {
@@ -74,10 +76,10 @@ void apply_config(sweep_args& a, const std::string& path) {
             else if (key == "modes") a.modes = fmt::format("{}", fmt::join(value.get<std::vector<std::string>>(), ","));
             else if (key == "score") a.score = value.get<std::string>();
             else if (key == "apply") a.apply = value.get<std::string>();
-            else if (key == "tokens") a.tokens = value.get<std::int64_t>();
+            else if (key == "tokens") check_in_range(a.tokens = value.get<std::int64_t>(), token_range, path + ": tokens");
             else fail("{}: unknown key '{}'; expected one of: methods, lengths, modes, score, apply, tokens", path, key);
         } catch (const nlohmann::json::exception&) {
-            fail("{}: key '{}' has the wrong type ({})", path, key, value.dump());
+            fail("{}: key '{}' has the wrong type ({})", path, key, json_text(value));
         }
     }
 }
@@ -86,12 +88,11 @@ void run(sweep_args a) {
     if (a.threads != 0) set_threads(a.threads);
     if (!a.config.empty()) apply_config(a, a.config);
     if (a.methods.empty()) a.methods = every_method();
-    if (a.tokens <= 0) fail("--tokens: found {}, expected a positive number of scored tokens", a.tokens);
     const loaded_model m = load_any_model(a.model, a.tokenizer);
     const std::string& model_path = m.path;
-    const std::int64_t n_ctx = m.model->config().n_ctx_train;
+    const model_config& config = m.model->config();
+    const std::int64_t n_ctx = config.n_ctx_train;
     if (a.lengths.empty()) a.lengths = fmt::format("{},{},{},{},{}", n_ctx, 2 * n_ctx, 4 * n_ctx, 8 * n_ctx, 16 * n_ctx);
-    const auto tokens = m.tok->encode(read_text_file(a.text), false);
 
     eval_request base;
     base.lengths = parse_lengths(a.lengths);
@@ -100,12 +101,19 @@ void run(sweep_args a) {
     base.trained = variants::parse_spec(m.positions, fmt::format("{}: the model's own positions", model_path));
     base.token_budget = a.tokens;
     use_tokenizer(base, *m.tok);
+    check_eval_request(base, n_ctx);
+    require_eval_memory(config, base.lengths);
     std::vector<eval_mode> modes;
     for (const auto& m : split_list(a.modes)) modes.push_back(parse_eval_mode(m));
-    // Parse every method before the first (slow) evaluation, so a typo fails at once.
+    // Parse and resolve every method before the first (slow) evaluation, so a typo fails at once.
     std::vector<variants::position_spec> specs;
-    for (std::size_t i = 0; i < a.methods.size(); ++i)
-        specs.push_back(variants::parse_spec(a.methods[i], fmt::format("method {} ('{}')", i + 1, a.methods[i])));
+    for (std::size_t i = 0; i < a.methods.size(); ++i) {
+        const std::string where = fmt::format("method {} ('{}')", i + 1, a.methods[i]);
+        specs.push_back(variants::parse_spec(a.methods[i], where));
+        check_spec_at(specs.back(), where, config, lengths_using_method(base, n_ctx));
+    }
+    const auto tokens = read_text_tokens(*m.tok, a.text, "--text");
+    const output_lock lock(a.out, "--out");
 
     std::fprintf(stderr, "sweep: %zu methods x %zu lengths x %zu modes on %s, text %s\n", specs.size(),
                  base.lengths.size(), modes.size(), model_path.c_str(), a.text.c_str());
@@ -146,9 +154,9 @@ void add_sweep_command(CLI::App& app) {
     cmd->add_option("--modes", args->modes, "comma-separated: plain, repeated, mixed")->capture_default_str();
     cmd->add_option("--score", args->score, "all, last:N or beyond")->capture_default_str();
     cmd->add_option("--apply", args->apply, "always, or beyond_train (up to L_train the model runs its own encoding; methods.md G1)")->capture_default_str();
-    cmd->add_option("--tokens", args->tokens, "scored tokens per cell")->capture_default_str();
+    cmd->add_option("--tokens", args->tokens, "scored tokens per cell")->capture_default_str()->check(in_range(token_range));
     cmd->add_option("--out", args->out, "output directory")->capture_default_str();
-    cmd->add_option("--threads", args->threads, "threads (default: all cores)");
+    add_threads_option(cmd, args->threads);
     cmd->callback([args] { run(*args); });
 }
 

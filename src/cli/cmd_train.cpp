@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "cli/commands.h"
+#include "cli/number_options.h"
 #include "core/thread_pool.h"
 #include "train/trainer.h"
 
@@ -50,9 +51,9 @@ void add_train_command(CLI::App& app) {
     cmd->add_option("--data", args->data, "training text file (repeatable)")->required();
     cmd->add_option("--val", args->val, "held-out text file for validation loss")->required();
     cmd->add_option("--out", args->out, "output directory (checkpoint.gguf, model.gguf, log.jsonl)")->required();
-    cmd->add_option("--steps", args->steps, "optimizer steps (overrides the config)");
-    cmd->add_option("--threads", args->threads, "threads (default: all cores)");
-    cmd->add_option("--seed", args->seed, "random seed (overrides the config)");
+    cmd->add_option("--steps", args->steps, "optimizer steps (overrides the config)")->check(in_range(step_range));
+    add_threads_option(cmd, args->threads);
+    cmd->add_option("--seed", args->seed, "random seed (overrides the config)")->check(in_range(seed_range));
     cmd->add_flag("--resume", args->resume, "continue from OUT/checkpoint.gguf");
     cmd->callback([args] { run(*args); });
 }

@@ -17,6 +17,8 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/eval_checks.h"
+#include "cli/number_options.h"
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "eval/by_length.h"
@@ -25,6 +27,8 @@
 #include "eval/zoo.h"
 #include "io/atomic_file.h"
 #include "io/corpus.h"
+#include "io/json_text.h"
+#include "io/output_lock.h"
 #include "model/load.h"
 #include "train/checkpoint.h"
 #include "train/trainer.h"
@@ -51,9 +55,13 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 zoo_plan read_plan(const zoo_args& a) {
     zoo_plan plan = default_zoo_plan();
     if (!a.config.empty()) {
-        std::ifstream in(a.config);
-        if (!in) fail("--config {}: cannot open the zoo plan", a.config);
-        const auto j = nlohmann::json::parse(in, nullptr, false);
+        std::string text;
+        try {
+            text = read_text_file(a.config);
+        } catch (const error& e) {
+            fail("--config {}", e.what());
+        }
+        const auto j = nlohmann::json::parse(text, nullptr, false);
         if (j.is_discarded()) fail("--config {}: not valid JSON; expected {{\"entries\": [...], \"inference\": [...]}}", a.config);
         apply_zoo_json(plan, j, a.config);
     }
@@ -75,7 +83,7 @@ zoo_plan read_plan(const zoo_args& a) {
 run_config entry_config(const zoo_args& a, const zoo_entry& entry) {
     run_config c = preset(a.preset);
     for (const auto& s : a.sets) apply_assignment(c, s);
-    for (const auto& s : entry.settings) apply_assignment(c, s);
+    for (const auto& s : entry.settings) apply_assignment(c, s, fmt::format("zoo entry '{}': set", entry.name));
     if (a.steps != 0) c.train.steps = a.steps;
     if (a.seed >= 0) c.train.seed = static_cast<std::uint64_t>(a.seed);
     c.model.validate(entry.name.c_str());
@@ -101,7 +109,7 @@ double train_entry(const zoo_args& a, const run_config& config, const fs::path& 
         for (const auto& [key, value] : wanted.items())
             if (found.value(key, nlohmann::json()) != value)
                 fail("{}: trained with {} = {}, this zoo wants {}; use another --out or delete that folder",
-                     checkpoint.string(), key, found.value(key, nlohmann::json()).dump(), value.dump());
+                     checkpoint.string(), key, json_text(found.value(key, nlohmann::json())), json_text(value));
         if (fs::exists(dir / "model.gguf")) return recorded_train_seconds(dir);
     }
     train_options options;
@@ -113,7 +121,7 @@ double train_entry(const zoo_args& a, const run_config& config, const fs::path& 
     const auto start = std::chrono::steady_clock::now();
     train(options);
     const double seconds = seconds_since(start);
-    write_text_atomic((dir / "zoo-train.json").string(), nlohmann::json{{"seconds", seconds}}.dump() + "\n");
+    write_text_atomic((dir / "zoo-train.json").string(), json_text(nlohmann::json{{"seconds", seconds}}) + "\n");
     return seconds;
 }
 
@@ -160,13 +168,12 @@ entry_evaluation evaluate_entry(const transformer& model, const std::vector<vari
     }
     out.seconds = seconds_since(start);
     const nlohmann::json meta = {{"key", key}, {"refused", out.refused}, {"seconds", out.seconds}};
-    write_text_atomic(cache.string(), sweep_json(out.cells, meta).dump(1) + "\n");
+    write_text_atomic(cache.string(), json_text(sweep_json(out.cells, meta), 1) + "\n");
     return out;
 }
 
 void run(zoo_args a) {
     if (a.threads != 0) set_threads(a.threads);
-    if (a.tokens <= 0) fail("--tokens: found {}, expected a positive number of scored tokens", a.tokens);
     if (a.text.empty()) a.text = a.val;
     const zoo_plan plan = read_plan(a);
     if (plan.entries.empty()) fail("zoo: the plan has no entries");
@@ -186,7 +193,13 @@ void run(zoo_args a) {
     base.apply = parse_apply_rule(a.apply);
     std::vector<eval_mode> modes;
     for (const auto& m : a.modes) modes.push_back(parse_eval_mode(m));
-    const auto text_tokens = read_byte_tokens(a.text, "--text");
+    std::int64_t smallest_vocab = configs.front().model.vocab_size;
+    for (const run_config& c : configs) {
+        smallest_vocab = std::min(smallest_vocab, c.model.vocab_size);
+        require_eval_memory(c.model, base.lengths);
+    }
+    const auto text_tokens = read_byte_tokens(a.text, "--text", smallest_vocab);
+    const output_lock lock(a.out, "--out");
 
     std::vector<sweep_result> results;
     std::vector<std::string> not_applicable;
@@ -257,15 +270,18 @@ void add_zoo_command(CLI::App& app) {
     cmd->add_option("--set", args->sets, "a config key for every model, key=value (repeatable)");
     cmd->add_option("--config", args->config, "JSON zoo plan: {\"entries\": [{\"name\", \"set\"}], \"inference\": [...]}");
     cmd->add_option("--only", args->only, "train and evaluate only this entry (repeatable)");
-    cmd->add_option("--steps", args->steps, "optimizer steps of every model (overrides the preset)");
-    cmd->add_option("--seed", args->seed, "random seed of every model (overrides the preset)");
-    cmd->add_option("--lengths", args->lengths, "evaluation lengths (default: 1x-16x n_ctx_train)")->delimiter(',');
+    cmd->add_option("--steps", args->steps, "optimizer steps of every model (overrides the preset)")
+        ->check(in_range(step_range));
+    cmd->add_option("--seed", args->seed, "random seed of every model (overrides the preset)")->check(in_range(seed_range));
+    cmd->add_option("--lengths", args->lengths, "evaluation lengths (default: 1x-16x n_ctx_train)")
+        ->delimiter(',')
+        ->check(in_range(token_range));
     cmd->add_option("--modes", args->modes, "plain, repeated, mixed")->delimiter(',')->capture_default_str();
-    cmd->add_option("--tokens", args->tokens, "scored tokens per cell")->capture_default_str();
+    cmd->add_option("--tokens", args->tokens, "scored tokens per cell")->capture_default_str()->check(in_range(token_range));
     cmd->add_option("--apply", args->apply,
                     "always, or beyond_train (up to L_train every model runs its own encoding; methods.md G1)")
         ->capture_default_str();
-    cmd->add_option("--threads", args->threads, "threads (default: all cores)");
+    add_threads_option(cmd, args->threads);
     cmd->callback([args] { run(*args); });
 }
 

@@ -8,11 +8,12 @@
 namespace stretch {
 
 // /proc/meminfo's MemAvailable (the kernel's estimate of what can be allocated without swapping),
-// else the physical memory; in bytes.
+// else the physical memory, lowered to what a cgroup's memory limit leaves (a container's limit can
+// be far below the machine's); in bytes.
 std::uint64_t available_memory();
 
-// Throws stretch::error "WHAT: needs about X GiB; this machine has Y GiB available" when `bytes` is
-// more than available_memory().
-void require_memory(std::uint64_t bytes, const std::string& what);
+// Throws stretch::error "WHAT: needs about X GiB (DETAIL); this machine has Y GiB available" when
+// `bytes` is more than available_memory(). `detail`: what the bytes are made of, or empty.
+void require_memory(std::uint64_t bytes, const std::string& what, const std::string& detail = "");
 
 }  // namespace stretch

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/numbers.h"
 #include "eval/next_token.h"
 
 namespace stretch {
@@ -19,11 +20,7 @@ std::string score_rule::text() const {
 }
 
 static std::int64_t parse_positive(std::string_view item, const char* what) {
-    std::int64_t v = 0;
-    auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), v);
-    if (ec != std::errc() || end != item.data() + item.size() || v <= 0)
-        fail("{}: '{}' is not a positive integer", what, item);
-    return v;
+    return parse_integer(item, integer_range(1, max_tokens), what);
 }
 
 std::vector<std::int64_t> parse_lengths(const std::string& text) {

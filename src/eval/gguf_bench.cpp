@@ -11,8 +11,10 @@
 #include "core/thread_pool.h"
 #include "eval/peer_process.h"
 #include "generate/generator.h"
+#include "io/json_text.h"
 #include "kernels/cpu/quant_matmul.h"
 #include "model/load.h"
+#include "model/memory_estimate.h"
 
 namespace stretch {
 
@@ -94,6 +96,11 @@ inference_figures measure_inference(const inference_bench_request& r) {
     const loaded_model m = load_any_model(r.model, "", r.weights);
     const transformer& model = *m.model;
     const std::int64_t vocab = model.config().vocab_size;
+    const std::int64_t total = r.cached + r.repeat * r.cached_decode;
+    require_memory(inference_memory(model.config(), r.prefill, 1, 0, r.prefill + r.decode),
+                   fmt::format("--prefill {} --decode {}", r.prefill, r.decode));
+    require_memory(inference_memory(model.config(), std::min<std::int64_t>(512, r.cached), 1, total, total),
+                   fmt::format("--cached {} --cached-decode {}", r.cached, r.cached_decode));
     const auto spec = variants::parse_spec(m.positions, "bench");
     inference_figures out;
     out.weight_bytes = weight_bytes(model);
@@ -115,7 +122,6 @@ inference_figures measure_inference(const inference_bench_request& r) {
 
     // The long cache is filled once (untimed, in chunks of 512); then `repeat` windows of
     // cached_decode tokens follow it and the best counts (the cache grows by a few percent meanwhile).
-    const std::int64_t total = r.cached + r.repeat * r.cached_decode;
     const layer_positions long_setup = model.positions(spec, total, "bench");
     kv_cache cache(model.config(), total);
     feed(model, long_setup, cache, bench_tokens(0, r.cached, vocab), 512);
@@ -143,7 +149,7 @@ inference_figures measure_llama_cpp(const std::string& python, const std::string
                               {"decode_tokens_per_s", &inference_figures::decode_tokens_per_s},
                               {"cached_decode_tokens_per_s", &inference_figures::cached_decode_tokens_per_s}}) {
         if (!answer.contains(key) || !answer[key].is_number())
-            fail("--peer-llama-cpp: {} printed '{}', expected a number under {}", script, answer.dump(), key);
+            fail("--peer-llama-cpp: {} printed '{}', expected a number under {}", script, json_text(answer), key);
         f.*field = answer[key].get<double>();
     }
     return f;

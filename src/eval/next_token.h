@@ -19,8 +19,9 @@ struct next_token_scores {
 
 // Rows [first, end) of hidden [T, C] (a forward's transformer::hidden) against `targets` [T]
 // (row i predicts targets[i]; rows with a negative target are skipped: loss 0, hit 0).
+inline constexpr std::int64_t score_slice_rows = 128;
 next_token_scores score_next_tokens(const transformer& model, const tensor& hidden,
                                     std::span<const std::int32_t> targets, std::int64_t first, std::int64_t end,
-                                    std::int64_t slice_rows = 128);
+                                    std::int64_t slice_rows = score_slice_rows);
 
 }  // namespace stretch

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "eval/peer_process.h"
+#include "io/json_text.h"
 
 namespace stretch {
 
@@ -33,7 +34,7 @@ pytorch_figure measure_pytorch_training(const std::string& python, const std::st
         command, "--peer-pytorch", "needs Debian's python3-torch: apt-get install python3-torch; --python names the interpreter");
     if (!answer.contains("tokens_per_s") || !answer.contains("parameters"))
         fail("--peer-pytorch: {} printed '{}', expected tokens_per_s and parameters", script,
-             answer.dump());
+             json_text(answer));
     pytorch_figure f{answer["tokens_per_s"].get<double>(), answer["parameters"].get<std::int64_t>(),
                      answer.value("torch", std::string())};
     if (f.parameters != config.model.n_parameters())

@@ -13,6 +13,7 @@
 
 #include "core/error.h"
 #include "io/atomic_file.h"
+#include "io/json_text.h"
 
 namespace stretch {
 
@@ -244,7 +245,7 @@ std::vector<sweep_result> sweep_results_from_json(const nlohmann::json& document
             r.result.seconds = number(row.at("seconds"));
             results.push_back(r);
         } catch (const nlohmann::json::exception&) {
-            fail("{}: result row {} lacks a field or has one of the wrong type", where, row.dump());
+            fail("{}: result row {} lacks a field or has one of the wrong type", where, json_text(row));
         }
     }
     return results;
@@ -326,7 +327,7 @@ std::string write_sweep_files(const std::string& dir, const std::vector<sweep_re
     const std::filesystem::path out(dir);
     std::filesystem::create_directories(out);
     write_text_atomic((out / "results.csv").string(), sweep_csv(results));
-    write_text_atomic((out / "results.json").string(), sweep_json(results, meta).dump(2) + "\n");
+    write_json_atomic((out / "results.json").string(), sweep_json(results, meta));
     const std::string table = sweep_markdown(results, n_ctx_train);
     write_text_atomic((out / "table.md").string(), table);
     write_text_atomic((out / "plot.svg").string(), sweep_svg(results, n_ctx_train));

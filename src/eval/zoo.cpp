@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "io/json_text.h"
 
 namespace stretch {
 
@@ -41,10 +42,10 @@ void apply_zoo_json(zoo_plan& plan, const nlohmann::json& object, const std::str
     if (!object.is_object()) fail("{}: expected a JSON object with entries and/or inference", where);
     for (const auto& [key, value] : object.items()) {
         if (key == "inference") {
-            if (!value.is_array()) fail("{}: inference must be a list of method specs, found {}", where, value.dump());
+            if (!value.is_array()) fail("{}: inference must be a list of method specs, found {}", where, json_text(value));
             plan.inference.clear();
             for (const auto& m : value) {
-                if (!m.is_string()) fail("{}: inference item {} is not a string", where, m.dump());
+                if (!m.is_string()) fail("{}: inference item {} is not a string", where, json_text(m));
                 plan.inference.push_back(m.get<std::string>());
             }
         } else if (key == "entries") {
@@ -52,7 +53,7 @@ void apply_zoo_json(zoo_plan& plan, const nlohmann::json& object, const std::str
             plan.entries.clear();
             for (const auto& e : value) {
                 if (!e.is_object() || !e.contains("name") || !e["name"].is_string())
-                    fail("{}: entry {} has no \"name\" string; expected {{\"name\": ..., \"set\": [...]}}", where, e.dump());
+                    fail("{}: entry {} has no \"name\" string; expected {{\"name\": ..., \"set\": [...]}}", where, json_text(e));
                 zoo_entry entry{e["name"].get<std::string>(), {}};
                 for (const auto& [k, v] : e.items()) {
                     if (k == "name") continue;
@@ -60,7 +61,7 @@ void apply_zoo_json(zoo_plan& plan, const nlohmann::json& object, const std::str
                         fail("{}: entry '{}' has key '{}'; expected only name and set (a list of key=value)", where,
                              entry.name, k);
                     for (const auto& s : v) {
-                        if (!s.is_string()) fail("{}: entry '{}': set item {} is not a string", where, entry.name, s.dump());
+                        if (!s.is_string()) fail("{}: entry '{}': set item {} is not a string", where, entry.name, json_text(s));
                         entry.settings.push_back(s.get<std::string>());
                     }
                 }

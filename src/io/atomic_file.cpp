@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 #include "core/error.h"
 
@@ -106,6 +107,29 @@ void atomic_file::commit() {
     ::close(dir_fd);
     // Some file systems cannot fsync a directory (EINVAL); the rename is then as durable as it gets.
     if (rc != 0 && e != EINVAL) fail("{}: fsync of directory {} failed: {}", path_, dir, std::strerror(e));
+}
+
+namespace {
+
+// NAME.tmp.PID.N, as make_temp_path names them.
+bool is_temporary_name(const std::string& name) {
+    const auto all_digits = [](std::string_view s) {
+        return !s.empty() && s.find_first_not_of("0123456789") == std::string_view::npos;
+    };
+    const std::size_t tmp = name.rfind(".tmp.");
+    if (tmp == std::string::npos || tmp == 0) return false;
+    const std::string_view rest = std::string_view(name).substr(tmp + 5);
+    const std::size_t dot = rest.find('.');
+    return dot != std::string_view::npos && all_digits(rest.substr(0, dot)) && all_digits(rest.substr(dot + 1));
+}
+
+}  // namespace
+
+void remove_stale_temporaries(const std::string& dir) {
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec))
+        if (entry.is_regular_file(ec) && is_temporary_name(entry.path().filename().string()))
+            std::filesystem::remove(entry.path(), ec);
 }
 
 void write_file_atomic(const std::string& path, std::span<const std::byte> data) {

@@ -2,7 +2,7 @@
 // (`<path>.tmp.<pid>.<n>`), fsynced, renamed over the target, and the directory is fsynced. A
 // process killed at any moment (SIGKILL, power loss after the rename's fsync) leaves either the old
 // file or the complete new one under `path`, never a partial one; a killed process may leave its
-// temporary file behind (the pid in its name says whose it was).
+// temporary file behind (the pid in its name says whose it was); remove_stale_temporaries clears them.
 // Not a general file API: no reading, no appending, no preserving of the old file's owner or mode
 // (the new file gets 0666 minus the umask, like any freshly created file).
 #pragma once
@@ -19,6 +19,10 @@ namespace stretch {
 void write_file_atomic(const std::string& path, std::span<const std::byte> data);
 // The same for text (reports, JSON).
 void write_text_atomic(const std::string& path, std::string_view text);
+
+// Removes the temporary files of atomic writes into `dir` (`NAME.tmp.PID.N`) that killed processes
+// left behind. Call it only while no other process writes into `dir` (io/output_lock.h).
+void remove_stale_temporaries(const std::string& dir);
 
 // The streaming form, for files too large to build in memory first:
 //     atomic_file out(path);

@@ -1,34 +1,34 @@
 #include "io/corpus.h"
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <sstream>
+#include <fmt/format.h>
 
 #include "core/error.h"
+#include "io/input_file.h"
+#include "io/tokenizer_byte.h"
 
 namespace stretch {
 
 std::string read_text_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) fail("{}: cannot open file ({}), expected a readable text file", path, std::strerror(errno));
-    std::ostringstream buffer;
-    buffer << in.rdbuf();
-    if (in.bad()) fail("{}: read error", path);
-    return buffer.str();
+    const input_file file(path);
+    std::string bytes(file.size(), '\0');
+    file.read_at(bytes.data(), bytes.size(), 0);
+    return bytes;
 }
 
-std::vector<std::int32_t> read_byte_tokens(const std::string& path, const char* what) {
-    std::string text;
+std::vector<std::int32_t> read_text_tokens(const tokenizer& tok, const std::string& path, const char* what,
+                                           bool add_bos) {
     try {
-        text = read_text_file(path);
+        const std::string text = read_text_file(path);
+        if (text.empty()) fail("file is empty, expected text");
+        return tok.encode(text, add_bos);
     } catch (const error& e) {
-        fail("{} {}", what, e.what());
+        const std::string message = e.what();
+        fail("{} {}", what, message.starts_with(path + ": ") ? message : fmt::format("{}: {}", path, message));
     }
-    if (text.empty()) fail("{} {}: file is empty, expected text", what, path);
-    std::vector<std::int32_t> tokens(text.size());
-    for (std::size_t i = 0; i < text.size(); ++i) tokens[i] = static_cast<unsigned char>(text[i]);
-    return tokens;
+}
+
+std::vector<std::int32_t> read_byte_tokens(const std::string& path, const char* what, std::int64_t vocab_size) {
+    return read_text_tokens(*make_byte_tokenizer(fmt::format("vocab_size {}", vocab_size), vocab_size), path, what);
 }
 
 }  // namespace stretch

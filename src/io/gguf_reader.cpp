@@ -1,9 +1,7 @@
 // GGUF reader: maps the file and validates every count, length and offset against the file size
 // before use, so a truncated or corrupt file is a stretch::error, never a crash. See gguf.h.
 // Not a dequantiser: read_f32 converts f32/f16/bf16/f64 only.
-#include <fcntl.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <array>
@@ -16,6 +14,7 @@
 #include <type_traits>
 
 #include "io/gguf.h"
+#include "io/input_file.h"
 
 namespace stretch::gguf {
 
@@ -207,26 +206,15 @@ private:
 reader reader::open(const std::string& path) {
     reader r;
     r.path_ = path;
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        int e = errno;
-        fail("{}: cannot open: {}", path, std::strerror(e));
-    }
-    struct stat st {};
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        int e = errno;
-        ::close(fd);
-        fail("{}: cannot open: {}", path, e != 0 ? std::strerror(e) : "not a regular file");
-    }
-    r.size_ = static_cast<std::uint64_t>(st.st_size);
+    const input_file file(path);
+    r.size_ = file.size();
     if (r.size_ > 0) {  // mmap rejects length 0; the parser reports an empty file as truncated
-        void* m = ::mmap(nullptr, r.size_, PROT_READ, MAP_PRIVATE, fd, 0);
-        int e = errno;
-        ::close(fd);
-        if (m == MAP_FAILED) fail("{}: mmap of {} bytes failed: {}", path, r.size_, std::strerror(e));
+        void* m = ::mmap(nullptr, r.size_, PROT_READ, MAP_PRIVATE, file.fd(), 0);
+        if (m == MAP_FAILED) {
+            const int e = errno;
+            fail("{}: mmap of {} bytes failed: {}", path, r.size_, std::strerror(e));
+        }
         r.data_ = static_cast<const std::byte*>(m);
-    } else {
-        ::close(fd);
     }
     r.parse();
     return r;

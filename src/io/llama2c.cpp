@@ -4,15 +4,13 @@
 
 #include <array>
 #include <bit>
-#include <cerrno>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <limits>
 
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "io/input_file.h"
 
 namespace stretch {
 
@@ -88,16 +86,13 @@ void check_header(const std::string& path, const std::array<std::int32_t, 7>& h)
 }  // namespace
 
 llama2c_checkpoint read_llama2c(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) fail("{}: cannot open: {}", path, std::strerror(errno));
-    std::error_code ec;
-    const auto size = static_cast<std::int64_t>(std::filesystem::file_size(path, ec));
-    if (ec) fail("{}: cannot read its size: {}", path, ec.message());
+    const input_file in(path);
+    const auto size = static_cast<std::int64_t>(in.size());
     if (size < header_bytes)
         fail("{}: file is {} bytes, expected at least the {}-byte llama2.c header", path, size, header_bytes);
 
     std::array<std::int32_t, 7> h{};
-    in.read(reinterpret_cast<char*>(h.data()), header_bytes);
+    in.read_at(h.data(), header_bytes, 0);
     check_header(path, h);
     llama2c_checkpoint c{h[0], h[1], h[2], h[3], h[4], h[5] < 0 ? -h[5] : h[5], h[6], h[5] > 0, {}};
 
@@ -122,17 +117,14 @@ llama2c_checkpoint read_llama2c(const std::string& path) {
         fail("{}: file is {} bytes, expected {} from the header ({}); {}", path, size, expected, header_text(c), where);
     }
 
+    std::int64_t offset = header_bytes;
     for (const auto& s : sections) {
-        if (s.skip) {
-            in.seekg(s.tensor_bytes(), std::ios::cur);
-            continue;
-        }
-        for (std::int64_t i = 0; i < s.count; ++i) {
+        for (std::int64_t i = 0; i < s.count && !s.skip; ++i) {
             tensor t(s.shape, dtype::f32);
-            in.read(static_cast<char*>(t.raw()), static_cast<std::streamsize>(s.tensor_bytes()));
-            if (!in) fail("{}: read failed in {}", path, s.tensor_name(i));
+            in.read_at(t.raw(), std::size_t(s.tensor_bytes()), std::uint64_t(offset + i * s.tensor_bytes()));
             c.tensors.emplace_back(s.tensor_name(i), std::move(t));
         }
+        offset += s.count * s.tensor_bytes();
     }
     return c;
 }

@@ -5,13 +5,11 @@
 #include "io/tokenizer.h"
 
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <limits>
 
 #include "core/error.h"
+#include "io/corpus.h"
 #include "io/tokenizer_impl.h"
 
 namespace stretch {
@@ -188,10 +186,7 @@ std::unique_ptr<tokenizer> load_llama2c_tokenizer(const std::string& path, std::
     if (vocab_size < 259)
         fail("{}: vocabulary size {}, expected at least 259 (<unk>, <s>, </s> and the 256 byte tokens run.c's byte fallback uses)",
              path, vocab_size);
-    std::ifstream in(path, std::ios::binary);
-    if (!in) fail("{}: cannot open file ({}), expected a llama2.c tokenizer.bin", path, std::strerror(errno));
-    const std::string data{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-    if (in.bad()) fail("{}: read error", path);
+    const std::string data = read_text_file(path);
 
     std::size_t offset = 0;
     auto take = [&](std::size_t n, const char* what, std::int32_t token) {

@@ -70,6 +70,12 @@ const std::string* adamw::first_non_finite_grad() const {
     return nullptr;
 }
 
+const std::string* adamw::first_non_finite_parameter() const {
+    for (const auto& [name, p] : parameters_)
+        if (!ag::all_finite(p->value)) return &name;
+    return nullptr;
+}
+
 double learning_rate(const train_config& c, std::int64_t step) {
     if (c.warmup_steps > 0 && step <= c.warmup_steps) return c.lr * double(step) / double(c.warmup_steps);
     const double span = double(std::max<std::int64_t>(1, c.steps - c.warmup_steps));

@@ -12,9 +12,19 @@
 #include <vector>
 
 #include "autograd/tape.h"
+#include "core/numbers.h"
 #include "train/run_config.h"
 
 namespace stretch {
+
+// The hyper-parameters that make sense: beta = 1 divides by a zero bias correction, lr <= 0 does not
+// descend, eps = 0 divides by zero where a gradient is 0; lr * weight_decay > 1 flips the sign.
+namespace adamw_ranges {
+inline const number_range lr = real_range(0, 1, true);
+inline const number_range beta = real_range(0, 1, false, true);
+inline const number_range eps = real_range(0, 1, true);
+inline const number_range weight_decay = real_range(0, 1);
+}  // namespace adamw_ranges
 
 class adamw {
 public:
@@ -28,8 +38,9 @@ public:
     double grad_norm() const;
     // Scales every gradient by `factor`.
     void scale_grads(double factor);
-    // The first parameter whose gradient holds a NaN or Inf, or null.
+    // The first parameter whose gradient, or whose value, holds a NaN or Inf, or null.
     const std::string* first_non_finite_grad() const;
+    const std::string* first_non_finite_parameter() const;
 
     const std::vector<std::pair<std::string, ag::var>>& parameters() const { return parameters_; }
     std::vector<tensor>& first_moments() { return m_; }

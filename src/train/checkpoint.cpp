@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "io/gguf.h"
+#include "io/json_text.h"
 #include "io/tokenizer_byte.h"
 #include "model/gguf_model.h"
 
@@ -14,7 +15,7 @@ void save_checkpoint(const std::string& path, const run_config& config, const tr
     gguf::writer out;
     write_model_metadata(out, config.model);
     write_byte_vocabulary(out, config.model.vocab_size);
-    out.set_string("stretch.config", to_json(config).dump());
+    out.set_string("stretch.config", json_text(to_json(config)));
     out.set_u64("stretch.train.step", static_cast<std::uint64_t>(state.step));
     out.set_string("stretch.train.sampler_state", state.sampler_state);
     out.set_string("stretch.train.data_fingerprint", state.data_fingerprint);

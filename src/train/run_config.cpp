@@ -1,6 +1,5 @@
 #include "train/run_config.h"
 
-#include <charconv>
 #include <cmath>
 #include <fstream>
 #include <functional>
@@ -8,8 +7,11 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/numbers.h"
 #include "io/corpus.h"
+#include "io/json_text.h"
 #include "model/config_fields.h"
+#include "train/adamw.h"
 
 namespace stretch {
 
@@ -21,13 +23,15 @@ struct key {
     std::string name;
     kind type;
     std::string help;
+    number_range range;  // integer and number keys
     std::function<nlohmann::json(const run_config&)> get;
     std::function<void(run_config&, const nlohmann::json&)> set;
     const config_field* model = nullptr;  // a model field: checked and parsed by its table entry
 };
 
 template <class Section, class Field>
-key make_key(const char* name, const char* help, Section run_config::*section, Field Section::*field) {
+key make_key(const char* name, const char* help, Section run_config::*section, Field Section::*field,
+             number_range range = {}) {
     kind type;
     if constexpr (std::is_same_v<Field, bool>)
         type = kind::boolean;
@@ -37,7 +41,7 @@ key make_key(const char* name, const char* help, Section run_config::*section, F
         type = kind::integer;
     else
         type = kind::number;
-    return key{name, type, help,
+    return key{name, type, help, range,
                [=](const run_config& c) -> nlohmann::json { return c.*section.*field; },
                [=](run_config& c, const nlohmann::json& j) { c.*section.*field = j.get<Field>(); }};
 }
@@ -47,26 +51,39 @@ const std::vector<key>& keys() {
     auto t = &run_config::train;
     static const std::vector<key> table = [&] {
         std::vector<key> all;
-        for (const config_field& f : model_fields())  // the model's fields, from their one table
-            all.push_back(key{std::string(f.key), kind::spec, std::string(f.help),
+        // The model's fields, from their one table (with their ranges); numbers are parsed and
+        // range-checked here like the training keys, text and booleans by the table.
+        for (const config_field& f : model_fields()) {
+            const kind type = f.kind == field_kind::integer ? kind::integer : f.kind == field_kind::real ? kind::number : kind::spec;
+            all.push_back(key{std::string(f.key), type, std::string(f.help), {f.min, f.max, f.kind == field_kind::integer},
                               [&f](const run_config& c) { return f.get(c.model); },
                               [&f](run_config& c, const nlohmann::json& j) { f.set(c.model, j); }, &f});
+        }
+        // Ranges: what each key can mean (a negative seed, beta >= 1 or lr <= 0 cannot), and counts
+        // small enough that the trainer's arithmetic stays in int64 (core/numbers.h).
+        const number_range count = integer_range(1, std::int64_t{1} << 40);
         for (key k : {
-                 make_key("steps", "optimizer steps", t, &T::steps),
-                 make_key("batch_size", "sequences per step", t, &T::batch_size),
-                 make_key("lr", "peak learning rate", t, &T::lr),
-                 make_key("min_lr_ratio", "final learning rate as a fraction of lr (cosine)", t, &T::min_lr_ratio),
-                 make_key("warmup_steps", "linear warm-up steps", t, &T::warmup_steps),
-                 make_key("weight_decay", "decoupled weight decay on matrices", t, &T::weight_decay),
-                 make_key("beta1", "Adam beta1", t, &T::beta1),
-                 make_key("beta2", "Adam beta2", t, &T::beta2),
-                 make_key("adam_eps", "Adam epsilon", t, &T::adam_eps),
-                 make_key("grad_clip", "clip the global gradient L2 norm to this (0: off)", t, &T::grad_clip),
-                 make_key("eval_every", "validation loss every N steps", t, &T::eval_every),
-                 make_key("eval_windows", "validation windows of n_ctx_train tokens", t, &T::eval_windows),
-                 make_key("checkpoint_every", "checkpoint every N steps", t, &T::checkpoint_every),
-                 make_key("log_every", "log a line every N steps", t, &T::log_every),
-                 make_key("seed", "random seed (initialisation and data order)", t, &T::seed),
+                 make_key("steps", "optimizer steps", t, &T::steps, count),
+                 make_key("batch_size", "sequences per step", t, &T::batch_size, integer_range(1, 1 << 20)),
+                 make_key("lr", "peak learning rate", t, &T::lr, adamw_ranges::lr),
+                 make_key("min_lr_ratio", "final learning rate as a fraction of lr (cosine)", t, &T::min_lr_ratio,
+                          real_range(0, 1)),
+                 make_key("warmup_steps", "linear warm-up steps", t, &T::warmup_steps,
+                          integer_range(0, std::int64_t{1} << 40)),
+                 make_key("weight_decay", "decoupled weight decay on matrices", t, &T::weight_decay,
+                          adamw_ranges::weight_decay),
+                 make_key("beta1", "Adam beta1", t, &T::beta1, adamw_ranges::beta),
+                 make_key("beta2", "Adam beta2", t, &T::beta2, adamw_ranges::beta),
+                 make_key("adam_eps", "Adam epsilon", t, &T::adam_eps, adamw_ranges::eps),
+                 make_key("grad_clip", "clip the global gradient L2 norm to this (0: off)", t, &T::grad_clip,
+                          real_range(0, max_real)),
+                 make_key("eval_every", "validation loss every N steps", t, &T::eval_every, count),
+                 make_key("eval_windows", "validation windows of n_ctx_train tokens", t, &T::eval_windows,
+                          integer_range(1, 1 << 20)),
+                 make_key("checkpoint_every", "checkpoint every N steps", t, &T::checkpoint_every, count),
+                 make_key("log_every", "log a line every N steps", t, &T::log_every, count),
+                 make_key("seed", "random seed (initialisation and data order)", t, &T::seed,
+                          integer_range(0, max_exact_integer)),
              })
             all.push_back(std::move(k));
         return all;
@@ -96,9 +113,12 @@ const char* kind_name(kind type) {
     return "";
 }
 
-// Checks that a JSON value has the key's type before assigning it.
-void set_checked(run_config& config, const key& k, const nlohmann::json& value, const std::string& where) {
-    if (k.model != nullptr) return set_field(config.model, *k.model, value, where);
+bool is_number(const key& k) { return k.type == kind::integer || k.type == kind::number; }
+
+// Checks that a JSON value has the key's type, and a number its range, before assigning it; `what`
+// names the source and the key ("f.json: lr").
+void set_checked(run_config& config, const key& k, const nlohmann::json& value, const std::string& what) {
+    if (k.model != nullptr && !is_number(k)) return set_field(config.model, *k.model, value, what);
     bool ok = false;
     switch (k.type) {
         case kind::integer: ok = value.is_number_integer(); break;
@@ -106,38 +126,24 @@ void set_checked(run_config& config, const key& k, const nlohmann::json& value, 
         case kind::boolean: ok = value.is_boolean(); break;
         case kind::spec: ok = value.is_string(); break;
     }
-    if (!ok) fail("{}: key '{}' = {}, expected {}", where, k.name, value.dump(), kind_name(k.type));
+    if (!ok) fail("{}: found {}, expected {}", what, json_text(value), is_number(k) ? k.range.text() : kind_name(k.type));
+    if (is_number(k)) check_in_range(value.get<double>(), k.range, what);
     k.set(config, value);
 }
 
 // Parses the text of `key=value` into the JSON value the key expects.
-nlohmann::json parse_value(const key& k, const std::string& text, const std::string& where) {
-    if (k.model != nullptr) return parse_field_text(*k.model, text, where);
-    auto bad = [&]() -> nlohmann::json { fail("{}: '{}' is not {}", where, text, kind_name(k.type)); };
+nlohmann::json parse_value(const key& k, const std::string& text, const std::string& what) {
     switch (k.type) {
-        case kind::integer: {
-            std::int64_t v = 0;
-            auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-            if (ec != std::errc() || end != text.data() + text.size()) return bad();
-            return v;
-        }
-        case kind::number: {
-            try {
-                std::size_t used = 0;
-                double v = std::stod(text, &used);
-                if (used != text.size() || !std::isfinite(v)) return bad();
-                return v;
-            } catch (const std::exception&) {
-                return bad();
-            }
-        }
+        case kind::integer: return parse_integer(text, k.range, what);
+        case kind::number: return parse_real(text, k.range, what);
         case kind::boolean:
+            if (k.model != nullptr) break;
             if (text == "true" || text == "1") return true;
             if (text == "false" || text == "0") return false;
-            return bad();
-        case kind::spec: return text;
+            fail("{}: found '{}', expected {}", what, text, kind_name(k.type));
+        case kind::spec: break;
     }
-    return bad();
+    return k.model != nullptr ? parse_field_text(*k.model, text, what) : nlohmann::json(text);
 }
 
 }  // namespace
@@ -172,17 +178,18 @@ run_config preset(const std::string& name) {
 
 void apply_json(run_config& config, const nlohmann::json& object, const std::string& where) {
     if (!object.is_object()) fail("{}: expected a JSON object of config keys, found {}", where, object.type_name());
-    for (const auto& [name, value] : object.items()) set_checked(config, find_key(name, where), value, where);
+    for (const auto& [name, value] : object.items())
+        set_checked(config, find_key(name, where), value, fmt::format("{}: {}", where, name));
 }
 
-void apply_assignment(run_config& config, const std::string& assignment) {
+void apply_assignment(run_config& config, const std::string& assignment, const std::string& where) {
     const auto eq = assignment.find('=');
     if (eq == std::string::npos || eq == 0)
-        fail("--set {}: expected key=value", assignment);
+        fail("{} {}: expected key=value", where, assignment);
     const std::string name = assignment.substr(0, eq);
-    const std::string where = "--set " + assignment;
-    const key& k = find_key(name, "--set");
-    set_checked(config, k, parse_value(k, assignment.substr(eq + 1), where), where);
+    const key& k = find_key(name, where);
+    const std::string what = where + " " + name;
+    set_checked(config, k, parse_value(k, assignment.substr(eq + 1), what), what);
 }
 
 void apply_config_file(run_config& config, const std::string& path) {
@@ -194,6 +201,11 @@ void apply_config_file(run_config& config, const std::string& path) {
         fail("{}: not valid JSON (byte {}), expected a flat object of config keys", path, e.byte);
     }
     apply_json(config, object, path);
+}
+
+void check_ranges(const run_config& config, const std::string& where) {
+    for (const auto& k : keys())
+        if (is_number(k)) check_in_range(k.get(config).get<double>(), k.range, fmt::format("{}: {}", where, k.name));
 }
 
 nlohmann::json to_json(const run_config& config) {

@@ -43,9 +43,13 @@ run_config preset(const std::string& name);
 
 // Applies a flat JSON object of keys; `where` names the source (a file) in errors.
 void apply_json(run_config& config, const nlohmann::json& object, const std::string& where);
-// Applies "key=value".
-void apply_assignment(run_config& config, const std::string& assignment);
+// Applies "key=value"; `where` names its source in errors ("--set KEY: found ...").
+void apply_assignment(run_config& config, const std::string& assignment, const std::string& where = "--set");
 void apply_config_file(run_config& config, const std::string& path);
+
+// Fails naming `where` and the first key whose value is outside its range (what --set and a config
+// file are held to; for a config built in code).
+void check_ranges(const run_config& config, const std::string& where);
 
 // All keys with their current values (what a checkpoint stores and a report prints).
 nlohmann::json to_json(const run_config& config);

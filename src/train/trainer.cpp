@@ -2,9 +2,11 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -15,8 +17,11 @@
 #include "core/error.h"
 #include "io/atomic_file.h"
 #include "io/corpus.h"
+#include "io/json_text.h"
+#include "io/output_lock.h"
 #include "io/tokenizer_byte.h"
 #include "model/gguf_model.h"
+#include "model/memory_estimate.h"
 #include "train/adamw.h"
 #include "train/checkpoint.h"
 #include "train/data_loader.h"
@@ -51,6 +56,19 @@ void truncate_log(const std::string& path, std::int64_t step) {
     write_file_atomic(path, std::as_bytes(std::span(kept.data(), kept.size())));
 }
 
+// What a resumed run keeps of the checkpoint's config instead of what the command line gave (all but
+// --steps): said, not dropped silently.
+void report_resume_overrides(const run_config& given, const run_config& kept, const std::string& checkpoint) {
+    const nlohmann::json a = to_json(given), b = to_json(kept);
+    std::vector<std::string> differ;
+    for (const auto& [key, value] : b.items())
+        if (key != "steps" && a.value(key, nlohmann::json()) != value)
+            differ.push_back(fmt::format("{} = {} (given {})", key, json_text(value), json_text(a[key])));
+    if (!differ.empty())
+        std::fprintf(stderr, "resume: the run config of %s is kept; --preset/--config/--set values that differ from it are "
+                             "ignored: %s\n", checkpoint.c_str(), fmt::format("{}", fmt::join(differ, ", ")).c_str());
+}
+
 std::string format_duration(double seconds) {
     const auto s = static_cast<long>(std::lround(std::max(0.0, seconds)));
     if (s >= 3600) return fmt::format("{}h{:02}m", s / 3600, (s % 3600) / 60);
@@ -65,36 +83,35 @@ void train(const train_options& options) {
     const std::string checkpoint_path = (out_dir / "checkpoint.gguf").string();
     const std::string log_path = (out_dir / "log.jsonl").string();
 
+    const output_lock lock(options.out_dir, "--out");
     run_config config = options.config;
     if (options.resume) {
         if (!fs::exists(checkpoint_path))
             fail("--resume: {} does not exist, expected a checkpoint from an earlier run", checkpoint_path);
         config = read_checkpoint_config(checkpoint_path);
+        report_resume_overrides(options.config, config, checkpoint_path);
     }
-    if (options.steps) {
-        if (*options.steps <= 0) fail("--steps: found {}, expected a positive number of steps", *options.steps);
-        config.train.steps = *options.steps;
-    }
+    if (options.steps) config.train.steps = *options.steps;
+    check_ranges(config, "run config");
     config.model.validate("model config");
     if (config.model.vocab_size > 256)
         fail("vocab_size = {}: stretch trains byte-level models; expected at most 256 (one token per byte value)",
              config.model.vocab_size);
     const train_config& tc = config.train;
     const std::int64_t window = config.model.n_ctx_train;
-    if (tc.batch_size <= 0) fail("batch_size = {}, expected a positive integer", tc.batch_size);
-    if (tc.eval_every <= 0 || tc.checkpoint_every <= 0 || tc.log_every <= 0)
-        fail("eval_every, checkpoint_every and log_every must be positive, found {}, {}, {}", tc.eval_every,
-             tc.checkpoint_every, tc.log_every);
+    require_memory(training_memory(config.model, tc.batch_size, window),
+                   fmt::format("model config ({}; batch_size {} x n_ctx_train {})", config.model.shape_text(),
+                               tc.batch_size, window));
 
     std::vector<std::vector<std::int32_t>> documents;
-    for (const auto& path : options.data) documents.push_back(read_byte_tokens(path, "--data"));
+    const std::int64_t vocab = config.model.vocab_size;
+    for (const auto& path : options.data) documents.push_back(read_byte_tokens(path, "--data", vocab));
     if (documents.empty()) fail("--data: no training file given, expected at least one");
-    const auto val_tokens = read_byte_tokens(options.val, "--val");
+    const auto val_tokens = read_byte_tokens(options.val, "--val", vocab);
     const batch val = validation_windows(val_tokens, window, tc.eval_windows);
     if (val.inputs.empty())
         fail("--val {}: {} tokens, expected at least n_ctx_train + 1 = {}", options.val, val_tokens.size(), window + 1);
 
-    fs::create_directories(out_dir);
     transformer model(config.model);
     adamw optimizer(model.parameters(), tc);
     window_sampler sampler(std::move(documents), options.data, window, tc.seed);
@@ -130,9 +147,16 @@ void train(const train_options& options) {
     const auto start = clock_type::now();
     const std::int64_t first_step = state.step;
     double last_val = std::nan("");
+    std::optional<std::int64_t> saved_step;  // what checkpoint.gguf holds
+    if (options.resume) saved_step = state.step;
     auto save = [&] {
         state.sampler_state = sampler.state();
         save_checkpoint(checkpoint_path, config, model, optimizer, state);
+        saved_step = state.step;
+    };
+    const auto stopped = [&] {
+        return saved_step ? fmt::format("training stopped, {} left as it was (step {})", checkpoint_path, *saved_step)
+                          : std::string("training stopped before the first checkpoint");
     };
 
     while (state.step < tc.steps) {
@@ -145,19 +169,20 @@ void train(const train_options& options) {
         const double loss_value = loss->value.data<float>()[0];
         if (!std::isfinite(loss_value)) {
             const ag::node* bad = ag::first_non_finite(tape);
-            fail("step {}: non-finite loss ({}); first non-finite tensor in the forward: '{}'; training stopped, "
-                 "{} left as it was (step {})",
-                 step, loss_value, bad ? bad->name : "loss", checkpoint_path, state.step);
+            fail("step {}: non-finite loss ({}); first non-finite tensor in the forward: '{}'; {}", step, loss_value,
+                 bad ? bad->name : "loss", stopped());
         }
         tape.backward(loss);
         if (const std::string* bad = optimizer.first_non_finite_grad())
-            fail("step {}: non-finite gradient of '{}'; training stopped, {} left as it was (step {})", step, *bad,
-                 checkpoint_path, state.step);
+            fail("step {}: non-finite gradient of '{}'; {}", step, *bad, stopped());
         const double norm = optimizer.grad_norm();
         if (tc.grad_clip > 0 && norm > tc.grad_clip) optimizer.scale_grads(tc.grad_clip / norm);
         const double lr = learning_rate(tc, step);
         optimizer.update(lr, step);
         optimizer.zero_grad();
+        if (const std::string* bad = optimizer.first_non_finite_parameter())
+            fail("step {}: the update made '{}' non-finite (lr {:g}, beta1 {:g}, beta2 {:g}, adam_eps {:g}); {}", step,
+                 *bad, lr, tc.beta1, tc.beta2, tc.adam_eps, stopped());
         state.step = step;
 
         const bool last = step == tc.steps;
@@ -170,7 +195,11 @@ void train(const train_options& options) {
             nlohmann::json entry = {{"step", step},        {"loss", loss_value},       {"lr", lr},
                                     {"grad_norm", norm},   {"tokens_per_s", tokens_per_s}, {"elapsed_s", elapsed}};
             if (evaluate) entry["val_loss"] = last_val;
-            log << entry.dump() << "\n" << std::flush;
+            log << json_text(entry) << "\n" << std::flush;
+            if (!log) {
+                const int e = errno;
+                fail("{}: write failed at step {}: {}; {}", log_path, step, std::strerror(e), stopped());
+            }
             if (!tty) {
                 std::fprintf(stderr, "step %lld/%lld  loss %.4f  %s lr %.2e  %.0f tok/s  ETA %s\n", (long long)step,
                              (long long)tc.steps, loss_value,
@@ -193,7 +222,7 @@ void train(const train_options& options) {
     gguf::writer out;
     write_model_metadata(out, config.model);
     write_byte_vocabulary(out, config.model.vocab_size);
-    out.set_string("stretch.config", to_json(config).dump());
+    out.set_string("stretch.config", json_text(to_json(config)));
     write_model_weights(out, model);
     out.write((out_dir / "model.gguf").string());
     std::fprintf(stderr, "final validation loss %.4f nats/token; wrote %s and %s\n", last_val,

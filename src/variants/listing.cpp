@@ -12,10 +12,7 @@ namespace {
 
 std::string range_of(const param_spec& p) {
     if (!p.choices.empty()) return fmt::format("{}", fmt::join(p.choices, " \\| "));
-    const bool lo = std::isfinite(p.min), hi = std::isfinite(p.max);
-    if (lo && hi) return fmt::format("[{:g}, {:g}]", p.min, p.max);
-    if (lo) return fmt::format(">= {:g}", p.min);
-    return "";
+    return p.range().interval();
 }
 
 const char* heading(variant_kind kind) {

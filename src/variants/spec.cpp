@@ -1,12 +1,12 @@
 #include "variants/spec.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/numbers.h"
 
 namespace stretch::variants {
 
@@ -23,33 +23,22 @@ std::vector<std::string> split(const std::string& text, char sep) {
     }
 }
 
-std::optional<double> parse_number(const std::string& text) {
-    double v = 0;
-    const auto* end = text.data() + text.size();
-    const auto [ptr, ec] = std::from_chars(text.data(), end, v);
-    if (ec != std::errc() || ptr != end || text.empty()) return std::nullopt;
-    return v;
+// The '+'-joined terms of a spec; a '+' that is a number's exponent sign ("factor=1e+30") is not a join.
+std::vector<std::string> split_terms(const std::string& text) {
+    const auto digit = [](char c) { return c >= '0' && c <= '9'; };
+    std::vector<std::string> terms{""};
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const bool exponent = i >= 2 && (text[i - 1] == 'e' || text[i - 1] == 'E') &&
+                              (digit(text[i - 2]) || text[i - 2] == '.') && i + 1 < text.size() && digit(text[i + 1]);
+        if (text[i] == '+' && !exponent)
+            terms.emplace_back();
+        else
+            terms.back() += text[i];
+    }
+    return terms;
 }
 
 std::string format_number(double v) { return fmt::format("{:.10g}", v); }
-
-const char* type_name(param_type t) {
-    switch (t) {
-        case param_type::integer: return "an integer";
-        case param_type::real: return "a number";
-        case param_type::text: return "one of the listed words";
-        case param_type::real_list: return "numbers separated by ';'";
-    }
-    return "";
-}
-
-std::string range_text(const param_spec& p) {
-    const bool lo = std::isfinite(p.min), hi = std::isfinite(p.max);
-    if (lo && hi) return fmt::format("{} <= value <= {}", format_number(p.min), format_number(p.max));
-    if (lo) return fmt::format("value >= {}", format_number(p.min));
-    if (hi) return fmt::format("value <= {}", format_number(p.max));
-    return "any value";
-}
 
 std::vector<std::string> param_names(const variant_def& def) {
     std::vector<std::string> names;
@@ -90,7 +79,7 @@ std::string term_text(const spec_term& t) {
 
 std::string expand_aliases(const std::string& text) {
     std::vector<std::string> terms;
-    for (const std::string& term : split(text, '+')) {
+    for (const std::string& term : split_terms(text)) {
         const auto it = std::find_if(aliases().begin(), aliases().end(), [&](const alias& a) { return a.name == term; });
         terms.push_back(it == aliases().end() ? term : it->expansion);
     }
@@ -103,13 +92,7 @@ int registry_rank(const variant_def* def) {
 }
 
 param_values::value parse_value(const param_spec& p, const std::string& text, const std::string& what) {
-    auto checked = [&](const std::string& item) {
-        const auto v = parse_number(item);
-        if (!v || !std::isfinite(*v)) fail("{} = '{}' is not {}", what, text, type_name(p.type));
-        if (p.type == param_type::integer && *v != std::floor(*v)) fail("{} = '{}' is not {}", what, text, type_name(p.type));
-        if (*v < p.min || *v > p.max) fail("{} = {} is out of range; expected {}", what, item, range_text(p));
-        return *v;
-    };
+    auto checked = [&](const std::string& item) { return parse_real(item, p.range(), what); };
     switch (p.type) {
         case param_type::integer:
         case param_type::real: return checked(text);
@@ -162,7 +145,7 @@ position_spec parse_spec_with_modifiers(const std::string& text, const std::vect
     std::string joined = base.empty() ? "default" : base;
     for (const auto& m : extra) joined += "+" + m;
     bool have_position = false;
-    for (const std::string& term : split(expand_aliases(joined), '+')) {
+    for (const std::string& term : split_terms(expand_aliases(joined))) {
         if (term.empty()) fail("{}: empty term in '{}'; expected name[:key=value,...] joined by '+'", where, joined);
         spec_term t = parse_term(term, where);
         if (t.def->kind == variant_kind::position) {

@@ -19,6 +19,11 @@ std::vector<variant_def>& registry() {
 }  // namespace
 
 registrar::registrar(variant_def def) {
+    for (param_spec& p : def.params) {
+        const double limit = p.type == param_type::integer ? double(max_tokens) : max_real;
+        p.min = std::max(p.min, -limit);
+        p.max = std::min(p.max, limit);
+    }
     STRETCH_ASSERT(std::none_of(registry().begin(), registry().end(), [&](const variant_def& d) { return d.name == def.name; }));
     registry().push_back(std::move(def));
 }

@@ -18,6 +18,7 @@
 #include <variant>
 #include <vector>
 
+#include "core/numbers.h"
 #include "core/rng.h"
 #include "kernels/cpu/attention.h"
 
@@ -43,10 +44,13 @@ struct param_spec {
     // As written in a spec; "auto" = computed by `automatic` from the model context.
     std::string default_value;
     std::string help;
-    double min = -std::numeric_limits<double>::infinity();  // inclusive range of numbers
+    // Inclusive range of numbers; registration narrows it to core/numbers.h's limits (an integer to
+    // [-max_tokens, max_tokens], a real to [-max_real, max_real]), so every value fits what uses it.
+    double min = -std::numeric_limits<double>::infinity();
     double max = std::numeric_limits<double>::infinity();
     std::vector<std::string> choices;  // allowed values of a text parameter
     std::function<double(const model_context&)> automatic;
+    number_range range() const { return {min, max, type == param_type::integer}; }
 };
 
 // Parameter values of one variant, resolved (defaults filled, ranges checked).

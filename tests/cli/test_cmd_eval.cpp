@@ -2,12 +2,16 @@
 // one-line errors for impossible lengths.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <cmath>
 #include <numbers>
 
 #include <nlohmann/json.hpp>
 
+#include "model/memory_estimate.h"
 #include "support/cli.h"
+#include "train/run_config.h"
 
 namespace stretch::test {
 
@@ -66,12 +70,12 @@ TEST(CliEval, ImpossibleLengthsAreOneLineErrors) {
     for (const std::string bad : {"0", "-5", "abc", "32,,64", "1.5"}) {
         const auto r = run_command(base + " --lengths=" + bad);
         EXPECT_EQ(r.status, 1) << bad;
-        EXPECT_NE(r.output.find("--lengths: '"), std::string::npos) << r.output;
-        EXPECT_NE(r.output.find("is not a positive integer"), std::string::npos) << r.output;
+        EXPECT_NE(r.output.find("--lengths: found '"), std::string::npos) << r.output;
+        EXPECT_NE(r.output.find("', expected an integer in [1, 2147483648]"), std::string::npos) << r.output;
     }
-    const auto too_long = run_command(base + " --lengths 100000000");
+    const auto too_long = run_command(base + " --lengths 1000000");
     EXPECT_EQ(too_long.status, 1);
-    EXPECT_NE(too_long.output.find("expected at least 100000001 for one window"), std::string::npos) << too_long.output;
+    EXPECT_NE(too_long.output.find("expected at least 1000001 for one window"), std::string::npos) << too_long.output;
     const auto bad_score = run_command(base + " --lengths 32 --score last:64");
     EXPECT_EQ(bad_score.status, 1);
     EXPECT_NE(bad_score.output.find("--score last:64"), std::string::npos) << bad_score.output;
@@ -86,6 +90,58 @@ TEST(CliEval, ImpossibleLengthsAreOneLineErrors) {
     EXPECT_NE(bad_apply.output.find("stretch: error: --apply: 'sometimes', expected always or beyond_train"),
               std::string::npos)
         << bad_apply.output;
+}
+
+// Cause 3: every number is range-checked before arithmetic, and the error names the flag or key.
+TEST(CliEval, NumbersOutOfRangeAreRefusedNamingTheFlag) {
+    const std::string base = stretch_binary() + " eval --model " + tiny_model() + " --text " + data_file("austen-persuasion.txt");
+    const std::pair<const char*, const char*> cases[] = {
+        {"--bucket 9223372036854775807", "--bucket: found '9223372036854775807', expected an integer in [1, 2147483648]"},
+        {"--bucket 0", "--bucket: found '0', expected an integer in [1, 2147483648]"},
+        {"--tokens 1e30", "--tokens: found '1e30', expected an integer in [1, 2147483648]"},
+        {"--tokens=-1", "--tokens: found '-1', expected an integer in [1, 2147483648]"},
+        {"--lengths 32,9223372036854775808", "--lengths: found '9223372036854775808', expected an integer in [1, 2147483648]"},
+        {"--lengths 32 --score last:4611686018427387904",
+         "--score last:N: found '4611686018427387904', expected an integer in [1, 2147483648]"},
+        {"--lengths 32 --pos sinks:n_sink=1e30", "--pos: sinks.n_sink: found '1e30', expected an integer in [0, 2147483648]"},
+        {"--lengths 32 --pos window:w=4611686018427387904",
+         "--pos: window.w: found '4611686018427387904', expected an integer in [1, 2147483648]"},
+        {"--lengths 32 --pos yarn:factor=1e30", "--pos: yarn.factor: found '1e30', expected a number in [1, 1e+12]"},
+        {"--lengths 32 --threads 0", "--threads: found '0', expected an integer in [1, 512]"},
+    };
+    for (const auto& [flags, words] : cases) EXPECT_TRUE(one_line_error(run_command(base + " " + flags), words)) << flags;
+}
+
+// Cause 4: memory is estimated before it is allocated; a length that cannot fit is refused naming
+// the flag and the estimate (the example needs repeated windows: plain ones need the text).
+TEST(CliEval, ALengthThatCannotFitInMemoryIsRefusedBeforeAllocating) {
+    const std::string base = stretch_binary() + " eval --model " + tiny_model() + " --text " + data_file("austen-persuasion.txt");
+    const std::pair<const char*, const char*> cases[] = {
+        {"10000000 --mode repeated", "10000000"}, {"2147483648", "2147483648"}, {"64,500000000", "500000000"}};
+    const model_config tiny = preset("tiny").model;
+    for (const auto& [flags, length] : cases) {
+        const std::int64_t tokens = std::stoll(length);
+        if (inference_memory(tiny, tokens, tokens).total() < memory_available().bytes) {
+            std::fprintf(stderr, "this machine has memory for %s tokens: that case is not checked\n", length);
+            continue;
+        }
+        const auto r = run_command(base + " --lengths " + flags);
+        EXPECT_TRUE(one_line_error(r, std::string("--lengths ") + length + ": needs about ")) << flags;
+        EXPECT_TRUE(one_line_error(r, "GiB (activations ")) << flags;
+        EXPECT_TRUE(one_line_error(r, "available (")) << flags;
+        EXPECT_EQ(r.output.find("  length "), std::string::npos) << "refused before the table starts";
+    }
+}
+
+// Cause 8: a special file as the text is refused by its type, never read (a FIFO without a writer
+// would block forever).
+TEST(CliEval, SpecialFilesAsTextAreRefusedByType) {
+    const std::string dir = fresh_dir("evalspecial");
+    ASSERT_EQ(mkfifo((dir + "/ff").c_str(), 0600), 0);
+    const std::string base = stretch_binary() + " eval --lengths 32 --model " + tiny_model() + " --text ";
+    EXPECT_TRUE(one_line_error(run_command(base + dir + "/ff"), "--text " + dir + "/ff: is a FIFO; expected a regular file"));
+    EXPECT_TRUE(one_line_error(run_command(base + "/dev/zero"), "--text /dev/zero: is a character device; expected a regular file"));
+    EXPECT_TRUE(one_line_error(run_command(base + dir), "--text " + dir + ": is a directory; expected a regular file"));
 }
 
 }  // namespace stretch::test

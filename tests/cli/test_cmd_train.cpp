@@ -2,12 +2,16 @@
 #include <gtest/gtest.h>
 
 #include <signal.h>
+#include <sys/wait.h>
 
 #include <chrono>
 #include <filesystem>
+#include <limits>
 #include <thread>
 
 #include <nlohmann/json.hpp>
+
+#include "io/gguf.h"
 
 #include "support/cli.h"
 
@@ -99,7 +103,7 @@ TEST(CliTrain, UnknownConfigKeyNamesItAndTheValidKeys) {
 
     const auto v = run_command(stretch_binary() + " train " + tiny_args(out, 5) + " --set n_layer=two");
     EXPECT_EQ(v.status, 1);
-    EXPECT_NE(v.output.find("'two' is not an integer"), std::string::npos) << v.output;
+    EXPECT_TRUE(one_line_error(v, "--set n_layer: found 'two', expected an integer in [1, 4096]"));
 }
 
 TEST(CliTrain, TrainsWithAPositionVariantThatEvalThenUsesByDefault) {
@@ -169,20 +173,189 @@ TEST(CliTrain, TruncatedOrCorruptCheckpointIsRefusedNamingTheFile) {
     EXPECT_NE(c.output.find("GGUF"), std::string::npos) << c.output;
 }
 
+// Overwrites every f32 of tensor `name` in a checkpoint with `value`, in place: a run whose state went
+// bad, which no valid hyper-parameter produces any more (they are range-checked).
+void poison_tensor(const std::string& checkpoint, const std::string& name, float value) {
+    std::uint64_t at = 0, count = 0;
+    {
+        const auto in = gguf::reader::open(checkpoint);
+        const gguf::tensor_info* info = in.find_tensor(name);
+        ASSERT_NE(info, nullptr) << name;
+        at = in.data_offset() + info->offset;
+        count = std::uint64_t(info->numel());
+    }
+    std::fstream file(checkpoint, std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(std::streamoff(at));
+    for (std::uint64_t i = 0; i < count; ++i) file.write(reinterpret_cast<const char*>(&value), sizeof value);
+}
+
 TEST(CliTrain, NonFiniteLossStopsNamingTheTensorAndKeepsTheCheckpoint) {
-    // A learning rate of 1e30 makes Adam's first update ~1e30 per weight: the next forward overflows.
+    // A checkpoint holding infinite embeddings (one written before this check existed, or damaged).
     const std::string out = fresh_dir("nan");
-    const auto r = run_command(stretch_binary() + " train " + tiny_args(out, 20) +
-                               " --set lr=1e30 --set warmup_steps=0 --set checkpoint_every=1");
-    EXPECT_EQ(r.status, 1);
-    const auto error_line = r.output.substr(r.output.find("stretch: error:"));
-    EXPECT_NE(error_line.find("non-finite loss"), std::string::npos) << r.output;
-    EXPECT_NE(error_line.find("first non-finite tensor in the forward: 'blk.0."), std::string::npos) << r.output;
-    EXPECT_NE(error_line.find("left as it was (step 1)"), std::string::npos) << r.output;
-    // The checkpoint of the last good step still loads: evaluating it works.
-    const auto e = run_command(stretch_binary() + " eval --model " + out + "/checkpoint.gguf --lengths 32 --tokens 64 --text " +
-                               data_file("austen-persuasion.txt"));
-    EXPECT_EQ(e.status, 0) << e.output;
+    ASSERT_EQ(run_command(stretch_binary() + " train " + tiny_args(out, 2)).status, 0);
+    poison_tensor(out + "/checkpoint.gguf", "token_embd.weight", std::numeric_limits<float>::infinity());
+    const std::string poisoned = read_file(out + "/checkpoint.gguf");
+    const auto r = run_command(stretch_binary() + " train " + tiny_args(out, 4) + " --resume");
+    EXPECT_TRUE(one_line_error(r, "step 3: non-finite loss")) << r.output;
+    EXPECT_TRUE(one_line_error(r, "first non-finite tensor in the forward: '")) << r.output;
+    EXPECT_TRUE(one_line_error(r, "left as it was (step 2)")) << r.output;
+    EXPECT_EQ(read_file(out + "/checkpoint.gguf"), poisoned);
+}
+
+// Nothing non-finite reaches a checkpoint: the parameters are checked after every update, before any
+// save. A negative second moment (sqrt of it is NaN) makes the update itself non-finite while the loss
+// and gradient of that step are finite.
+TEST(CliTrain, AnUpdateThatGoesNonFiniteStopsBeforeTheSave) {
+    const std::string out = fresh_dir("nanupdate");
+    ASSERT_EQ(run_command(stretch_binary() + " train " + tiny_args(out, 2) + " --set checkpoint_every=1").status, 0);
+    for (const char* tensor : {"optim.v.token_embd.weight", "optim.v.blk.1.ffn_up.weight", "optim.v.output_norm.weight"}) {
+        const std::string dir = fresh_dir("nanupdate");
+        std::filesystem::copy(out, dir, std::filesystem::copy_options::recursive);
+        poison_tensor(dir + "/checkpoint.gguf", tensor, -1.0f);
+        const std::string poisoned = read_file(dir + "/checkpoint.gguf");
+        const auto r = run_command(stretch_binary() + " train " + tiny_args(dir, 4) + " --set checkpoint_every=1 --resume");
+        const std::string parameter = std::string(tensor).substr(std::string("optim.v.").size());
+        EXPECT_TRUE(one_line_error(r, "step 3: the update made '" + parameter + "' non-finite")) << tensor;
+        EXPECT_TRUE(one_line_error(r, "checkpoint.gguf left as it was (step 2)")) << tensor;
+        EXPECT_EQ(read_file(dir + "/checkpoint.gguf"), poisoned) << tensor << ": the checkpoint was overwritten";
+    }
+}
+
+// Impossible hyper-parameters are refused when they are read, naming the key and the range.
+TEST(CliTrain, ImpossibleHyperParametersAreRefusedAtParseTime) {
+    const std::string out = fresh_dir("hyper");
+    const std::pair<const char*, const char*> cases[] = {
+        {"--set beta2=1", "--set beta2: found '1', expected a number in [0, 1)"},
+        {"--set beta1=1", "--set beta1: found '1', expected a number in [0, 1)"},
+        {"--set lr=1e39", "--set lr: found '1e39', expected a number in (0, 1]"},
+        {"--set beta1=-0.1", "--set beta1: found '-0.1', expected a number in [0, 1)"},
+        {"--set lr=0", "--set lr: found '0', expected a number in (0, 1]"},
+        {"--set lr=nan", "--set lr: found 'nan', expected a number in (0, 1]"},
+        {"--set adam_eps=0", "--set adam_eps: found '0', expected a number in (0, 1]"},
+        {"--set steps=0", "--set steps: found '0', expected an integer in [1, 1099511627776]"},
+        {"--set warmup_steps=-5", "--set warmup_steps: found '-5', expected an integer in [0, 1099511627776]"},
+        {"--set seed=-1", "--set seed: found '-1', expected an integer in [0, 9007199254740992]"},
+        {"--seed=-7", "--seed: found '-7', expected an integer in [0, 9007199254740992]"},
+        {"--steps=-3", "--steps: found '-3', expected an integer in [1, 1099511627776]"},
+        {"--set d_model=4611686018427387904", "--set d_model: found '4611686018427387904', expected an integer in [1, 65536]"},
+        {"--set eval_windows=0", "--set eval_windows: found '0', expected an integer in [1, 1048576]"},
+        {"--set eval_every=-1", "--set eval_every: found '-1', expected an integer in [1, 1099511627776]"},
+        {"--set n_ctx_train=3000000000", "--set n_ctx_train: found '3000000000', expected an integer in [1, 2147483648]"},
+    };
+    for (const auto& [flag, words] : cases) {
+        const auto r = run_command(stretch_binary() + " train " + tiny_args(out, 5) + " " + flag);
+        EXPECT_TRUE(one_line_error(r, words)) << flag;
+    }
+    // The same ranges hold for a config file, named in the error.
+    const std::string config = out + "/config.json";
+    std::ofstream(config) << R"({"lr": 0.001, "beta2": 1.5})";
+    const auto f = run_command(stretch_binary() + " train " + tiny_args(out, 5) + " --config " + config);
+    EXPECT_TRUE(one_line_error(f, config + ": beta2: found 1.5, expected a number in [0, 1)"));
+    std::ofstream(config, std::ios::trunc) << R"({"seed": -3})";
+    const auto g = run_command(stretch_binary() + " train " + tiny_args(out, 5) + " --config " + config);
+    EXPECT_TRUE(one_line_error(g, config + ": seed: found -3, expected an integer in [0, 9007199254740992]"));
+}
+
+// What --resume keeps of the checkpoint instead of what --set, --config or --preset give is said.
+TEST(CliTrain, ResumeSaysWhichGivenValuesTheCheckpointOverrides) {
+    const std::string out = fresh_dir("overrides");
+    ASSERT_EQ(run_command(stretch_binary() + " train " + tiny_args(out, 2)).status, 0);
+    const auto r = run_command(stretch_binary() + " train " + tiny_args(out, 3) + " --set lr=0.01 --set d_ff=48 --resume");
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find("are ignored: d_ff = 64 (given 48), lr = 0.002 (given 0.01)"), std::string::npos) << r.output;
+    const auto same = run_command(stretch_binary() + " train " + tiny_args(out, 4) + " --resume");
+    ASSERT_EQ(same.status, 0) << same.output;
+    EXPECT_EQ(same.output.find("ignored"), std::string::npos) << "nothing differs, nothing is said: " << same.output;
+}
+
+// Training data and vocabulary agree: a byte the model's vocabulary cannot hold is refused, in the
+// training data, the validation text and an evaluated text, naming the file and the offset.
+TEST(CliTrain, BytesOutsideTheVocabularyAreRefusedNamingFileAndOffset) {
+    const std::string dir = fresh_dir("vocab");
+    const std::string utf8 = dir + "/utf8.txt", low = dir + "/low.txt";
+    write_file(utf8, read_file(data_file("austen-emma.txt")).substr(0, 4000) + "caf\xc3\xa9");
+    write_file(low, std::string(2000, 'a') + "~" + std::string(100, 'b'));
+    const std::string val = " --val " + data_file("austen-persuasion.txt");
+    const auto a = run_command(stretch_binary() + " train --preset tiny --steps 2 --set vocab_size=128 --data " + utf8 + val +
+                               " --out " + dir + "/a");
+    EXPECT_TRUE(one_line_error(a, "--data " + utf8 + ": byte 195 (0xC3) at offset 4003 is outside the model's vocabulary "
+                                  "(vocab_size = 128); expected bytes below 128"));
+    const auto b = run_command(stretch_binary() + " train --preset tiny --steps 2 --set vocab_size=100 --data " + low + val +
+                               " --out " + dir + "/b");
+    EXPECT_TRUE(one_line_error(b, "--data " + low + ": byte 126 (0x7E) at offset 2000 is outside the model's vocabulary "
+                                  "(vocab_size = 100)"));
+    const auto c = run_command(stretch_binary() + " train --preset tiny --steps 2 --set vocab_size=128 --data " + low +
+                               " --val " + utf8 + " --out " + dir + "/c");
+    EXPECT_TRUE(one_line_error(c, "--val " + utf8 + ": byte 195 (0xC3) at offset 4003"));
+    // A model of 128 trained on ASCII evaluates ASCII, and refuses the text with a byte past it.
+    ASSERT_EQ(run_command(stretch_binary() + " train --preset tiny --steps 2 --set vocab_size=128 --data " + low + " --val " +
+                          low + " --out " + dir + "/m")
+                  .status,
+              0);
+    const auto e = run_command(stretch_binary() + " eval --model " + dir + "/m --lengths 32 --text " + utf8);
+    EXPECT_TRUE(one_line_error(e, "--text " + utf8 + ": byte 195 (0xC3) at offset 4003"));
+}
+
+// One run per output folder: a second training into a folder another one is writing is refused.
+TEST(CliTrain, ASecondRunIntoTheSameFolderIsRefused) {
+    const std::string out = fresh_dir("twice");
+    const pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        const std::string command = "exec " + stretch_binary() + " train " + tiny_args(out, 100000) + " > /dev/null 2>&1";
+        execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+        _exit(127);
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (!std::filesystem::exists(out + "/checkpoint.gguf") && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    for (const std::string verb : {" train " + tiny_args(out, 5), " train " + tiny_args(out, 5) + " --resume"}) {
+        const auto second = run_command(stretch_binary() + verb);
+        EXPECT_TRUE(one_line_error(second, "--out " + out + ": another stretch run (pid " + std::to_string(child) +
+                                               ") is writing into this folder; expected a folder of its own"));
+    }
+    kill(child, SIGKILL);
+    int status = 0;
+    waitpid(child, &status, 0);
+    // The kernel dropped the killed run's lock: the folder is free again, and resuming works.
+    const auto resumed = run_command(stretch_binary() + " train " + tiny_args(out, 30) + " --resume");
+    EXPECT_EQ(resumed.status, 0) << resumed.output;
+}
+
+// A killed atomic write leaves its temporary file; the next run into the folder removes it.
+TEST(CliTrain, TemporariesOfAKilledWriteAreRemovedAtTheNextStart) {
+    const std::string out = fresh_dir("stale");
+    ASSERT_EQ(run_command(stretch_binary() + " train " + tiny_args(out, 2)).status, 0);
+    for (const char* name : {"/checkpoint.gguf.tmp.99999.0", "/model.gguf.tmp.12345.3", "/log.jsonl.tmp.777.1"})
+        write_file(out + name, "half a file");
+    const auto r = run_command(stretch_binary() + " train " + tiny_args(out, 3) + " --resume");
+    ASSERT_EQ(r.status, 0) << r.output;
+    for (const auto& entry : std::filesystem::directory_iterator(out))
+        EXPECT_EQ(entry.path().filename().string().find(".tmp."), std::string::npos) << entry.path();
+}
+
+// A log write that fails (here the file-size limit, EFBIG; ENOSPC takes the same path) is an error,
+// not a run that ends with exit 0 and a short log; and no signal (SIGXFSZ) ends the run.
+TEST(CliTrain, AFailedLogWriteIsAnError) {
+    const std::string out = fresh_dir("efbig");
+    // 16 blocks of 512 bytes: the checkpoint (~110 KB) is only written at the end; the log passes
+    // 8 KB after ~50 of its lines.
+    const auto r = run_command("ulimit -f 16 && " + stretch_binary() + " train " + tiny_args(out, 400) +
+                               " --set checkpoint_every=1000 --set log_every=1");
+    EXPECT_TRUE(one_line_error(r, out + "/log.jsonl: write failed at step ")) << r.output;
+    EXPECT_TRUE(one_line_error(r, ": File too large; training stopped before the first checkpoint")) << r.output;
+}
+
+// A file where the output folder should be, or a folder that cannot be made, is named.
+TEST(CliTrain, AnOutputPathThatIsNotAFolderIsNamed) {
+    const std::string dir = fresh_dir("outfile");
+    write_file(dir + "/file", "x");
+    for (const std::string bad : {dir + "/file", dir + "/file/below"}) {
+        const auto r = run_command(stretch_binary() + " train " + tiny_args(bad, 2));
+        EXPECT_TRUE(one_line_error(r, "--out " + bad + ": cannot create the folder: Not a directory")) << bad;
+    }
+    const auto proc = run_command(stretch_binary() + " train " + tiny_args("/proc/stretch-out", 2));
+    EXPECT_TRUE(one_line_error(proc, "--out /proc/stretch-out: cannot create the folder: "));
 }
 
 }  // namespace stretch::test

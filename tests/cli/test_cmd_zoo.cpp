@@ -105,4 +105,19 @@ TEST(CliZoo, UnknownEntryIsAOneLineError) {
     EXPECT_NE(r.output.find("--only ropee: no such zoo entry; expected one of: rope, nope"), std::string::npos) << r.output;
 }
 
+// A value out of range is blamed where it was written: a plan entry's setting, or --set.
+TEST(CliZoo, SettingsOutOfRangeNameTheEntryOrTheFlag) {
+    const std::string out = fresh_dir("zoorange");
+    const std::string plan = out + "/plan.json";
+    write_file(plan, R"({"entries": [{"name": "fast", "set": ["lr=5"]}], "inference": []})");
+    const std::string plain = stretch_binary() + " zoo --preset tiny --steps 2 --data " + data_file("austen-emma.txt") +
+                              " --val " + data_file("austen-persuasion.txt") + " --out " + out;
+    EXPECT_TRUE(one_line_error(run_command(plain + " --config " + plan),
+                               "zoo entry 'fast': set lr: found '5', expected a number in (0, 1]"));
+    EXPECT_TRUE(one_line_error(run_command(zoo_command(out, 6) + " --set beta1=1"),
+                               "--set beta1: found '1', expected a number in [0, 1)"));
+    EXPECT_TRUE(one_line_error(run_command(zoo_command(out, 6) + " --lengths 64,4611686018427387904"),
+                               "--lengths: found '4611686018427387904', expected an integer in [1, 2147483648]"));
+}
+
 }  // namespace stretch::test

@@ -175,7 +175,7 @@ TEST_F(Llama2c, CorruptCopiesGiveOneLineErrors) {
     EXPECT_NE(variant(good.size(), {{0, 1 << 30}, {1, 2147483647}, {2, 2147483647}}).find("expected at most 2^62"),
               std::string::npos);
     EXPECT_EQ(error_of([&] { read_llama2c(file("missing.bin")); }),
-              file("missing.bin") + ": cannot open: No such file or directory");
+              file("missing.bin") + ": cannot open file: No such file or directory");
 }
 
 }  // namespace

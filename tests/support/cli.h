@@ -2,33 +2,83 @@
 // output, the data folder, and fresh temporary directories.
 #pragma once
 
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <string_view>
+
+#include <gtest/gtest.h>
 
 namespace stretch::test {
 
 struct command_result {
-    int status = -1;     // exit code
-    std::string output;  // stdout and stderr together
+    int status = -1;        // exit code; -1 when a signal ended the command
+    int signal = 0;         // the signal that ended it (also when its shell reported 128 + N), else 0
+    std::string output;     // stdout and stderr together
+    long peak_rss_kib = 0;  // the largest resident set of the command and its children
 };
 
+// Runs `command` with /bin/sh, its stderr joined to stdout.
 inline command_result run_command(const std::string& command) {
     command_result r;
-    FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-    if (pipe == nullptr) return r;
+    int fds[2];
+    if (pipe(fds) != 0) return r;
+    const pid_t child = fork();
+    if (child < 0) return r;
+    if (child == 0) {
+        dup2(fds[1], 1);
+        dup2(fds[1], 2);
+        close(fds[0]);
+        close(fds[1]);
+        execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+        _exit(127);
+    }
+    close(fds[1]);
     std::array<char, 4096> buffer{};
-    while (fgets(buffer.data(), int(buffer.size()), pipe) != nullptr) r.output += buffer.data();
-    const int raw = pclose(pipe);
-    r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+    for (ssize_t n; (n = read(fds[0], buffer.data(), buffer.size())) != 0;)
+        if (n > 0) r.output.append(buffer.data(), std::size_t(n));
+        else if (errno != EINTR) break;
+    close(fds[0]);
+    int raw = 0;
+    rusage usage{};
+    while (wait4(child, &raw, 0, &usage) < 0 && errno == EINTR) {
+    }
+    r.peak_rss_kib = usage.ru_maxrss;
+    if (WIFSIGNALED(raw)) {
+        r.signal = WTERMSIG(raw);
+    } else if (WIFEXITED(raw)) {
+        r.status = WEXITSTATUS(raw);
+        if (r.status > 128 && r.status < 128 + 65) r.signal = r.status - 128;  // the shell's report of a killed child
+    }
     return r;
+}
+
+// What every refused input must give (docs/reliability.md): exit status 1, no signal, and one error
+// line, "stretch: error: ...", the last of the output, holding `words`.
+inline ::testing::AssertionResult one_line_error(const command_result& r, std::string_view words) {
+    std::string text = r.output;
+    while (!text.empty() && text.back() == '\n') text.pop_back();
+    const auto start = text.rfind('\n') + 1;  // npos + 1 == 0
+    const std::string last = text.substr(start);
+    const auto failure = [&](const std::string& what) {
+        return ::testing::AssertionFailure() << what << "; status " << r.status << ", signal " << r.signal
+                                             << ", output:\n" << r.output;
+    };
+    if (r.signal != 0) return failure("ended by a signal");
+    if (r.status != 1) return failure("exit status is not 1");
+    if (!last.starts_with("stretch: error: ")) return failure("the last line is not the error");
+    if (text.find("stretch: error: ") != start) return failure("more than one error line");
+    if (last.find(words) == std::string::npos) return failure("the error does not say '" + std::string(words) + "'");
+    return ::testing::AssertionSuccess();
 }
 
 inline std::string stretch_binary() { return STRETCH_BINARY; }

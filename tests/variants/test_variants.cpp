@@ -322,8 +322,8 @@ TEST(VariantSpec, RejectsUnknownNamesAndKeysWithTheValidOnes) {
     EXPECT_EQ(error_of("rerpoe"), "test: unknown variant 'rerpoe'; expected one of: " + names);
     EXPECT_EQ(names.substr(0, 24), "default, alibi, dynamic,");
     EXPECT_EQ(error_of("rerope:widow=4"), "test: unknown key 'widow' for variant 'rerope'; expected one of: window");
-    EXPECT_EQ(error_of("yarn:factor=0.5"), "test: yarn.factor = 0.5 is out of range; expected value >= 1");
-    EXPECT_EQ(error_of("rerope:window=2.5"), "test: rerope.window = '2.5' is not an integer");
+    EXPECT_EQ(error_of("yarn:factor=0.5"), "test: yarn.factor: found '0.5', expected a number in [1, 1e+12]");
+    EXPECT_EQ(error_of("rerope:window=2.5"), "test: rerope.window: found '2.5', expected an integer in [1, 2147483648]");
     EXPECT_EQ(error_of("ntk:form=big"), "test: ntk.form = 'big'; expected one of: bloc97, base_k, fixed");
     EXPECT_EQ(error_of("rerope+yarn"),
               "test: 'rerope+yarn' names two position variants ('rerope' and 'yarn'); expected at most one, plus modifiers");
@@ -335,6 +335,34 @@ TEST(VariantSpec, RejectsUnknownNamesAndKeysWithTheValidOnes) {
               "test: rerope.window = 16 must be below the training length 16 (w = L_train collapses, post 9708)");
     EXPECT_EQ(error_of("longrope:short_factor=1;2,long_factor=1"),
               "test: longrope.short_factor has 2 values; expected 4 (one per rotary pair) or 1");
+}
+
+// Every number in a spec is range-checked before a variant computes with it: an integer parameter
+// is at most max_tokens (2^31, so sums and products with lengths stay in int64), a real one at most
+// 1e12 in magnitude, whatever its own range says.
+TEST(VariantSpec, NumbersOutsideTheirRangeAreRefusedBeforeUse) {
+    EXPECT_EQ(error_of("default+sinks:n_sink=1e30"), "test: sinks.n_sink: found '1e30', expected an integer in [0, 2147483648]");
+    EXPECT_EQ(error_of("default+sinks:window=4611686018427387904"),
+              "test: sinks.window: found '4611686018427387904', expected an integer in [1, 2147483648]");
+    EXPECT_EQ(error_of("default+window:w=-3"), "test: window.w: found '-3', expected an integer in [1, 2147483648]");
+    EXPECT_EQ(error_of("yarn:factor=1e30"), "test: yarn.factor: found '1e30', expected a number in [1, 1e+12]");
+    EXPECT_EQ(error_of("linear:factor=nan"), "test: linear.factor: found 'nan', expected a number in [1, 1e+12]");
+    EXPECT_EQ(error_of("longrope:short_factor=1;1e300"),
+              "test: longrope.short_factor: found '1e300', expected a number in [1e-09, 1e+12]");
+    // An exponent's sign is part of the number, not a '+' joining terms (GGUF scalings print so).
+    const auto spec = variants::parse_spec("yarn:factor=1e+3+logn", "test");
+    EXPECT_EQ(spec.modifiers.size(), 1u);
+    EXPECT_EQ(spec.position.given.at("factor"), "1e+3");
+    EXPECT_EQ(error_of("yarn:factor=1e+30+logn"), "test: yarn.factor: found '1e+30', expected a number in [1, 1e+12]");
+    for (const auto* def : variants::all_variants())
+        for (const auto& p : def->params) {
+            if (p.type != variants::param_type::integer && p.type != variants::param_type::real &&
+                p.type != variants::param_type::real_list)
+                continue;
+            const double limit = p.type == variants::param_type::integer ? double(max_tokens) : max_real;
+            EXPECT_LE(p.max, limit) << def->name << "." << p.name;
+            EXPECT_GE(p.min, -limit) << def->name << "." << p.name;
+        }
 }
 
 TEST(VariantSpec, CanonicalTextAndResolvedParameters) {

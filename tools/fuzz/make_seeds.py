@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes the small seed inputs of the fuzz targets (tools/fuzz/, docs/fuzzing.md) into
-tests/fixtures/fuzz/{gguf,llama2c,tokenizer}/. scripts/fuzz.sh adds the other fixtures (the GGUF
+tests/fixtures/fuzz/{gguf,llama2c,tokenizer,cli}/. scripts/fuzz.sh adds the other fixtures (the GGUF
 test files, ../shared/models/tok512.bin when present) at run time. The files are committed; re-run
 after changing this script:  python3 tools/fuzz/make_seeds.py
 
@@ -174,7 +174,38 @@ def texts():
     return out
 
 
+# ---- what a user types (fuzz_cli) ------------------------------------------------------------
+
+def cli_seeds():
+    """fuzz_cli's inputs: a surface byte (0 command line, 1 spec, 2 config, 3 lists and numbers), a
+    shape byte (spec: the model's training length and the run's length), then text."""
+    commands = [
+        "eval\n--model\nm\n--text\nt\n--lengths\n256,512\n--tokens\n4096\n--bucket\n64\n--threads\n2",
+        "generate\n-m\nm\n-p\nhello\n-n\n128\n--temp\n0.7\n--top-k\n40\n--top-p\n0.9\n--min-p\n0.05\n--seed\n3",
+        "ppl\n-m\nm\n-f\nt\n-c\n512\n--chunks\n4\n--score\nlast:64\n--pos\nyarn:factor=4",
+        "train\n--preset\ntiny\n--data\nd\n--val\nv\n--out\no\n--steps\n10\n--seed\n1\n--set\nlr=1e-3",
+        "zoo\n--data\nd\n--val\nv\n--lengths\n64,128\n--tokens\n512\n--steps\n5",
+        "passkey\n-m\nm\n--lengths\n256\n--depths\n0,0.5,1\n--trials\n2",
+        "probe\n--length\n16\n--steps\n5\n--lr\n0.003\n--d-model\n32\n--layers\n1\n--heads\n2",
+        "bench\n--seconds\n0.5\n--train-steps\n2\n--model\nm\n--prefill\n64\n--cached\n128",
+    ]
+    specs = ["default", "yarn:factor=4+logn", "rerope:window=16", "sinks:n_sink=4,window=28", "window:w=16+sinks",
+             "longrope:short_factor=1;1.5,long_factor=2", "hwfa:window=8,n_full=1", "alibi", "sinusoidal:base=10000",
+             "self_extend:group_size=4", "leaky_rerope:window=8,k=16+logn:mode=trained", "ntk:form=fixed,factor=1e+1"]
+    configs = ["d_model=64\nn_head=4\nn_head_kv=2\nlr=3e-4\nbeta2=0.99", "block=gau\ngau_key_dim=16\nflash_chunk=8",
+               '{"steps": 10, "seed": 5, "pos": "alibi"}', "n_ctx_train=128\nbatch_size=2\nwarmup_steps=0"]
+    numbers = ["256,512,1024", "last:16", "beyond", "4.5e-3", "9007199254740992"]
+    seeds = [bytes([0, 0]) + c.encode() for c in commands]
+    seeds += [bytes([1, 8 * i + 3]) + t.encode() for i, t in enumerate(specs)]
+    seeds += [bytes([2, 0]) + c.encode() for c in configs]
+    seeds += [bytes([3, 0]) + n.encode() for n in numbers]
+    return seeds
+
+
 def main():
+    for i, seed in enumerate(cli_seeds()):
+        (OUT / "cli").mkdir(parents=True, exist_ok=True)
+        (OUT / "cli" / f"seed{i:02d}.txt").write_bytes(seed)
     for sub in ["gguf", "llama2c", "tokenizer"]:
         (OUT / sub).mkdir(parents=True, exist_ok=True)
     (OUT / "gguf" / "tensors.gguf").write_bytes(tensors_gguf())
