@@ -9,7 +9,7 @@ namespace stretch::cli {
 std::string position_options::where(const std::string& model_path) const {
     if (!pos.empty()) return "--pos";
     const std::string flags = modifiers.empty() ? "" : fmt::format(" with --{}", fmt::join(modifiers, " --"));
-    return fmt::format("{}: the model's own position encoding{}", model_path, flags);
+    return fmt::format("{}: the model's own positions{}", model_path, flags);
 }
 
 variants::position_spec position_options::choose(const std::string& model_default, const std::string& model_path,

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "io/json_text.h"
 
 namespace stretch {
 
@@ -164,8 +165,7 @@ void set_field(model_config& config, const config_field& f, const nlohmann::json
             break;
     }
     if (!ok)
-        fail("{}: found {}, expected {}", where, value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
-             field_expectation(f));
+        fail("{}: found {}, expected {}", where, json_text(value), field_expectation(f));
     f.set(config, value);
 }
 

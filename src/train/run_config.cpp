@@ -51,10 +51,13 @@ const std::vector<key>& keys() {
     auto t = &run_config::train;
     static const std::vector<key> table = [&] {
         std::vector<key> all;
-        // The model's fields, from their one table (with their ranges); numbers are parsed and
-        // range-checked here like the training keys, text and booleans by the table.
+        // The model's fields, from their one table (with their ranges); numbers and booleans are
+        // parsed and checked here like the training keys, text by the table (its choices).
         for (const config_field& f : model_fields()) {
-            const kind type = f.kind == field_kind::integer ? kind::integer : f.kind == field_kind::real ? kind::number : kind::spec;
+            const kind type = f.kind == field_kind::integer ? kind::integer
+                              : f.kind == field_kind::real  ? kind::number
+                              : f.kind == field_kind::boolean ? kind::boolean
+                                                              : kind::spec;
             all.push_back(key{std::string(f.key), type, std::string(f.help), {f.min, f.max, f.kind == field_kind::integer},
                               [&f](const run_config& c) { return f.get(c.model); },
                               [&f](run_config& c, const nlohmann::json& j) { f.set(c.model, j); }, &f});
@@ -137,7 +140,6 @@ nlohmann::json parse_value(const key& k, const std::string& text, const std::str
         case kind::integer: return parse_integer(text, k.range, what);
         case kind::number: return parse_real(text, k.range, what);
         case kind::boolean:
-            if (k.model != nullptr) break;
             if (text == "true" || text == "1") return true;
             if (text == "false" || text == "0") return false;
             fail("{}: found '{}', expected {}", what, text, kind_name(k.type));

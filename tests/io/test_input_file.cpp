@@ -84,9 +84,9 @@ TEST(ByteTokens, ABytePastTheVocabularyIsRefusedNamingItsOffset) {
     std::ofstream(path, std::ios::binary) << "plain ascii, then caf\xc3\xa9";
     EXPECT_EQ(read_byte_tokens(path, "--data", 256).size(), 23u);
     EXPECT_EQ(error_of([&] { read_byte_tokens(path, "--data", 128); }),
-              "--data " + path + ": byte 195 (0xC3) at offset 21 is outside the model's vocabulary (vocab_size = 128); "
-              "expected bytes below 128");
-    EXPECT_NE(error_of([&] { read_byte_tokens(path, "--text", 100); }).find("byte 112 (0x70) at offset 0"), std::string::npos);
+              "--data " + path + ": vocab_size 128: byte 195 (0xC3) at offset 21 has no token; the vocabulary holds "
+              "bytes 0x00..0x7F");
+    EXPECT_NE(error_of([&] { read_byte_tokens(path, "--text", 100); }).find("vocab_size 100: byte 112 (0x70) at offset 0 has no token"), std::string::npos);
 }
 
 }  // namespace
