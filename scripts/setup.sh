@@ -12,6 +12,7 @@ packages=(
   libfmt-dev              # formatting
   nlohmann-json3-dev      # configs, JSON reports
   libcli11-dev            # command line
+  libcpp-httplib-dev      # stretch serve's HTTP server (cpp-httplib 0.11)
   libgtest-dev libgmock-dev  # tests (GoogleTest, GoogleMock matchers)
   libbenchmark-dev        # bench/
   python3 python3-numpy   # reference scripts that make test fixtures

@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "cli/position_options.h"
+#include "cli/ppl_rolling.h"
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "eval/by_length.h"
@@ -32,6 +33,10 @@ void run(const ppl_args& a) {
     if (a.threads != 0) set_threads(a.threads);
     const loaded_model m = load_any_model(a.model, a.tokenizer,
                                           a.dequantize ? quantized_weights::dequantize : quantized_weights::keep);
+    if (a.score == "rolling") {
+        run_rolling_ppl(m, a.text, a.n_ctx, a.positions->parse(m.positions), a.json);
+        return;
+    }
     perplexity_request request;
     request.n_ctx = a.n_ctx;
     const score_rule score = parse_score_rule(a.score);
@@ -74,7 +79,8 @@ void add_ppl_command(CLI::App& app) {
     cmd->add_option("--tokenizer", args->tokenizer, "llama2.c tokenizer.bin (default: beside the model)");
     cmd->add_option("-f,--file", args->text, "text file")->required();
     cmd->add_option("-c,--ctx-size", args->n_ctx, "context (chunk) size in tokens")->capture_default_str();
-    cmd->add_option("--score", args->score, "all: llama.cpp's second half of each chunk; last:N: the last N")
+    cmd->add_option("--score", args->score, "all: llama.cpp's second half of each chunk; last:N: the last N; rolling: lm-eval's "
+                    "loglikelihood_rolling with -c as its max_length")
         ->capture_default_str();
     cmd->add_option("--chunks", args->chunks, "at most this many chunks (0: all)")->capture_default_str();
     cmd->add_option("--json", args->json, "also write the result as JSON to this file");
