@@ -1,15 +1,17 @@
 // `stretch serve -m MODEL [--pos SPEC] [--host 127.0.0.1] [--port 8080] [--parallel N] [--ctx-size N]
 // [--threads N]`: the OpenAI-compatible server (serve/server.h). Loopback unless told otherwise;
 // SIGTERM or SIGINT stops it cleanly (requests in flight are cancelled, the engine joined).
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <memory>
 #include <thread>
 
-#include <pthread.h>
+#include <unistd.h>
 
 #include "cli/commands.h"
 #include "cli/position_options.h"
+#include "core/error.h"
 #include "model/load.h"
 #include "serve/server.h"
 
@@ -23,15 +25,25 @@ struct serve_args {
     std::shared_ptr<position_options> positions = std::make_shared<position_options>();
 };
 
+// SIGTERM and SIGINT write a byte to this pipe (async-signal-safe, whichever thread the signal
+// lands on: libraries start threads of their own before main); a waiting thread reads it and stops
+// the server.
+int stop_pipe[2] = {-1, -1};
+
+extern "C" void on_stop_signal(int) {
+    const char byte = 1;
+    [[maybe_unused]] const auto written = write(stop_pipe[1], &byte, 1);
+}
+
 void run(serve_args& a) {
     const loaded_model m = load_any_model(a.model, a.tokenizer);
     a.options.pos = a.positions->parse(m.positions).text();
-    // Signals go to one waiting thread (blocked everywhere else, threads inherit the mask).
-    sigset_t stop_signals;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGTERM);
-    sigaddset(&stop_signals, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+    if (pipe(stop_pipe) != 0) fail("serve: cannot make a pipe for signals");
+    struct sigaction action{};
+    action.sa_handler = on_stop_signal;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGTERM, &action, nullptr);
+    sigaction(SIGINT, &action, nullptr);
     std::signal(SIGPIPE, SIG_IGN);  // a client that leaves mid-write is the handler's to notice
     serve::server s(m, a.options);
     const int port = s.bind();
@@ -41,12 +53,13 @@ void run(serve_args& a) {
                 (long long)s.context_size(), a.options.engine.slots, a.options.pos.c_str(), a.options.host.c_str(), port);
     std::fflush(stdout);
     std::thread waiter([&] {
-        int signal = 0;
-        sigwait(&stop_signals, &signal);
+        char byte = 0;
+        while (read(stop_pipe[0], &byte, 1) < 0 && errno == EINTR) {
+        }
         s.stop();
     });
     s.run();
-    pthread_kill(waiter.native_handle(), SIGTERM);  // when run() ended on its own; a no-op after a signal
+    on_stop_signal(0);  // when run() ended on its own; after a signal the waiter is already done
     waiter.join();
     std::printf("stretch serve: stopped\n");
 }

@@ -100,7 +100,9 @@ public:
     }
     // A field name as text that is safe in a message (names come from the client).
     static std::string printable(const std::string& s) {
-        return json(s.size() > 64 ? s.substr(0, 64) + "..." : s).dump(-1, ' ', true, json::error_handler_t::replace);
+        const std::string quoted =
+            json(s.size() > 64 ? s.substr(0, 64) + "..." : s).dump(-1, ' ', true, json::error_handler_t::replace);
+        return quoted.substr(1, quoted.size() - 2);
     }
 
 private:
@@ -226,7 +228,8 @@ chat_request parse_chat_request(std::string_view body) {
         else if (content != nullptr && content->is_array())
             for (std::size_t j = 0; j < content->size(); ++j) {
                 const json& part = (*content)[j];
-                object_reader pi(part.is_object() ? part : json::object(), fmt::format("{}content[{}].", where, j));
+                const json fields = part.is_object() ? part : json::object();
+                object_reader pi(fields, fmt::format("{}content[{}].", where, j));
                 if (!part.is_object() || pi.text("type").value_or("") != "text")
                     throw bad_request(pi.prefix() + "type", fmt::format("{}type: expected a part of type 'text'", pi.prefix()));
                 out.content += pi.text("text").value_or("");

@@ -13,6 +13,8 @@
 namespace stretch {
 namespace {
 
+using namespace test;
+
 TEST(RollingLoglikelihood, RequestsAreLmEvalsWindows) {
     const std::vector<std::int32_t> t{10, 11, 12, 13, 14, 15, 16, 17, 18, 19};
     const auto r = rolling_requests(t, 1, 6);

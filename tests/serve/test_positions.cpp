@@ -8,6 +8,8 @@
 namespace stretch::serve {
 namespace {
 
+using namespace test;
+
 TEST(ServePositions, AutoIsTheSmallestScalingThatCoversTheLength) {
     model_config c = tiny_config();
     c.n_ctx_train = 64;
