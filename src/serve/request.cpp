@@ -30,7 +30,9 @@ json parse_object(std::string_view body) {
     try {
         v = json::parse(body.begin(), body.end());
     } catch (const json::exception& e) {
-        throw bad_request("body", fmt::format("body: not valid JSON ({})", e.what()));
+        // The parser's message quotes what it read, which may hold newlines or bytes that are not UTF-8.
+        const std::string quoted = json(std::string(e.what())).dump(-1, ' ', true, json::error_handler_t::replace);
+        throw bad_request("body", fmt::format("body: not valid JSON ({})", quoted.substr(1, quoted.size() - 2)));
     }
     if (!v.is_object()) throw bad_request("body", fmt::format("body: found {}, expected a JSON object", type_name(v)));
     return v;
