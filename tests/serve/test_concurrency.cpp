@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "core/thread_pool.h"
 #include "generate/generator.h"
 #include "model/load.h"
 #include "serve/engine.h"
