@@ -177,7 +177,9 @@ def main():
         url = f"http://127.0.0.1:{port}"
         proc = start([sys.executable, "-m", "llama_cpp.server", "--model", args.model, "--n_threads", str(args.threads),
                       "--n_threads_batch", str(args.threads), "--n_ctx", "2048", "--port", str(port), "--host",
-                      "127.0.0.1"], url + "/v1/models", log)
+                      "127.0.0.1",
+                      # by default a new request cuts a stream in progress short; here every request runs to its end
+                      "--interrupt_requests", "False"], url + "/v1/models", log)
         try:
             results.append(load("llama.cpp (llama-cpp-python server)", url, proc.pid, ts, args, False))
         finally:
