@@ -7,11 +7,11 @@ chat — all greedy, so every answer can be checked: each template is first run 
 time) and every answer under load must equal its template's alone answer (stretch: bit for bit, its
 batches give each sequence what it gets alone; llama-cpp-python runs one request at a time anyway).
 stretch's requests also carry a length method (`pos`: none, "auto", "yarn:factor=2", "ntk:factor=2"),
-which llama.cpp's server does not know. Memory: the server's resident set after a warm-up pass and
-after the run (growth means a leak). Prints p50/p99 latency, requests/s and generated tokens/s.
+which llama.cpp's server does not know. Memory: the server's resident set after a concurrent warm-up
+and after each pass of the requests (--passes: growth from pass to pass means a leak). Prints p50/p99 latency, requests/s and generated tokens/s.
 
-usage: PYTHON scripts/serve_load.py --stretch build/stretch --model MODEL [--threads 2] [--parallel 8]
-       [--clients 64] [--requests 1000] [--time-limit 1800] [--skip-llama-cpp]
+usage: PYTHON scripts/serve_load.py --stretch build/stretch --model MODEL [--threads 2] [--parallel 16]
+       [--clients 64] [--requests 1000] [--passes 1] [--time-limit 1800] [--skip-llama-cpp]
 PYTHON: the environment of scripts/get_serve_peers.sh (llama-cpp-python's server extra)."""
 import argparse
 import concurrent.futures
@@ -107,9 +107,13 @@ def load(name, url, pid, ts, args, with_pos):
     reference, reference_tokens = {}, {}
     for i, t in enumerate(ts):  # each template alone, not streamed: the expected answers, and a warm-up
         _, reference[i], reference_tokens[i] = request(url, t, with_pos, allow_stream=False)
-    rss_warm = rss_mib(pid)
     rng = random.Random(args.seed)
     picks = [rng.randrange(len(ts)) for _ in range(args.requests)]
+    # A concurrent warm-up of as many requests as clients, so that the resident set below holds the
+    # memory a full batch needs (caches at their peak); what grows after it is a leak.
+    with concurrent.futures.ThreadPoolExecutor(args.clients) as pool:
+        list(pool.map(lambda i: request(url, ts[i], with_pos), picks[:args.clients]))
+    rss_warm = rss_mib(pid)
     deadline = time.time() + args.time_limit
     latencies, tokens, wrong, failed = [], 0, 0, 0
 
@@ -118,31 +122,38 @@ def load(name, url, pid, ts, args, with_pos):
             return None
         return i, request(url, ts[i], with_pos)
 
+    def run_pass():
+        nonlocal tokens, wrong, failed
+        with concurrent.futures.ThreadPoolExecutor(args.clients) as pool:
+            for f in [pool.submit(one, i) for i in picks]:
+                try:
+                    r = f.result()
+                except Exception as e:  # noqa: BLE001 - counted, then reported
+                    failed += 1
+                    print(f"{name}: request failed: {e}", file=sys.stderr)
+                    continue
+                if r is None:
+                    continue
+                i, (seconds, text, _) = r
+                latencies.append(seconds)
+                tokens += reference_tokens[i]
+                if text != reference[i]:
+                    wrong += 1
+                    print(f"{name}: template {i} answered {text!r}, alone {reference[i]!r}", file=sys.stderr)
+
+    # Pass after pass of the same requests: the resident set after each shows whether it grows.
     start_time = time.perf_counter()
-    with concurrent.futures.ThreadPoolExecutor(args.clients) as pool:
-        futures = [pool.submit(one, i) for i in picks]
-        for f in futures:
-            try:
-                r = f.result()
-            except Exception as e:  # noqa: BLE001 - counted, then reported
-                failed += 1
-                print(f"{name}: request failed: {e}", file=sys.stderr)
-                continue
-            if r is None:
-                continue
-            i, (seconds, text, n) = r
-            latencies.append(seconds)
-            tokens += reference_tokens[i]
-            if text != reference[i]:
-                wrong += 1
-                print(f"{name}: template {i} answered {text!r}, alone {reference[i]!r}", file=sys.stderr)
+    rss_passes = []
+    for _ in range(args.passes):
+        run_pass()
+        rss_passes.append(rss_mib(pid))
     wall = time.perf_counter() - start_time
     latencies.sort()
     done = len(latencies)
     return {"server": name, "requests": done, "failed": failed, "wrong": wrong, "wall_s": wall,
             "p50_s": statistics.median(latencies), "p99_s": latencies[min(done - 1, int(0.99 * done))],
             "req_per_s": done / wall, "tokens_per_s": tokens / wall, "rss_warm_mib": rss_warm,
-            "rss_after_mib": rss_mib(pid)}
+            "rss_after_mib": rss_passes}
 
 
 def main():
@@ -151,12 +162,13 @@ def main():
     p.add_argument("--model", required=True)
     p.add_argument("--data", default=os.environ.get("STRETCH_DATA", os.path.join(ROOT, "..", "shared", "data")))
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--parallel", type=int, default=8)
+    p.add_argument("--parallel", type=int, default=16)
     p.add_argument("--clients", type=int, default=64)
     p.add_argument("--requests", type=int, default=1000)
     p.add_argument("--distinct", type=int, default=48)
     p.add_argument("--time-limit", type=float, default=1800)
     p.add_argument("--seed", type=int, default=15)
+    p.add_argument("--passes", type=int, default=1, help="run the requests this many times (memory growth)")
     p.add_argument("--skip-llama-cpp", action="store_true")
     args = p.parse_args()
     ts = templates(args.distinct, args.seed, args.data)
@@ -187,11 +199,12 @@ def main():
             proc.wait(timeout=60)
     print(f"{args.requests} requests ({args.distinct} distinct, greedy), {args.clients} clients, {args.threads} threads, "
           f"stretch --parallel {args.parallel}")
-    print(f"| server | done | failed | wrong | p50 s | p99 s | req/s | generated tok/s | RSS warm MiB | RSS after MiB |")
+    print(f"| server | done | failed | wrong | p50 s | p99 s | req/s | generated tok/s | RSS warm MiB | RSS after each pass MiB |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         print(f"| {r['server']} | {r['requests']} | {r['failed']} | {r['wrong']} | {r['p50_s']:.2f} | {r['p99_s']:.2f} | "
-              f"{r['req_per_s']:.2f} | {r['tokens_per_s']:.1f} | {r['rss_warm_mib']:.0f} | {r['rss_after_mib']:.0f} |")
+              f"{r['req_per_s']:.2f} | {r['tokens_per_s']:.1f} | {r['rss_warm_mib']:.0f} | "
+              f"{', '.join(f'{x:.0f}' for x in r['rss_after_mib'])} |")
     sys.exit(1 if any(r["failed"] or r["wrong"] for r in results) else 0)
 
 

@@ -7,17 +7,19 @@ Face files) against stretch serve on SmolLM2-135M, with two tasks made here from
                within 1e-4 relative (the same requests scored without the server: the server
                prefills in chunks through the KV cache, ppl in one forward, so they differ by float
                rounding, ~1e-6).
+The tasks come from scripts/serve_lm_eval_tasks.py.
 usage: python test_lm_eval.py STRETCH_BINARY DATA_DIR"""
 import json
 import os
 import pathlib
-import random
-import re
 import subprocess
 import sys
 import tempfile
 
 from serve_process import SKIP, Server, smollm2
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "scripts"))
+from serve_lm_eval_tasks import make_tasks  # noqa: E402
 
 try:
     import lm_eval  # noqa: F401
@@ -30,43 +32,10 @@ MAX_LENGTH = 256  # lm-eval's max_length: requests of 255 tokens, 254 predicted 
 model = smollm2()
 
 
-def make_tasks(root):
-    book = (data / "austen-persuasion.txt").read_text(encoding="utf-8")
-    body = book[book.index("Chapter 1"):]
-    sentences = [re.sub(r"\s+", " ", s).strip() for s in re.split(r"(?<=[.!?])\s+", body)]
-    sentences = [s for s in sentences if 40 <= len(s) <= 200]
-    rng = random.Random(15)
-    docs = []
-    for i in range(40):
-        at = 30 + 45 * i
-        context = " ".join(sentences[at:at + 3])
-        choices = [sentences[at + 3]] + rng.sample(sentences[:at] + sentences[at + 10:], 3)
-        rng.shuffle(choices)
-        docs.append({"context": context, "choices": choices, "label": choices.index(sentences[at + 3])})
-    (root / "austen_next.jsonl").write_text("".join(json.dumps(d) + "\n" for d in docs), encoding="utf-8")
-    excerpt = body[:6000]
-    (root / "austen_ppl.txt").write_text(excerpt, encoding="utf-8")
-    (root / "austen_ppl.jsonl").write_text(json.dumps({"text": excerpt}) + "\n", encoding="utf-8")
-    common = f"dataset_path: json\ntest_split: test\n"
-    (root / "austen_next.yaml").write_text(
-        "task: austen_next\n" + common +
-        f"dataset_kwargs:\n  data_files:\n    test: {root / 'austen_next.jsonl'}\n"
-        "output_type: multiple_choice\ndoc_to_text: \"{{context}}\"\ndoc_to_choice: \"{{choices}}\"\n"
-        "doc_to_target: label\ntarget_delimiter: \" \"\n"
-        "metric_list:\n  - metric: acc\n  - metric: acc_norm\n", encoding="utf-8")
-    (root / "austen_ppl.yaml").write_text(
-        "task: austen_ppl\n" + common +
-        f"dataset_kwargs:\n  data_files:\n    test: {root / 'austen_ppl.jsonl'}\n"
-        "output_type: loglikelihood_rolling\ndoc_to_text: \"\"\ndoc_to_target: \"{{text}}\"\n"
-        "metric_list:\n  - metric: word_perplexity\n  - metric: byte_perplexity\n  - metric: bits_per_byte\n",
-        encoding="utf-8")
-    return root / "austen_ppl.txt"
-
-
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         root = pathlib.Path(tmp)
-        text = make_tasks(root)
+        text = make_tasks(root, data)
         env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
         with Server(binary, model, "--parallel", "4", "--threads", "2") as server:
             args = (f"model=smollm2,base_url={server.url}/v1/completions,tokenizer_backend=remote,"
