@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include <malloc.h>
+
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "serve/token_scores.h"
@@ -76,6 +78,13 @@ void engine::run() {
     for (;;) {
         {
             std::unique_lock lock(mutex_);
+            if (queue_.empty() && active_.empty() && !stopping_) {
+                // Idle: hand the freed KV caches' memory back to the system (glibc keeps freed
+                // heap pages otherwise), so an idle server holds the model and little else.
+                lock.unlock();
+                malloc_trim(0);
+                lock.lock();
+            }
             wake_.wait(lock, [&] { return stopping_ || !queue_.empty() || !active_.empty(); });
             if (stopping_) break;
         }
