@@ -19,9 +19,9 @@ start=$(date +%s)
 mkdir -p "$build"
 cmake -S . -B "$build" -G Ninja -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTRETCH_FUZZ=ON \
   -DBUILD_TESTING=OFF > "$build/fuzz-build.log" 2>&1 || { cat "$build/fuzz-build.log"; exit 1; }
-cmake --build "$build" --target fuzz_gguf fuzz_llama2c fuzz_tokenizer fuzz_cli >> "$build/fuzz-build.log" 2>&1 ||
+cmake --build "$build" --target fuzz_gguf fuzz_llama2c fuzz_tokenizer fuzz_cli fuzz_serve_request >> "$build/fuzz-build.log" 2>&1 ||
   { tail -50 "$build/fuzz-build.log"; exit 1; }
-echo "fuzz.sh: built $build/fuzz_{gguf,llama2c,tokenizer,cli} in $(( $(date +%s) - start )) s"
+echo "fuzz.sh: built $build/fuzz_{gguf,llama2c,tokenizer,cli,serve_request} in $(( $(date +%s) - start )) s"
 
 # A fresh corpus per run, from the seeds (tests/fixtures/fuzz/<target>/ holds the generated seeds
 # of tools/fuzz/make_seeds.py and the regression inputs of crashes found so far).
@@ -39,6 +39,7 @@ seed gguf tests/fixtures/fuzz/gguf/* tests/fixtures/gguf/*.gguf tests/fixtures/t
 seed llama2c tests/fixtures/fuzz/llama2c/* ../shared/models/tok512.bin
 seed tokenizer tests/fixtures/fuzz/tokenizer/*
 seed cli tests/fixtures/fuzz/cli/*
+seed serve_request tests/fixtures/fuzz/serve_request/*
 
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 failed=0
@@ -71,5 +72,6 @@ fuzz gguf 16384
 fuzz llama2c 8192
 fuzz tokenizer 4096
 fuzz cli 1024
+fuzz serve_request 4096
 echo "fuzz.sh: $runs runs per target, $(( $(date +%s) - start )) s in all"
 exit $failed

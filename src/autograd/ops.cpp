@@ -67,6 +67,17 @@ var linear(context& ctx, const var& x, const var& w, std::string name) {
     return y;
 }
 
+var linear_decode(context& ctx, const var& x, const var& w, std::string name) {
+    if (!w->quantized) return linear(ctx, x, w, std::move(name));
+    check_inference(ctx, w, "linear");
+    const cpu::quantized_matrix& q = *w->quantized;
+    const std::int64_t m = x->value.dim(0);
+    STRETCH_ASSERT(q.cols == x->value.dim(-1) && x->value.type() == dtype::f32);
+    auto y = make_var(tensor({m, q.rows}), std::move(name));
+    cpu::quantized_linear_integer(x->value.data<float>(), q, y->value.data<float>(), m);
+    return y;
+}
+
 var add_bias(context& ctx, const var& x, const var& b, std::string name) {
     check_same_dtype(x, b);
     const std::int64_t c = b->value.numel(), rows = x->value.numel() / c;

@@ -11,6 +11,7 @@
 #include "cli/commands.h"
 #include "cli/number_options.h"
 #include "cli/position_options.h"
+#include "cli/ppl_rolling.h"
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "eval/by_length.h"
@@ -36,6 +37,14 @@ struct ppl_args {
 
 void run(const ppl_args& a) {
     if (a.threads != 0) set_threads(a.threads);
+    if (a.score == "rolling") {
+        const loaded_model m = load_any_model(a.model, a.tokenizer,
+                                              a.dequantize ? quantized_weights::dequantize : quantized_weights::keep);
+        require_memory(inference_memory(m.model->config(), a.n_ctx, std::min<std::int64_t>(a.n_ctx, score_slice_rows)),
+                       fmt::format("-c {}", a.n_ctx));
+        run_rolling_ppl(m, a.text, a.n_ctx, a.positions->choose(m.positions, m.path, m.model->config(), {a.n_ctx}), a.json);
+        return;
+    }
     const score_rule score = parse_score_rule(a.score);
     if (score.beyond) fail("--score beyond: ppl scores the second half of each chunk or last:N; expected all or last:N");
     if (score.last_n == 0 && a.n_ctx - 1 - a.n_ctx / 2 < 1)
@@ -89,7 +98,8 @@ void add_ppl_command(CLI::App& app) {
     cmd->add_option("-c,--ctx-size", args->n_ctx, "context (chunk) size in tokens")
         ->capture_default_str()
         ->check(in_range(integer_range(2, max_tokens)));
-    cmd->add_option("--score", args->score, "all: llama.cpp's second half of each chunk; last:N: the last N")
+    cmd->add_option("--score", args->score, "all: llama.cpp's second half of each chunk; last:N: the last N; rolling: "
+                    "lm-eval's loglikelihood_rolling with -c as its max_length")
         ->capture_default_str();
     cmd->add_option("--chunks", args->chunks, "at most this many chunks (0: all)")
         ->capture_default_str()

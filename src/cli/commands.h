@@ -15,5 +15,6 @@ void add_ppl_command(CLI::App& app);
 void add_passkey_command(CLI::App& app);
 void add_generate_command(CLI::App& app);
 void add_probe_command(CLI::App& app);
+void add_serve_command(CLI::App& app);
 
 }  // namespace stretch::cli

@@ -77,6 +77,7 @@ int main(int argc, char** argv) {
     stretch::cli::add_passkey_command(app);
     stretch::cli::add_generate_command(app);
     stretch::cli::add_probe_command(app);
+    stretch::cli::add_serve_command(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::Success& e) {  // --help

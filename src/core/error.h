@@ -1,5 +1,6 @@
 // Errors and invariants. `stretch::error` is for bad input (a file, a key, a length): one line naming
-// what, what was found and what was expected; only cli/main.cpp catches it. STRETCH_ASSERT is for
+// what, what was found and what was expected; only cli/main.cpp catches it, and the server
+// (serve/), which answers the one request that caused it with a 4xx. STRETCH_ASSERT is for
 // internal invariants a user cannot trigger; it is always on and aborts with the location.
 #pragma once
 

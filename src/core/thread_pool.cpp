@@ -134,7 +134,7 @@ void thread_pool::parallel_for(std::int64_t n, const std::function<void(std::int
 }
 
 static std::unique_ptr<thread_pool>& pool_instance() {
-    static std::unique_ptr<thread_pool> instance;
+    static thread_local std::unique_ptr<thread_pool> instance;  // joined when its thread exits
     return instance;
 }
 

@@ -45,8 +45,11 @@ private:
     bool stopping_ = false;
 };
 
-// The process-wide pool used by kernels. `set_threads` recreates it (and pins the BLAS to one
-// thread per call, since the pool itself splits every GEMM).
+// The pool the calling thread's kernels run on. Every thread that runs kernels has its own, made on
+// first use with one worker per core, so two threads — two models, or a server's engine beside
+// other work — never share a pool and nothing process-wide is mutated by a forward. `set_threads`
+// recreates the calling thread's pool with n_threads (and pins the BLAS to one thread per call,
+// since the pool itself splits every GEMM); results depend on the thread count alone.
 thread_pool& pool();
 void set_threads(int n_threads);
 

@@ -200,7 +200,9 @@ bool is_newline(const character& c) { return c.value == U'\r' || c.value == U'\n
 std::vector<piece> split_qwen2(const characters_t& cs, const std::vector<piece>& pieces) {
     std::vector<piece> out;
     const auto lower = [](char32_t c) { return c >= U'A' && c <= U'Z' ? c + 32 : c; };
-    for (const auto& [first, last] : pieces) {
+    for (const piece& p : pieces) {
+        // Not a structured binding: clang 14 (scripts/fuzz.sh) refuses one captured by the lambdas.
+        const std::size_t first = p.first, last = p.second;
         std::size_t pos = first;
         auto emit = [&](std::size_t end) {
             out.emplace_back(pos, end);

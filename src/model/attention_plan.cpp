@@ -93,4 +93,13 @@ attention_operands prepare_attention(ag::context& ctx, const ag::var& q_raw, ag:
     return out;
 }
 
+ag::var attend(ag::context& ctx, const ag::var& q_raw, const ag::var& k_raw, const ag::var& v,
+               const layer_attention& layer, const head_shape& shape, kv_cache* cache, std::int64_t il,
+               const std::string& p, double logit_scale) {
+    const auto [q, k, values, q_far, k_far] = prepare_attention(ctx, q_raw, k_raw, v, layer, shape, cache, il, p);
+    const cpu::attention_dims dims{shape.batch, shape.time, shape.past + shape.time, shape.heads, shape.heads_kv,
+                                   shape.head_dim};
+    return ag::attention(ctx, q, k, values, dims, logit_scale, p + "attn", layer.rules, q_far, k_far);
+}
+
 }  // namespace stretch

@@ -63,4 +63,10 @@ attention_operands prepare_attention(ag::context& ctx, const ag::var& q_raw, ag:
                                      const layer_attention& layer, const head_shape& shape, kv_cache* cache,
                                      std::int64_t il, const std::string& prefix);
 
+// prepare_attention, then causal attention with the layer's rules and the model's logit scale:
+// [B*T, H*D] from the raw projections.
+ag::var attend(ag::context& ctx, const ag::var& q_raw, const ag::var& k_raw, const ag::var& v,
+               const layer_attention& layer, const head_shape& shape, kv_cache* cache, std::int64_t il,
+               const std::string& prefix, double logit_scale);
+
 }  // namespace stretch

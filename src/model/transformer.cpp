@@ -167,6 +167,30 @@ ag::var transformer::hidden(ag::context& ctx, std::span<const std::int32_t> toke
     const layer_plans layers = plan_layers(positions, past, time, cache != nullptr, drawn);
     if (c.is_gau()) require_flash_positions(c, positions.global(), cache != nullptr);
 
+    ag::var x = embed(ctx, tokens, batch, time, past, positions);
+    const block_step step{
+        [&](const ag::var& h, const ag::var& w, const std::string& name) { return ag::linear(ctx, h, w, name); },
+        [&](const ag::var& q_raw, const ag::var& k_raw, const ag::var& v, const layer_desc& d, std::int64_t il,
+            const std::string& p) {
+            const head_shape heads{batch, time, past, d.n_head, d.n_head_kv, d.head_dim, c.rope_pairing};
+            return attend(ctx, q_raw, k_raw, v, layers[il], heads, cache, il, p, c.logit_scale());
+        }};
+    for (std::int64_t il = 0; il < c.n_attention_layers(); ++il) {
+        if (c.is_gau()) {
+            x = gau_forward(ctx, c, gau_layers_[std::size_t(il)], x, layers[il], {batch, time, past, cache}, il);
+            continue;
+        }
+        x = block_forward(ctx, blocks_[static_cast<std::size_t>(il)], x, step, il);
+    }
+    if (cache != nullptr) cache->advance(tokens, positions.global().frequencies(time_k));
+    if (out_norm_ != nullptr) x = ag::rmsnorm(ctx, x, out_norm_, c.norm_eps, "output_norm");
+    return x;
+}
+
+ag::var transformer::embed(ag::context& ctx, std::span<const std::int32_t> tokens, std::int64_t batch,
+                           std::int64_t time, std::int64_t past, const layer_positions& positions) const {
+    const auto& c = config_;
+    const std::int64_t time_k = past + time;
     ag::var x = ag::embedding(ctx, tok_embd_, tokens, "token_embd");
     if (c.embed_scale != 1.0) x = ag::scale(ctx, x, c.embed_scale, "token_embd_scaled");
     if (pos_embd_ != nullptr) {
@@ -189,32 +213,20 @@ ag::var transformer::hidden(ag::context& ctx, std::span<const std::int32_t> toke
         }
         x = ag::add(ctx, x, ag::make_var(table, "pos_embd"), "token_and_pos_embd");
     }
-    for (std::int64_t il = 0; il < c.n_attention_layers(); ++il) {
-        if (c.is_gau()) {
-            x = gau_forward(ctx, c, gau_layers_[std::size_t(il)], x, layers[il], {batch, time, past, cache}, il);
-            continue;
-        }
-        const block& b = blocks_[static_cast<std::size_t>(il)];
-        const head_shape heads{batch, time, past, b.shape.n_head, b.shape.n_head_kv, b.shape.head_dim, c.rope_pairing};
-        x = block_forward(ctx, b, x, layers[il], heads, cache, il);
-    }
-    if (cache != nullptr) cache->advance(tokens, positions.global().frequencies(time_k));
-    if (out_norm_ != nullptr) x = ag::rmsnorm(ctx, x, out_norm_, c.norm_eps, "output_norm");
     return x;
 }
 
-ag::var transformer::logits(ag::context& ctx, const ag::var& hidden) const {
-    return ag::linear(ctx, hidden, output_, "logits");
+ag::var transformer::logits(ag::context& ctx, const ag::var& hidden, bool independent_rows) const {
+    return independent_rows ? ag::linear_decode(ctx, hidden, output_, "logits") : ag::linear(ctx, hidden, output_, "logits");
 }
 
-ag::var transformer::block_forward(ag::context& ctx, const block& b, const ag::var& x_in,
-                                   const layer_attention& attention, const head_shape& heads, kv_cache* cache,
+ag::var transformer::block_forward(ag::context& ctx, const block& b, const ag::var& x_in, const block_step& step,
                                    std::int64_t il) const {
     const layer_desc& d = b.shape;
     const double eps = config_.norm_eps, alpha = config_.residual_alpha();
     const std::string p = fmt::format("blk.{}.", il);
     const auto project = [&](const ag::var& h, const ag::var& w, const ag::var& bias, const std::string& name) {
-        const ag::var y = ag::linear(ctx, h, w, p + name);
+        const ag::var y = step.project(h, w, p + name);
         return bias != nullptr ? ag::add_bias(ctx, y, bias, p + name + "_bias") : y;
     };
     // Pre-LN and sandwich: x + F(Norm(x)), sandwich normalising F's output too (Gemma 2/3);
@@ -232,17 +244,14 @@ ag::var transformer::block_forward(ag::context& ctx, const block& b, const ag::v
         q_raw = ag::rmsnorm_segments(ctx, q_raw, b.q_norm, d.head_dim, eps, p + "q_norm");
         k_raw = ag::rmsnorm_segments(ctx, k_raw, b.k_norm, d.head_dim, eps, p + "k_norm");
     }
-    const auto [q, k, v, q_far, k_far] =
-        prepare_attention(ctx, q_raw, k_raw, project(h, b.wv, b.v_bias, "v"), attention, heads, cache, il, p);
-    const cpu::attention_dims dims{heads.batch, heads.time, heads.past + heads.time, d.n_head, d.n_head_kv, d.head_dim};
-    const ag::var a = ag::attention(ctx, q, k, v, dims, config_.logit_scale(), p + "attn", attention.rules, q_far, k_far);
+    const ag::var a = step.attend(q_raw, k_raw, project(h, b.wv, b.v_bias, "v"), d, il, p);
     ag::var x = residual(x_in, project(a, b.wo, b.o_bias, "attn_out"), b.attn_norm, b.attn_post_norm, "attn");
 
     h = d.pre_norm ? ag::rmsnorm(ctx, x, b.ffn_norm, eps, p + "ffn_norm") : x;
-    const ag::var gate = ag::linear(ctx, h, b.w_gate, p + "ffn_gate");
-    const ag::var up = ag::linear(ctx, h, b.w_up, p + "ffn_up");
+    const ag::var gate = step.project(h, b.w_gate, p + "ffn_gate");
+    const ag::var up = step.project(h, b.w_up, p + "ffn_up");
     const ag::var f = d.gelu ? ag::geglu(ctx, gate, up, p + "ffn_geglu") : ag::swiglu(ctx, gate, up, p + "ffn_swiglu");
-    return residual(x, ag::linear(ctx, f, b.w_down, p + "ffn_out"), b.ffn_norm, b.ffn_post_norm, "ffn");
+    return residual(x, step.project(f, b.w_down, p + "ffn_out"), b.ffn_norm, b.ffn_post_norm, "ffn");
 }
 
 }  // namespace stretch

@@ -68,7 +68,24 @@ public:
     // time keeps [T, V] out of memory (eval/next_token.h).
     ag::var hidden(ag::context& ctx, std::span<const std::int32_t> tokens, std::int64_t batch, std::int64_t time,
                    const layer_positions& positions, kv_cache* cache = nullptr, std::span<const double> drawn = {}) const;
-    ag::var logits(ag::context& ctx, const ag::var& hidden) const;
+    // `independent_rows`: each row's logits as that row would get alone (ag::linear_decode): the
+    // next-token rows of a serving batch.
+    ag::var logits(ag::context& ctx, const ag::var& hidden, bool independent_rows = false) const;
+
+    // One step of a serving batch (continuous batching): sequences that each continue their own KV
+    // cache with their own position setup and their own count of new tokens (a prefill chunk, or
+    // the one token of a decode step). Returns the final hidden states [sum T_i, C] of every new
+    // token, sequence after sequence, and advances every cache. The linear layers run once over the
+    // stacked one-token rows (ag::linear_decode) and once per longer sequence, and attention runs
+    // per sequence against its own cache, so each sequence's rows are what a forward of that
+    // sequence alone computes (bit for bit for quantised weights; f32 products round their sums in
+    // an order that may depend on the row count). One-token sequences come first (asserted).
+    struct sequence_step {
+        std::span<const std::int32_t> tokens;
+        const layer_positions* positions = nullptr;
+        kv_cache* cache = nullptr;
+    };
+    ag::var hidden_batch(ag::context& ctx, std::span<const sequence_step> steps) const;
 
     // The setup of every layer for `spec` when a run plans for `target_length` tokens.
     layer_positions positions(const variants::position_spec& spec, std::int64_t target_length, const std::string& where,
@@ -86,8 +103,20 @@ private:
         ag::var q_norm, k_norm;                   // QK-norm gains [head_dim]
         ag::var attn_post_norm, ffn_post_norm;    // sandwich norms
     };
-    ag::var block_forward(ag::context& ctx, const block& b, const ag::var& x, const layer_attention& attention,
-                          const head_shape& heads, kv_cache* cache, std::int64_t il) const;
+    // How a block multiplies by its weights and attends: one forward's (ag::linear, its cache), or a
+    // serving batch's (grouped products, each sequence against its own cache).
+    struct block_step {
+        std::function<ag::var(const ag::var& x, const ag::var& w, const std::string& name)> project;
+        std::function<ag::var(const ag::var& q_raw, const ag::var& k_raw, const ag::var& v, const layer_desc& d,
+                              std::int64_t il, const std::string& prefix)>
+            attend;
+    };
+    ag::var block_forward(ag::context& ctx, const block& b, const ag::var& x, const block_step& step,
+                          std::int64_t il) const;
+    // The input of the first block: token embeddings (scaled) plus learned or absolute positions
+    // of tokens at past .. past + time - 1.
+    ag::var embed(ag::context& ctx, std::span<const std::int32_t> tokens, std::int64_t batch, std::int64_t time,
+                  std::int64_t past, const layer_positions& positions) const;
 
     model_config config_;
     dtype type_;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <thread>
 #include <vector>
 
 #include "core/error.h"
@@ -29,6 +30,30 @@ TEST(ThreadPool, EveryIndexVisitedOnceWithAStaticPartition) {
         }
         EXPECT_LE(calls.load(), 3);
     }
+}
+
+TEST(ThreadPool, EachThreadHasItsOwnPool) {
+    // set_threads on one thread leaves another thread's pool alone: two engines in one process
+    // (issue 15) each keep the thread count they chose.
+    const int saved = pool().size();
+    set_threads(3);
+    thread_pool* main_pool = &pool();
+    thread_pool* other_pool = nullptr;
+    int other_size = 0, other_after = 0;
+    std::thread other([&] {
+        set_threads(2);
+        other_pool = &pool();
+        other_size = pool().size();
+        set_threads(1);
+        other_after = pool().size();
+    });
+    other.join();
+    EXPECT_NE(other_pool, main_pool);
+    EXPECT_EQ(other_size, 2);
+    EXPECT_EQ(other_after, 1);
+    EXPECT_EQ(&pool(), main_pool);
+    EXPECT_EQ(pool().size(), 3);
+    set_threads(saved);
 }
 
 TEST(ThreadPool, RejectsNonPositiveThreadCount) {

@@ -39,7 +39,7 @@ double max_scaled_error(const std::vector<T>& got, const ref::vec& want) {
     return err / std::max(std::sqrt(sum_sq / double(want.size())), 1e-300);
 }
 
-// set_threads is process-wide: put the count back whatever the test does.
+// set_threads changes the calling thread's pool: put the count back whatever the test does.
 struct thread_count_guard {
     int saved = pool().size();
     ~thread_count_guard() { set_threads(saved); }

@@ -174,6 +174,25 @@ def texts():
     return out
 
 
+def serve_requests():
+    """Bodies of stretch serve's endpoints: valid ones of each kind and near misses."""
+    return [
+        b'{"model":"m","prompt":"Once upon a time","max_tokens":16,"temperature":0.7,"top_p":0.9,"top_k":40,'
+        b'"min_p":0.05,"repetition_penalty":1.1,"seed":3,"stop":["\\n","."],"stream":true,'
+        b'"stream_options":{"include_usage":true},"echo":false,"logprobs":2,"pos":"yarn:factor=2"}',
+        b'{"prompt":[[1,2,3],[4,5]],"max_tokens":1,"logprobs":1,"echo":true,"temperature":0,"seed":1234}',
+        b'{"prompt":["a","b"],"n":1,"best_of":1,"suffix":null,"logit_bias":{},"user":"u","pos":"auto"}',
+        b'{"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":[{"type":"text",'
+        b'"text":"Hi"}]},{"role":"assistant","content":"Hello","name":"x"}],"max_completion_tokens":8,'
+        b'"logprobs":true,"top_logprobs":3,"presence_penalty":0,"frequency_penalty":0}',
+        b'{"prompt":"hello \u00e9\ud83d\ude00","add_special_tokens":false}',
+        b'{"tokens":[0,1,2,49151]}',
+        b'{"prompt":"x","max_tokens":-1,"temperature":"hot","extra":[1,{"a":null}]}',
+        b'{"prompt":"\xff"}',
+        b'[1,2,3]',
+    ]
+
+
 # ---- what a user types (fuzz_cli) ------------------------------------------------------------
 
 def cli_seeds():
@@ -206,7 +225,7 @@ def main():
     for i, seed in enumerate(cli_seeds()):
         (OUT / "cli").mkdir(parents=True, exist_ok=True)
         (OUT / "cli" / f"seed{i:02d}.txt").write_bytes(seed)
-    for sub in ["gguf", "llama2c", "tokenizer"]:
+    for sub in ["gguf", "llama2c", "tokenizer", "serve_request"]:
         (OUT / sub).mkdir(parents=True, exist_ok=True)
     (OUT / "gguf" / "tensors.gguf").write_bytes(tensors_gguf())
     (OUT / "gguf" / "bpe_tiny.gguf").write_bytes(bpe_gguf())
@@ -216,6 +235,8 @@ def main():
     (OUT / "llama2c" / "tok_tiny.bin").write_bytes(llama2c_tokenizer(pieces))
     for i, t in enumerate(texts()):
         (OUT / "tokenizer" / f"text{i:02d}.txt").write_bytes(t)
+    for i, body in enumerate(serve_requests()):
+        (OUT / "serve_request" / f"body{i:02d}.json").write_bytes(body)
 
 
 if __name__ == "__main__":
