@@ -9,6 +9,7 @@ fast); their values mean nothing. Crash regressions (crash-*) in the same folder
 written here.
 """
 import json
+import random
 import struct
 from pathlib import Path
 
@@ -58,6 +59,54 @@ def gguf_file(kv, tensors, alignment=32):
         out += struct.pack("<IQ", type_id, offset)
     out += b"\0" * (-len(out) % alignment)
     return out + data
+
+
+# Tiny models of every architecture stretch reads (model/architecture.cpp), under the metadata
+# keys and tensor names llama.cpp uses, so that the fuzzer starts inside read_model_config and
+# read_model. F32 weights, 8 wide, 2 query heads on 1 KV head of width 4, vocabulary 16.
+MODEL_ARCHS = {
+    # arch: (layers, extra metadata, per-layer extra tensors)
+    "llama": (2, [], []),
+    "qwen2": (2, [], ["attn_q.bias", "attn_k.bias", "attn_v.bias"]),
+    "qwen3": (2, [], ["attn_q_norm.weight", "attn_k_norm.weight"]),
+    # six layers: five sliding-window ones and a global one
+    "gemma3": (6, [("attention.sliding_window", U32, 4, None)],
+               ["attn_q_norm.weight", "attn_k_norm.weight", "post_attention_norm.weight", "post_ffw_norm.weight"]),
+}
+
+
+def model_gguf(arch, seed):
+    rng = random.Random(seed)
+    E, H, KV, D, F, V = 8, 2, 1, 4, 8, 16
+    layers, extra_kv, extra_tensors = MODEL_ARCHS[arch]
+    kv = [("general.architecture", STRING, arch, None)]
+    for key, vtype, v in [("context_length", U32, 64), ("embedding_length", U32, E), ("block_count", U32, layers),
+                          ("feed_forward_length", U32, F), ("attention.head_count", U32, H),
+                          ("attention.head_count_kv", U32, KV), ("attention.key_length", U32, D),
+                          ("attention.value_length", U32, D), ("attention.layer_norm_rms_epsilon", F32, 1e-5),
+                          ("rope.freq_base", F32, 10000.0)]:
+        kv.append((f"{arch}.{key}", vtype, v, None))
+    kv += [(f"{arch}.{key}", vtype, v, elem) for key, vtype, v, elem in extra_kv]
+
+    def tensor(name, *ne):  # ne innermost first, as GGUF stores it
+        n = 1
+        for d in ne:
+            n *= d
+        return (name, list(ne), "f32", struct.pack(f"<{n}f", *(rng.uniform(-1, 1) for _ in range(n))))
+
+    sizes = {"attn_q.bias": (H * D,), "attn_k.bias": (KV * D,), "attn_v.bias": (KV * D,),
+             "attn_q_norm.weight": (D,), "attn_k_norm.weight": (D,), "post_attention_norm.weight": (E,),
+             "post_ffw_norm.weight": (E,)}
+    tensors = [tensor("token_embd.weight", E, V), tensor("output_norm.weight", E)]
+    for il in range(layers):
+        p = f"blk.{il}."
+        tensors += [tensor(p + "attn_norm.weight", E), tensor(p + "attn_q.weight", E, H * D),
+                    tensor(p + "attn_k.weight", E, KV * D), tensor(p + "attn_v.weight", E, KV * D),
+                    tensor(p + "attn_output.weight", H * D, E), tensor(p + "ffn_norm.weight", E),
+                    tensor(p + "ffn_gate.weight", E, F), tensor(p + "ffn_up.weight", E, F),
+                    tensor(p + "ffn_down.weight", F, E)]
+        tensors += [tensor(p + name, *sizes[name]) for name in extra_tensors]
+    return gguf_file(kv, tensors)
 
 
 def dequant_block(name, n_bytes):
@@ -229,6 +278,8 @@ def main():
         (OUT / sub).mkdir(parents=True, exist_ok=True)
     (OUT / "gguf" / "tensors.gguf").write_bytes(tensors_gguf())
     (OUT / "gguf" / "bpe_tiny.gguf").write_bytes(bpe_gguf())
+    for i, arch in enumerate(MODEL_ARCHS):
+        (OUT / "gguf" / f"model_{arch}.gguf").write_bytes(model_gguf(arch, seed=i))
     (OUT / "llama2c" / "shared.bin").write_bytes(llama2c_checkpoint(4, 4, 1, 2, 1, 3, 2, True))
     (OUT / "llama2c" / "separate.bin").write_bytes(llama2c_checkpoint(4, 6, 2, 2, 2, 3, 1, False))
     pieces = [" ", "e", "t", "h", "a", "o", "n", "d", " t", "he", " the", " a", "nd", " and", "\u00e9", "\u4e16"]
