@@ -311,7 +311,7 @@ var attention(context& ctx, const var& q, const var& k, const var& v, const cpu:
               std::string name, const cpu::attention_rules& rules, const var& q_far, const var& k_far) {
     check_same_dtype(q, k);
     check_same_dtype(q, v);
-    const bool two_score = rules.far_from > 0;
+    const bool two_score = rules.two_score();
     STRETCH_ASSERT(two_score == (q_far != nullptr) && two_score == (k_far != nullptr));
     if (two_score) {
         check_same_dtype(q, q_far);

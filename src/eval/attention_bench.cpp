@@ -12,6 +12,7 @@
 #include "io/atomic_file.h"
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/gemm.h"
+#include "variants/spec.h"
 
 namespace stretch {
 
@@ -67,9 +68,18 @@ void naive_attention(const inputs& x, std::vector<float>& out, const cpu::attent
     });
 }
 
+// The kernel rules a registered method gives T queries at positions 0 .. T-1 (with its defaults for a
+// model trained on train_len tokens): the bench times the variants' own data.
+cpu::attention_rules method_rules(const std::string& spec, std::int64_t train_len, std::int64_t head_dim,
+                                  std::int64_t time) {
+    const variants::position_setup setup(variants::parse_spec(spec, "bench"),
+                                         variants::model_context{train_len, head_dim, 10000.0, time}, "bench");
+    return setup.rules(0, time, time);
+}
+
 struct row {
     std::int64_t time;
-    double fused_s, naive_s, train_s, window_s, rerope_s;
+    double fused_s, naive_s, train_s, window_s, rerope_s, dca_s, string_s, chunked_s;
 };
 
 // The slope of log time against log T from the first length to the last: 2 for O(T^2), 1 for O(T).
@@ -131,6 +141,25 @@ std::string time_svg(const std::vector<row>& rows, std::int64_t window) {
     return svg + "</svg>\n";
 }
 
+// The second table: the newer methods' forward time beside plain causal attention, same run.
+void print_method_costs(const std::vector<row>& rows, const attention_bench_options& o) {
+    const std::int64_t train_len = 4 * o.window;
+    const auto defaults = [&](const char* spec) {
+        const variants::position_setup setup(variants::parse_spec(spec, "bench"),
+                                             variants::model_context{train_len, o.head_dim, 10000.0, train_len}, "bench");
+        return setup.full_text();
+    };
+    std::printf("\nforward time beside plain causal attention (the same run), at the registry defaults for L_train = %lld:"
+                "\n  %s, %s, %s\n",
+                (long long)train_len, defaults("dca").c_str(), defaults("string").c_str(), defaults("chunked").c_str());
+    std::printf("%6s %10s %10s %7s %10s %7s %11s %8s\n", "T", "plain ms", "dca ms", "x plain", "string ms", "x plain",
+                "chunked ms", "x plain");
+    for (const row& r : rows)
+        std::printf("%6lld %10.2f %10.2f %6.2fx %10.2f %6.2fx %11.2f %7.2fx\n", (long long)r.time, 1e3 * r.fused_s,
+                    1e3 * r.dca_s, r.dca_s / r.fused_s, 1e3 * r.string_s, r.string_s / r.fused_s, 1e3 * r.chunked_s,
+                    r.chunked_s / r.fused_s);
+}
+
 }  // namespace
 
 nlohmann::json run_attention_bench(const attention_bench_options& o, double blas_square_gflops) {
@@ -148,17 +177,21 @@ nlohmann::json run_attention_bench(const attention_bench_options& o, double blas
     for (const std::int64_t t : o.lengths) {
         const cpu::attention_dims d{1, t, t, o.heads, o.heads, o.head_dim};
         inputs x(t * o.heads * o.head_dim);
-        cpu::attention_rules window, rerope;
+        cpu::attention_rules window;
         window.window = o.window;
-        rerope.far_from = o.window;
+        const std::int64_t train_len = 4 * o.window, dim = o.head_dim;
+        const cpu::attention_rules rerope = method_rules(fmt::format("rerope:window={}", o.window), train_len, dim, t);
+        const cpu::attention_rules dca = method_rules("dca", train_len, dim, t);
+        const cpu::attention_rules shifted = method_rules("string", train_len, dim, t);
+        const cpu::attention_rules chunked = method_rules("chunked", train_len, dim, t);
         const cpu::far_operands<float> far{x.qf.data(), x.kf.data()};
         const auto forward = [&](const cpu::attention_rules& rules, cpu::far_operands<float> f) {
             cpu::attention_forward<float>(x.q.data(), x.k.data(), x.v.data(), x.out.data(), x.lse.data(), d, scale,
                                           rules, f);
         };
         x.lse.resize(std::size_t(o.heads * t));
-        // All five in turn, so that their ratios hold on a busy machine; seconds per figure as above.
-        const std::vector<double> s = best_times(5 * o.seconds, {
+        // All eight in turn, so that their ratios hold on a busy machine; seconds per figure as above.
+        const std::vector<double> s = best_times(8 * o.seconds, {
             [&] { forward({}, {}); },
             [&] { naive_attention(x, x.out, d, scale, naive_scores); },
             [&] {
@@ -168,8 +201,11 @@ nlohmann::json run_attention_bench(const attention_bench_options& o, double blas
             },
             [&] { forward(window, {}); },
             [&] { forward(rerope, far); },
+            [&] { forward(dca, far); },
+            [&] { forward(shifted, far); },
+            [&] { forward(chunked, {}); },
         });
-        const row r{t, s[0], s[1], s[2], s[3], s[4]};
+        const row r{t, s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]};
         const double flops = forward_flops(t, o.heads, o.head_dim, 0);
         const double fwd = flops / r.fused_s * 1e-9, naive = flops / r.naive_s * 1e-9;
         const double train = 3.5 * flops / r.train_s * 1e-9;
@@ -188,12 +224,19 @@ nlohmann::json run_attention_bench(const attention_bench_options& o, double blas
                            {"window_forward_gflops",
                             forward_flops(t, o.heads, o.head_dim, o.window) / r.window_s * 1e-9},
                            {"rerope_forward_s", r.rerope_s},
-                           {"rerope_over_plain", r.rerope_s / r.fused_s}});
+                           {"rerope_over_plain", r.rerope_s / r.fused_s},
+                           {"dca_forward_s", r.dca_s},
+                           {"dca_over_plain", r.dca_s / r.fused_s},
+                           {"string_forward_s", r.string_s},
+                           {"string_over_plain", r.string_s / r.fused_s},
+                           {"chunked_forward_s", r.chunked_s},
+                           {"chunked_over_plain", r.chunked_s / r.fused_s}});
         rows.push_back(r);
     }
     std::printf("growth of time with T (log-log slope, %lld to %lld): full %.2f, window %.2f, rerope %.2f\n",
                 (long long)rows.front().time, (long long)rows.back().time, growth_slope(rows, &row::fused_s),
                 growth_slope(rows, &row::window_s), growth_slope(rows, &row::rerope_s));
+    print_method_costs(rows, o);
     if (!o.svg.empty()) {
         const std::string text = time_svg(rows, o.window);
         write_file_atomic(o.svg, std::as_bytes(std::span(text.data(), text.size())));

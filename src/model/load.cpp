@@ -1,5 +1,6 @@
 #include "model/load.h"
 
+#include <cmath>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -49,9 +50,8 @@ loaded_model load_llama2c(const std::string& path, const std::string& tokenizer_
     return m;
 }
 
-}  // namespace
-
-std::string positions_from_gguf(const gguf::reader& in, const std::string& arch) {
+// The position variant of <arch>.rope.scaling.* (legacy .rope.scale_linear).
+std::string rope_scaling_spec(const gguf::reader& in, const std::string& arch) {
     const std::string key = arch + ".rope.scaling.";
     const std::string type = in.get_string_or(key + "type", "none");
     const double factor = in.get_f32_or(key + "factor", 0.0f);
@@ -70,6 +70,33 @@ std::string positions_from_gguf(const gguf::reader& in, const std::string& arch)
     }
     fail("{}: {}type = '{}'; expected none, linear or yarn (the scaling types stretch reads from GGUF)", in.path(), key,
          type);
+}
+
+// The attention temperature (variants/attention/attn_temp.cpp) of <arch>.attention.temperature_scale,
+// stepping every .attention.temperature_length positions, else every .rope.scaling.original_context_length
+// (llama.cpp: Mistral Large 3 and DeepSeek 2 read the first, Mistral 3 the second); "" when the file
+// has no scale or a zero one (llama.cpp's own switch).
+std::string temperature_spec(const gguf::reader& in, const std::string& arch) {
+    const std::string scale_key = arch + ".attention.temperature_scale";
+    const double beta = in.get_f32_or(scale_key, 0.0f);
+    if (beta == 0.0) return "";
+    if (!(beta > 0.0) || !std::isfinite(beta))
+        fail("{}: {} = {:g}; expected a finite number >= 0", in.path(), scale_key, beta);
+    const std::string length_key = arch + ".attention.temperature_length";
+    const std::string original_key = arch + ".rope.scaling.original_context_length";
+    const std::uint32_t floor_len = in.get_u32_or(length_key, in.get_u32_or(original_key, 0));
+    if (floor_len == 0)
+        fail("{}: {} = {:g} without a positive {} or {}; expected the positions per temperature step", in.path(),
+             scale_key, beta, length_key, original_key);
+    return fmt::format("attn_temp:beta={:g},floor_len={},offset=0", beta, floor_len);
+}
+
+}  // namespace
+
+std::string positions_from_gguf(const gguf::reader& in, const std::string& arch) {
+    const std::string scaling = rope_scaling_spec(in, arch), temperature = temperature_spec(in, arch);
+    if (temperature.empty()) return scaling;
+    return scaling == "default" ? temperature : scaling + "+" + temperature;
 }
 
 loaded_model load_any_model(const std::string& path_or_dir, const std::string& tokenizer_path,

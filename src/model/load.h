@@ -31,7 +31,9 @@ loaded_model load_any_model(const std::string& path_or_dir, const std::string& t
                             quantized_weights weights = quantized_weights::keep);
 
 // The --pos spec for a GGUF file's rope scaling keys (<arch>.rope.scaling.type, .factor,
-// .original_context_length, .yarn_*; legacy .rope.scale_linear), "default" when it has none.
+// .original_context_length, .yarn_*; legacy .rope.scale_linear), "default" when it has none, plus
+// `attn_temp` when it carries an attention temperature (<arch>.attention.temperature_scale, with
+// .attention.temperature_length or .rope.scaling.original_context_length).
 std::string positions_from_gguf(const gguf::reader& in, const std::string& arch);
 
 }  // namespace stretch

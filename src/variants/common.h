@@ -1,8 +1,11 @@
 // Pieces several variant files share: the extension ratio s = L_target / L_train (methods.md B,
-// opening paragraph) that scaling factors default to, and the `factor` parameter built on it.
+// opening paragraph) that scaling factors default to, the `factor` parameter built on it, the
+// L_train / 4 window and the two-score split at a distance.
 #pragma once
 
 #include <algorithm>
+#include <cstdint>
+#include <functional>
 
 #include "variants/variant.h"
 
@@ -22,6 +25,11 @@ inline param_spec factor_param(std::string help) {
 inline param_spec quarter_window_param(std::string name, std::string help) {
     return {.name = std::move(name), .type = param_type::integer, .default_value = "auto", .help = std::move(help),
             .min = 1.0, .automatic = [](const model_context& c) { return double(std::max<std::int64_t>(1, c.n_ctx_train / 4)); }};
+}
+
+// The split of the ReRoPE family: the keys at distance i - j >= from are far (methods.md B9).
+inline std::function<std::int64_t(std::int64_t)> beyond_distance(std::int64_t from) {
+    return [from](std::int64_t i) { return i - from + 1; };
 }
 
 }  // namespace stretch::variants

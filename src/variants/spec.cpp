@@ -209,7 +209,7 @@ position_setup::position_setup(const position_spec& spec, const model_context& c
     for (const resolved* r : terms) {
         if (r->def->far) {
             auto branch = r->def->far(r->values, context_);
-            if (branch.from > 0) {
+            if (branch.first_near) {
                 if (far_)
                     fail("{}: '{}' and '{}' both remap far positions (two-score attention); expected at most one of them",
                          where, far_owner, r->def->name);
@@ -220,10 +220,10 @@ position_setup::position_setup(const position_spec& spec, const model_context& c
         if (r->def->mask) {
             cpu::attention_rules mine;
             r->def->mask(r->values, context_, mine);
-            if (mine.window > 0 && !mask_owner.empty())
+            if (mine.restricted() && !mask_owner.empty())
                 fail("{}: '{}' and '{}' both restrict the visible keys; expected at most one of them", where, mask_owner,
                      r->def->name);
-            if (mine.window > 0) mask_owner = r->def->name;
+            if (mine.restricted()) mask_owner = r->def->name;
         }
     }
     if (position_.def->layer_spec)
@@ -275,24 +275,27 @@ rotation position_setup::frequencies(std::int64_t length) const {
 
 cpu::attention_rules position_setup::rules(std::int64_t first_query, std::int64_t time_q, std::int64_t length) const {
     cpu::attention_rules rules;
-    if (far_) rules.far_from = far_->from;
+    if (far_)
+        for (std::int64_t i = first_query; i < first_query + time_q; ++i)
+            rules.first_near.push_back(std::clamp<std::int64_t>(far_->first_near(i), 0, i + 1));
     std::vector<const resolved*> terms{&position_};
     for (const auto& m : modifiers_) terms.push_back(&m);
     for (const resolved* r : terms) {
         if (r->def->mask) r->def->mask(r->values, context_, rules);
         if (r->def->head_slopes) rules.head_slopes = r->def->head_slopes(r->values, context_);
     }
-    // Keys j <= i that the mask leaves visible: the window's, plus sinks older than it.
+    // Keys j <= i that the mask leaves visible: the band's, plus sinks older than it.
     const auto n_visible = [&](std::int64_t i) {
-        return rules.window > 0 ? std::min(i + 1, rules.window) + std::clamp(i + 1 - rules.window, std::int64_t{0}, rules.n_sink)
-                                : i + 1;
+        const std::int64_t band = rules.band_start(i);
+        return i + 1 - band + (rules.restricted() ? std::min(band, rules.n_sink) : 0);
     };
     std::vector<double> scale(static_cast<std::size_t>(time_q), 1.0);
     bool scaled = false;
     for (const resolved* r : terms) {
         if (r->def->query_scale)
             for (std::int64_t row = 0; row < time_q; ++row) {
-                const double c = r->def->query_scale(r->values, context_, n_visible(first_query + row), length);
+                const std::int64_t i = first_query + row;
+                const double c = r->def->query_scale(r->values, context_, i, n_visible(i), length);
                 scale[static_cast<std::size_t>(row)] *= c;
                 scaled = scaled || c != 1.0;
             }

@@ -52,6 +52,10 @@ const std::vector<alias>& aliases() {
     static const std::vector<alias> list{
         {"super_baseline", "window+logn",
          "window attention at w = L_train with log-n scaling at inference (methods.md B13, post 9431)"},
+        {"llama4_temp", "attn_temp:beta=0.1,floor_len=8192,offset=1",
+         "Llama 4's attention temperature 1 + 0.1 ln(floor((p + 1) / 8192) + 1)"},
+        {"mistral3_temp", "attn_temp:beta=0.1,offset=0",
+         "Mistral 3's llama_4_scaling_beta temperature 1 + 0.1 ln(1 + floor(p / L_orig)), L_orig = L_train"},
     };
     return list;
 }

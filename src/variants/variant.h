@@ -74,10 +74,12 @@ struct rotation {
     double mscale = 1.0;
 };
 
-// The far branch of a two-score variant: pairs with i - j >= from score as
-// RoPE(q_i, query(i)) . RoPE(k_j, key(j)), i.e. at effective relative position query(i) - key(j).
+// The far branch of a two-score variant: the query at position i scores the keys j < first_near(i)
+// as RoPE(q_i, query(i)) . RoPE(k_j, key(j)), i.e. at effective relative position query(i) - key(j),
+// and the others with plain RoPE. first_near never decreases with i: the far keys are a prefix.
+// An empty first_near: no far branch.
 struct far_branch {
-    std::int64_t from = 0;
+    std::function<std::int64_t(std::int64_t)> first_near;
     std::function<double(std::int64_t)> query;
     std::function<double(std::int64_t)> key;
 };
@@ -96,10 +98,11 @@ struct variant_def {
     std::function<rotation(const param_values&, const model_context&, std::int64_t length)> frequencies;
     // Two-score variants (and sinks in cache-position mode).
     std::function<far_branch(const param_values&, const model_context&)> far;
-    // Modifiers: visibility, and the logit scale c_i of a query that sees `n_visible` keys (after the
-    // mask) with `length` tokens in the context.
+    // Modifiers: visibility, and the logit scale c_i of the query at `position` that sees `n_visible`
+    // keys (after the mask) with `length` tokens in the context.
     std::function<void(const param_values&, const model_context&, cpu::attention_rules&)> mask;
-    std::function<double(const param_values&, const model_context&, std::int64_t n_visible, std::int64_t length)>
+    std::function<double(const param_values&, const model_context&, std::int64_t position, std::int64_t n_visible,
+                         std::int64_t length)>
         query_scale;
     // Absolute encodings (sinusoidal): the vector added to the token embedding at `position` [C].
     std::function<std::vector<double>(const param_values&, const model_context&, std::int64_t position)> absolute;

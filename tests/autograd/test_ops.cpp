@@ -165,7 +165,9 @@ op_case attention_rules_case(cpu::attention_dims d, bool two_score, bool relu2 =
     rules.window = 3;
     rules.n_sink = 1;
     for (std::int64_t i = 0; i < d.time_q; ++i) rules.query_scale.push_back(1.0 + 0.25 * double(i));
-    if (two_score) rules.far_from = 2;
+    if (two_score)  // the keys at distance >= 2 are far (ReRoPE's split at w = 2)
+        for (std::int64_t r = 0; r < d.time_q; ++r)
+            rules.first_near.push_back(std::max<std::int64_t>(0, d.time_k - d.time_q + r - 1));
     if (relu2)
         for (std::int64_t i = 0; i < d.time_q; ++i) rules.relu2_divisor.push_back(2.0 + double(i));
     rules.head_slopes.assign(std::size_t(d.heads), 0.0);

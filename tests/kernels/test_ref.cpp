@@ -311,7 +311,7 @@ TEST(RefBackward, AttentionWithGroupsAndFewerQueries) {
 }
 
 TEST(RefBackward, AttentionWithEveryRule) {
-    // Window + sinks, a far split inside the window, per-query scale and ALiBi slopes, with the
+    // Window, chunks and sinks, a far split inside the band, per-query scale and ALiBi slopes, with the
     // softmax and with relu^2: the oracle's backward against finite differences of its own forward,
     // far operands included.
     ref::attention_shape s{.batch = 1, .time_q = 6, .time_k = 9, .heads = 2, .heads_kv = 1, .head_dim = 3};
@@ -320,7 +320,8 @@ TEST(RefBackward, AttentionWithEveryRule) {
     const vec dout = random_vec(n_q, 38);
     for (bool relu2 : {false, true}) {
         SCOPED_TRACE(relu2);
-        ref::attention_rules rules{.window = 5, .n_sink = 1, .far_from = 2, .query_scale = {1.1, 0.9, 1, 1.2, 1, 0.8},
+        ref::attention_rules rules{.window = 5, .chunk = 7, .n_sink = 1, .first_near = {2, 0, 3, 4, 4, 6},
+                                   .query_scale = {1.1, 0.9, 1, 1.2, 1, 0.8},
                                    .head_slopes = {0.3, 0.1}, .relu2_divisor = {}, .q_far = random_vec(n_q, 39),
                                    .k_far = random_vec(n_kv, 40)};
         if (relu2) rules.relu2_divisor = {4, 5, 6, 7, 8, 9};

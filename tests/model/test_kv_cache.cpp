@@ -95,7 +95,10 @@ INSTANTIATE_TEST_SUITE_P(EveryVariant, DecodeEqualsRecompute,
                                          "sinks:n_sink=2,window=6,position_mode=original", "rerope:window=5+logn",
                                          "yarn+logn+window:w=20", "alibi", "sinusoidal", "learned:max_positions=64",
                                          "keynorm", "relu2:n_def=fixed", "relu2:n_def=visible+window:w=9", "hwfa:window=6",
-                                         "hwfa:window=5,n_full=2,placement=middle,full_pe=rope"),
+                                         "hwfa:window=5,n_full=2,placement=middle,full_pe=rope",
+                                         "dca:chunk_size=12,local_size=3", "dca:chunk_size=10,local_size=6",
+                                         "string:shift=6,local_window=2", "attn_temp:beta=0.3,floor_len=10,offset=1",
+                                         "chunked:chunk=10", "string:shift=6,local_window=2+chunked:chunk=20+mistral3_temp"),
                          [](const testing::TestParamInfo<std::string>& info) {
                              std::string name;
                              for (char ch : info.param) name += std::isalnum(static_cast<unsigned char>(ch)) ? ch : '_';
@@ -116,7 +119,8 @@ TEST_P(GauDecodeEqualsRecompute, TokenByTokenAndChunked) {
 
 INSTANTIATE_TEST_SUITE_P(GauVariants, GauDecodeEqualsRecompute,
                          testing::Values("default", "yarn", "rerope:window=5", "sinks:n_sink=2,window=6",
-                                         "window:w=6+logn", "alibi", "keynorm", "relu2:n_def=fixed", "hwfa:window=6"),
+                                         "window:w=6+logn", "alibi", "keynorm", "relu2:n_def=fixed", "hwfa:window=6",
+                                         "dca:chunk_size=12,local_size=3", "chunked:chunk=10+attn_temp:floor_len=7"),
                          [](const testing::TestParamInfo<std::string>& info) {
                              std::string name;
                              for (char ch : info.param) name += std::isalnum(static_cast<unsigned char>(ch)) ? ch : '_';

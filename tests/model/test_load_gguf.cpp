@@ -173,5 +173,36 @@ TEST(LoadGguf, RopeScalingMetadataBecomesTheDefaultSpec) {
     }
 }
 
+// An attention temperature (llama.cpp's attention.temperature_scale) joins the file's spec as
+// attn_temp, stepping every attention.temperature_length positions (Mistral Large 3) or, without
+// that key, every rope.scaling.original_context_length (Mistral 3), offset 0.
+TEST(LoadGguf, AttentionTemperatureMetadataAddsAttnTemp) {
+    EXPECT_EQ(positions_of([](gguf::writer& w) {
+                  w.set_f32("llama.attention.temperature_scale", 0.1f);
+                  w.set_u32("llama.attention.temperature_length", 8192);
+              }),
+              "attn_temp:beta=0.1,floor_len=8192,offset=0");
+    const std::string mistral3 = positions_of([](gguf::writer& w) {
+        w.set_string("llama.rope.scaling.type", "yarn");
+        w.set_f32("llama.rope.scaling.factor", 16.0f);
+        w.set_u32("llama.rope.scaling.original_context_length", 16384);
+        w.set_f32("llama.attention.temperature_scale", 0.1f);
+    });
+    EXPECT_EQ(mistral3, "yarn:factor=16,original_max_position_embeddings=16384+attn_temp:beta=0.1,floor_len=16384,offset=0");
+    EXPECT_NO_THROW(variants::parse_spec(mistral3, "test"));
+    // A zero scale is llama.cpp's "off".
+    EXPECT_EQ(positions_of([](gguf::writer& w) { w.set_f32("llama.attention.temperature_scale", 0.0f); }), "default");
+    try {
+        positions_of([](gguf::writer& w) { w.set_f32("llama.attention.temperature_scale", 0.1f); });
+        FAIL();
+    } catch (const error& e) {
+        EXPECT_NE(std::string(e.what()).find("llama.attention.temperature_scale = 0.1 without a positive "
+                                             "llama.attention.temperature_length or "
+                                             "llama.rope.scaling.original_context_length"),
+                  std::string::npos)
+            << e.what();
+    }
+}
+
 }  // namespace
 }  // namespace stretch

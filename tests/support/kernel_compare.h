@@ -39,6 +39,14 @@ double max_scaled_error(const std::vector<T>& got, const ref::vec& want) {
     return err / std::max(std::sqrt(sum_sq / double(want.size())), 1e-300);
 }
 
+// The first near key of each of T_q query rows (query row r at position first_query + r) for a
+// two-score split at distance `from` (ReRoPE's: keys with i - j >= from are far).
+inline std::vector<std::int64_t> split_at_distance(std::int64_t from, std::int64_t first_query, std::int64_t time_q) {
+    std::vector<std::int64_t> first_near;
+    for (std::int64_t r = 0; r < time_q; ++r) first_near.push_back(std::max<std::int64_t>(0, first_query + r - from + 1));
+    return first_near;
+}
+
 // set_threads changes the calling thread's pool: put the count back whatever the test does.
 struct thread_count_guard {
     int saved = pool().size();

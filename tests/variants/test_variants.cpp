@@ -4,8 +4,12 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <fstream>
 #include <string>
+#include <tuple>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "model/transformer.h"
@@ -117,6 +121,54 @@ TEST(VariantOracle, SinksKeepTheFirstTokensAtCacheSlotDistances) {
                               return i - j < 6 ? rel(i, j) : double(std::min<std::int64_t>(i, 7) - j);
                           }, visible});
     check_against_oracle({"sinks:n_sink=2,window=6,position_mode=original", rel, visible});
+}
+
+TEST(VariantOracle, DcaUsesVllmDualChunkPositions) {
+    // rho(i, j) straight from vLLM's rules (tests/reference/make_dca_fixture.py; the first case there:
+    // chunk_size 12, local_size 3, 64 tokens, so chunks of 9 and 7 of them).
+    std::ifstream in(std::string(STRETCH_SOURCE_DIR) + "/tests/fixtures/dca/positions.json");
+    ASSERT_TRUE(in) << "missing tests/fixtures/dca/positions.json";
+    const auto first = nlohmann::json::parse(in)["cases"][0];
+    ASSERT_EQ(first["chunk_size"], 12);
+    ASSERT_EQ(first["local_size"], 3);
+    ASSERT_EQ(first["length"], test_len);
+    const auto rho = first["rho"].get<std::vector<std::vector<double>>>();
+    const auto vllm = [rho](std::int64_t i, std::int64_t j) { return rho[std::size_t(i)][std::size_t(j)]; };
+    check_against_oracle({"dca:chunk_size=12,local_size=3", vllm});
+    check_against_oracle({"dca:chunk_size=12,local_size=3", vllm}, cpu::rope_pairing::half);
+}
+
+TEST(VariantOracle, StringShiftsTheFarDistancesDown) {
+    // STRING (arXiv 2410.18745): rho = rel if rel < S, else rel - S + W
+    check_against_oracle({"string:shift=6,local_window=2", [](auto i, auto j) {
+                              const double r = rel(i, j);
+                              return r < 6 ? r : r - 6 + 2;
+                          }});
+}
+
+TEST(VariantOracle, AttentionTemperatureStepsWithThePosition) {
+    // c(p) = 1 + beta ln(floor((p + offset) / F) + 1), by the absolute position: under a chunked mask
+    // a query sees far fewer keys than p + 1, which must not matter.
+    const auto causal = [](auto i, auto j) { return j <= i; };
+    check_against_oracle({"attn_temp:beta=0.3,floor_len=10,offset=1", rel, causal, [](std::int64_t i) {
+                              return 1 + 0.3 * std::log(std::floor(double(i + 1) / 10) + 1);
+                          }});
+    // mistral3_temp: 1 + 0.1 ln(1 + floor(p / L_orig)) with L_orig = L_train = 16
+    check_against_oracle({"mistral3_temp", rel, causal, [](std::int64_t i) {
+                              return 1 + 0.1 * std::log(1 + std::floor(double(i) / 16));
+                          }});
+    check_against_oracle({"attn_temp:beta=0.2,floor_len=7+chunked:chunk=10", rel,
+                          [](auto i, auto j) { return j <= i && j / 10 == i / 10; },
+                          [](std::int64_t i) { return 1 + 0.2 * std::log(std::floor(double(i) / 7) + 1); }});
+}
+
+TEST(VariantOracle, ChunkedSeesOnlyTheQuerysOwnChunk) {
+    // Llama 4's local chunks: visible iff j <= i and floor(j / C) == floor(i / C); log n counts them.
+    const auto own_chunk = [](auto i, auto j) { return j <= i && j / 10 == i / 10; };
+    check_against_oracle({"chunked:chunk=10", rel, own_chunk});
+    check_against_oracle({"chunked:chunk=10+logn:base_len=4", rel, own_chunk, [](std::int64_t i) {
+                              return std::max(1.0, std::log(double(i % 10 + 1)) / std::log(4.0));
+                          }});
 }
 
 TEST(VariantOracle, NopeRotatesNothing) {
@@ -287,6 +339,33 @@ TEST(VariantIdentity, WindowsCoveringTheSequenceChangeNothing) {
     expect_same("self_extend:group_size=4,neighbor_window=15", "default", same_tol, 15);
     expect_same("window:w=64", "default", 0.0);
     expect_same("sinks:n_sink=4,window=60", "default", same_tol);
+    expect_same("chunked:chunk=64", "default", 0.0);
+    // dca: one chunk of 60 plus a local 4 at the start of the second: every pair at rel = i - j.
+    expect_same("dca:chunk_size=64,local_size=4", "default", same_tol);
+    expect_same("dca:chunk_size=15,local_size=3", "default", same_tol, 15);
+}
+
+TEST(VariantIdentity, StringWithoutAShiftIsDefault) {
+    expect_same("string:shift=0", "default", 0.0);
+    expect_same("string:shift=0,local_window=5", "default", 0.0);
+}
+
+TEST(VariantIdentity, TemperaturePresetsAreOneBelowTheirThreshold) {
+    // c = 1 exactly while floor((p + offset) / F) = 0: Llama 4's F = 8192, Mistral 3's F = L_train.
+    expect_same("llama4_temp", "default", 0.0);
+    expect_same("mistral3_temp", "default", 0.0, train_len);
+    expect_same("attn_temp:floor_len=64,offset=1", "default", 0.0, 63);
+    // ... and step to 1 + beta ln 2 at the threshold itself.
+    const transformer model = tiny_model();
+    const std::tuple<const char*, std::int64_t, double> presets[] = {
+        {"llama4_temp", 8191, 0.1}, {"mistral3_temp", 16, 0.1}, {"attn_temp:beta=0.5,floor_len=64,offset=1", 63, 0.5}};
+    for (const auto& [spec, threshold, beta] : presets) {
+        SCOPED_TRACE(spec);
+        const auto rules = setup_of(model, spec, threshold + 1).global().rules(threshold - 1, 2, threshold + 1);
+        ASSERT_EQ(rules.query_scale.size(), 2u);
+        EXPECT_EQ(rules.query_scale[0], 1.0);
+        EXPECT_NEAR(rules.query_scale[1], 1 + beta * std::log(2.0), 1e-15);
+    }
 }
 
 TEST(VariantIdentity, LeakyReRopeTendsToReRope) {
@@ -320,7 +399,7 @@ TEST(VariantSpec, RejectsUnknownNamesAndKeysWithTheValidOnes) {
     for (const auto* def : variants::all_variants()) names += (names.empty() ? "" : ", ") + def->name;
     for (const auto& a : variants::aliases()) names += ", " + a.name;
     EXPECT_EQ(error_of("rerpoe"), "test: unknown variant 'rerpoe'; expected one of: " + names);
-    EXPECT_EQ(names.substr(0, 24), "default, alibi, dynamic,");
+    EXPECT_EQ(names.substr(0, 29), "default, alibi, dca, dynamic,");
     EXPECT_EQ(error_of("rerope:widow=4"), "test: unknown key 'widow' for variant 'rerope'; expected one of: window");
     EXPECT_EQ(error_of("yarn:factor=0.5"), "test: yarn.factor: found '0.5', expected a number in [1, 1e+12]");
     EXPECT_EQ(error_of("rerope:window=2.5"), "test: rerope.window: found '2.5', expected an integer in [1, 2147483648]");
@@ -329,6 +408,10 @@ TEST(VariantSpec, RejectsUnknownNamesAndKeysWithTheValidOnes) {
               "test: 'rerope+yarn' names two position variants ('rerope' and 'yarn'); expected at most one, plus modifiers");
     EXPECT_EQ(error_of("window+sinks"),
               "test: 'sinks' and 'window' both restrict the visible keys; expected at most one of them");
+    EXPECT_EQ(error_of("window+chunked"),
+              "test: 'chunked' and 'window' both restrict the visible keys; expected at most one of them");
+    EXPECT_EQ(error_of("string:shift=4,local_window=4"),
+              "test: string.local_window = 4 must be below string.shift = 4 (the shift moves distances >= S down by S - W)");
     EXPECT_EQ(error_of("rerope+sinks"),
               "test: 'rerope' and 'sinks' both remap far positions (two-score attention); expected at most one of them");
     EXPECT_EQ(error_of("rerope:window=16"),
@@ -376,6 +459,9 @@ TEST(VariantSpec, CanonicalTextAndResolvedParameters) {
     // factor follows the target length: s = 64 / 16
     EXPECT_EQ(setup_of(model, "linear", 64).global().full_text(), "linear:factor=4");
     EXPECT_EQ(setup_of(model, "linear", 8).global().full_text(), "linear:factor=1");
+    // STRING's defaults: S = floor(0.33 L_train), W = min(128, S / 4); the presets expand to attn_temp.
+    EXPECT_EQ(setup_of(model, "string").global().full_text(), "string:shift=5,local_window=1");
+    EXPECT_EQ(variants::parse_spec("llama4_temp", "test").text(), "attn_temp:beta=0.1,floor_len=8192,offset=1");
 }
 
 TEST(VariantSpec, EveryVariantDocumentsItsParameters) {

@@ -31,12 +31,12 @@ struct forward_scratch {
 };
 
 // The key tiles query positions [i_lo, i_hi] may see: the keys come in two runs, sinks before the
-// window, then the band up to the diagonal. Tiles start at each run's first key, so a window's far
-// edge costs no partly used tile.
+// band, then the band up to the diagonal. Tiles start at each run's first key, so a window's far
+// edge or a chunk's start costs no partly used tile.
 void visible_key_tiles(const attention_rules& rules, std::int64_t i_lo, std::int64_t i_hi,
                        std::vector<std::pair<std::int64_t, std::int64_t>>& out) {
     out.clear();
-    const std::int64_t band_lo = rules.window > 0 ? std::max<std::int64_t>(0, i_lo - rules.window + 1) : 0;
+    const std::int64_t band_lo = rules.band_start(i_lo);
     const std::int64_t runs[2][2] = {{0, std::min(rules.n_sink, band_lo)}, {band_lo, i_hi + 1}};
     for (const auto& run : runs)
         for (std::int64_t c0 = run[0]; c0 < run[1]; c0 += key_tile) out.emplace_back(c0, std::min(c0 + key_tile, run[1]) - 1);
@@ -48,7 +48,8 @@ template <class T>
 void attention_forward(const T* q, const T* k, const T* v, T* out, T* log_sum_exp, const attention_dims& d, T scale,
                        const attention_rules& rules, far_operands<T> far) {
     STRETCH_ASSERT(d.heads % d.heads_kv == 0 && d.time_q <= d.time_k);
-    STRETCH_ASSERT(rules.far_from <= 0 || (far.q != nullptr && far.k != nullptr));
+    STRETCH_ASSERT(!rules.two_score() || (far.q != nullptr && far.k != nullptr));
+    STRETCH_ASSERT(!rules.two_score() || std::int64_t(rules.first_near.size()) == d.time_q);
     STRETCH_ASSERT(rules.query_scale.empty() || std::int64_t(rules.query_scale.size()) == d.time_q);
     STRETCH_ASSERT(rules.head_slopes.empty() || std::int64_t(rules.head_slopes.size()) == d.heads);
     STRETCH_ASSERT(rules.relu2_divisor.empty() || std::int64_t(rules.relu2_divisor.size()) == d.time_q);
@@ -127,7 +128,7 @@ void attention_forward(const T* q, const T* k, const T* v, T* out, T* log_sum_ex
             const auto n_tiles = std::int64_t(w.key_tiles.size());
             for (std::int64_t t = n_tiles * part / parts; t < n_tiles * (part + 1) / parts; ++t) {
                 const auto [c0, c1] = w.key_tiles[std::size_t(t)];
-                const tiles::block blk(rules, i_lo, i_hi, c0, c1);
+                const tiles::block blk(rules, l.offset, i_lo, i_hi, c0, c1);
                 if (!blk.any_visible) continue;
                 const std::int64_t cols = blk.cols();
                 T* s = w.s.data();

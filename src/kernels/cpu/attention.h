@@ -4,19 +4,23 @@
 // q, k and the forward's per-row log-sum-exp. Memory is O(tile) per thread plus O(T) per head: no
 // T_q x T_k buffer exists anywhere. It evaluates methods.md eq. (0.2) for every variant, given as data:
 //   S_ij = c_i * scale * q_i . k_j                      (near pairs, and all pairs of most variants)
-//   S_ij = c_i * scale * qf_i . kf_j   if i - j >= far_from > 0   (two-score variants: B9, B10, B16, B17)
-//   S_ij += -slope_h (i - j)                                                   (ALiBi, C5)
-//   masked unless j <= i and (window = 0 or i - j < window or j < n_sink)    (B13, B17)
+//   S_ij = c_i * scale * qf_i . kf_j   if j < first_near_i      (two-score variants: B9, B10, B16, B17,
+//                                                                 dca, string)
+//   S_ij += -slope_h (i - j)                                      (ALiBi, C5)
+//   masked unless j <= i and (j >= band_start(i) or j < n_sink)  (B13, B17, chunked)
+//   with band_start(i) = max(0, i - window + 1 if window > 0, chunk floor(i / chunk) if chunk > 0),
 //   P = softmax_rows(S), or with relu2 divisors n_i: P_ij = relu(S_ij)^2 / n_i (D5);
 //   O_h = P V_g,
 // query head h reads K/V head g = h / (H / H_kv); i and j are positions, query row r sits at
 // i = T_k - T_q + r (a KV-cache decode has T_q < T_k). The rotations that make q, k, qf, kf are the
-// caller's (model/transformer.cpp). Tiles the rules make invisible are never computed (a window
-// costs O(T w), not O(T^2)); two-score variants compute the far scores only on tiles holding far
-// pairs and the near ones only on tiles holding near pairs, so ReRoPE pays twice only on the tiles
-// straddling i - j = w (methods.md B9, "tiled fast path").
+// caller's (model/transformer.cpp). Tiles the rules make invisible are never computed (a window or
+// a chunk costs O(T w), not O(T^2)); two-score variants compute the far scores only on tiles holding
+// far pairs and the near ones only on tiles holding near pairs, so ReRoPE pays twice only on the
+// tiles straddling i - j = w (methods.md B9, "tiled fast path") and DCA on those straddling a chunk
+// boundary.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -33,9 +37,22 @@ struct attention_dims {
 
 // What a variant changes in eq. (0.2) besides the rotations.
 struct attention_rules {
+    bool two_score() const { return !first_near.empty(); }
+    bool restricted() const { return window > 0 || chunk > 0; }
+    // The first key of query position i's visible band (sinks aside).
+    std::int64_t band_start(std::int64_t i) const {
+        std::int64_t from = 0;
+        if (window > 0) from = std::max(from, i - window + 1);
+        if (chunk > 0) from = std::max(from, i / chunk * chunk);
+        return from;
+    }
+
     std::int64_t window = 0;          // > 0: key j visible to query i only if i - j < window
-    std::int64_t n_sink = 0;          // with a window: keys j < n_sink stay visible
-    std::int64_t far_from = 0;        // > 0: pairs with i - j >= far_from score q_far . k_far
+    std::int64_t chunk = 0;           // > 0: key j visible to query i only if j / chunk == i / chunk
+    std::int64_t n_sink = 0;          // with a window or chunk: keys j < n_sink stay visible
+    // [T_q] query row r scores the keys j < first_near[r] with q_far . k_far, the others with q . k;
+    // empty: one score set. A variant's far keys are always a prefix of the keys.
+    std::vector<std::int64_t> first_near;
     std::vector<double> query_scale;  // [T_q] logit factor c_i per query row; empty: all 1
     std::vector<double> head_slopes;  // [H] ALiBi: b_ij = -slope_h (i - j) added to the logits; empty: none
     std::vector<double> relu2_divisor;  // [T_q] n_i of the relu^2 normaliser; empty: softmax

@@ -69,9 +69,10 @@ template <class T>
 void attention_backward(const T* q, const T* k, const T* v, const T* out, const T* log_sum_exp, const T* dout, T* dq,
                         T* dk, T* dv, const attention_dims& d, T scale, const attention_rules& rules,
                         far_operands<T> far, T* dq_far, T* dk_far) {
-    const bool two_score = rules.far_from > 0;
+    const bool two_score = rules.two_score();
     const bool relu2 = !rules.relu2_divisor.empty();
     STRETCH_ASSERT(!two_score || (far.q && far.k && dq_far && dk_far));
+    STRETCH_ASSERT(!two_score || std::int64_t(rules.first_near.size()) == d.time_q);
     STRETCH_ASSERT(relu2 || log_sum_exp != nullptr);
     const tiles::geometry l(d);
     const std::int64_t dim = d.head_dim, n_q = d.batch * d.time_q * l.q_stride;
@@ -103,16 +104,16 @@ void attention_backward(const T* q, const T* k, const T* v, const T* out, const 
             const std::int64_t c0 = kt * key_tile, j_hi = std::min(c0 + key_tile, d.time_k) - 1;
             const std::int64_t kv_at = (b * d.time_k + c0) * l.kv_stride + g * dim;
             // Query rows that may see these keys: from the first key's position on, and with a window
-            // (and no sink among them) only up to the last key's position + window - 1.
+            // or chunks (and no sink among them) only up to the last query whose band reaches them.
             const std::int64_t r_begin = std::max<std::int64_t>(0, c0 - l.offset);
-            const std::int64_t r_end = rules.window > 0 && c0 >= rules.n_sink
-                                           ? std::min(d.time_q, j_hi + rules.window - l.offset)
+            const std::int64_t r_end = rules.restricted() && c0 >= rules.n_sink
+                                           ? std::min(d.time_q, tiles::last_query_seeing(rules, j_hi) + 1 - l.offset)
                                            : d.time_q;
             for (std::int64_t h = g * l.group; h < (g + 1) * l.group; ++h) {
                 const T slope = rules.head_slopes.empty() ? T(0) : T(rules.head_slopes[std::size_t(h)]);
                 for (std::int64_t r0 = r_begin; r0 < r_end; r0 += query_tile) {
                     const std::int64_t rows = std::min(query_tile, r_end - r0);
-                    const tiles::block blk(rules, l.offset + r0, l.offset + r0 + rows - 1, c0, j_hi);
+                    const tiles::block blk(rules, l.offset, l.offset + r0, l.offset + r0 + rows - 1, c0, j_hi);
                     if (!blk.any_visible) continue;
                     const std::int64_t cols = blk.cols();
                     const std::int64_t q_at = (b * d.time_q + r0) * l.q_stride + h * dim;
@@ -158,7 +159,7 @@ void attention_backward(const T* q, const T* k, const T* v, const T* out, const 
                         for (std::int64_t r = 0; r < rows; ++r) {
                             T* near = ds + r * key_tile;
                             T* far_part = w.ds_far.data() + r * key_tile;
-                            const std::int64_t n_far = tiles::far_prefix(rules, blk.i_lo + r, c0, cols);
+                            const std::int64_t n_far = tiles::far_prefix(rules, r0 + r, c0, cols);
                             std::copy(near, near + n_far, far_part);
                             std::fill(far_part + n_far, far_part + cols, T(0));
                             std::fill(near, near + n_far, T(0));

@@ -27,26 +27,44 @@ struct geometry {
           offset(d.time_k - d.time_q) {}
 };
 
-// Query positions [i_lo, i_hi] x keys [j_lo, j_hi], and what the rules make of them.
+// Query positions [i_lo, i_hi] (rows r_lo.. of the call) x keys [j_lo, j_hi], and what the rules
+// make of them. The band start and a two-score variant's first near key never decrease with the
+// position, so the block's corners decide; a block called visible may still hold no visible pair
+// (its rows are then masked whole), never the reverse.
 struct block {
-    std::int64_t i_lo, i_hi, j_lo, j_hi;
+    std::int64_t i_lo, i_hi, r_lo, j_lo, j_hi;
     bool any_visible = false;  // some pair is unmasked
     bool all_visible = false;  // no pair is masked
     bool any_near = false, any_far = false;
 
-    block(const attention_rules& r, std::int64_t i0, std::int64_t i1, std::int64_t j0, std::int64_t j1)
-        : i_lo(i0), i_hi(i1), j_lo(j0), j_hi(j1) {
-        // i - j ranges over [i_lo - j_hi, i_hi - j_lo]; causal needs >= 0, the window < window.
+    block(const attention_rules& r, std::int64_t offset, std::int64_t i0, std::int64_t i1, std::int64_t j0,
+          std::int64_t j1)
+        : i_lo(i0), i_hi(i1), r_lo(i0 - offset), j_lo(j0), j_hi(j1) {
         const bool causal_any = i_hi - j_lo >= 0;
-        const bool band_any = r.window <= 0 || i_lo - j_hi < r.window;
+        const bool band_any = !r.restricted() || j_hi >= r.band_start(i_lo);
         any_visible = causal_any && (band_any || j_lo < r.n_sink);
-        all_visible = j_hi <= i_lo && (r.window <= 0 || i_hi - j_lo < r.window || j_hi < r.n_sink);
-        any_far = r.far_from > 0 && i_hi - j_lo >= r.far_from;
-        any_near = !(r.far_from > 0 && i_lo - j_hi >= r.far_from);
+        all_visible = j_hi <= i_lo && (!r.restricted() || j_lo >= r.band_start(i_hi) || j_hi < r.n_sink);
+        if (!r.two_score()) {
+            any_near = true;
+            return;
+        }
+        const auto first = r.first_near.begin() + r_lo;
+        const auto [near_lo, near_hi] = std::minmax_element(first, first + (i_hi - i_lo + 1));
+        any_far = j_lo < *near_hi;
+        any_near = j_hi >= *near_lo;
     }
     std::int64_t rows() const { return i_hi - i_lo + 1; }
     std::int64_t cols() const { return j_hi - j_lo + 1; }
 };
+
+// The last query position that may see key j through the band (the sinks aside): every later query
+// has moved past it. Unrestricted: none (the causal mask alone).
+inline std::int64_t last_query_seeing(const attention_rules& r, std::int64_t j) {
+    std::int64_t last = std::numeric_limits<std::int64_t>::max();
+    if (r.window > 0) last = std::min(last, j + r.window - 1);
+    if (r.chunk > 0) last = std::min(last, (j / r.chunk + 1) * r.chunk - 1);
+    return last;
+}
 
 // Units of work in an order that balances a causal triangle over a static partition: unit u of a
 // run of n tiles maps to tile 0, n-1, 1, n-2, ..., so each contiguous chunk mixes long and short.
@@ -66,9 +84,9 @@ void pack_queries(const T* q, std::int64_t q_stride, std::int64_t r0, std::int64
     }
 }
 
-// How many of the keys [j_lo, j_lo + cols) are far from the query at position i: a prefix.
-inline std::int64_t far_prefix(const attention_rules& rules, std::int64_t i, std::int64_t j_lo, std::int64_t cols) {
-    return rules.far_from > 0 ? std::clamp<std::int64_t>(i - rules.far_from - j_lo + 1, 0, cols) : 0;
+// How many of the keys [j_lo, j_lo + cols) are far from query row r: a prefix.
+inline std::int64_t far_prefix(const attention_rules& rules, std::int64_t r, std::int64_t j_lo, std::int64_t cols) {
+    return rules.two_score() ? std::clamp<std::int64_t>(rules.first_near[std::size_t(r)] - j_lo, 0, cols) : 0;
 }
 
 // Logits of a block into s [rows, key_tile] (methods.md eq. 0.2 with the rules of attention.h):
@@ -91,22 +109,22 @@ void block_logits(const block& blk, std::int64_t heads, const T* qs, const T* qf
     }
     if (blk.all_visible && !mixed && slope == T(0)) return;
     // Row by row, on the key intervals the rules define: a row's far keys are a prefix of the block,
-    // and its visible keys are [0, n_sink) and [i - window + 1, i].
+    // and its visible keys are [0, n_sink) and [band_start(i), i].
     constexpr T neg_inf = -std::numeric_limits<T>::infinity();
     for (std::int64_t r = 0; r < rows; ++r) {
         const std::int64_t i = blk.i_lo + r / heads;
         T* sr = s + r * key_tile;
         if (mixed) {
             const T* sfr = far_scratch.data() + r * key_tile;
-            std::copy(sfr, sfr + far_prefix(rules, i, blk.j_lo, cols), sr);
+            std::copy(sfr, sfr + far_prefix(rules, blk.r_lo + r / heads, blk.j_lo, cols), sr);
         }
         if (slope != T(0))
             for (std::int64_t jj = 0; jj < cols; ++jj) sr[jj] -= slope * T(i - blk.j_lo - jj);
         if (blk.all_visible) continue;
         std::fill(sr + std::clamp<std::int64_t>(i - blk.j_lo + 1, 0, cols), sr + cols, neg_inf);  // future keys
-        if (rules.window > 0) {  // keys before the window that are not sinks
+        if (rules.restricted()) {  // keys before the band that are not sinks
             const std::int64_t from = std::clamp<std::int64_t>(rules.n_sink - blk.j_lo, 0, cols);
-            const std::int64_t to = std::clamp<std::int64_t>(i - rules.window + 1 - blk.j_lo, 0, cols);
+            const std::int64_t to = std::clamp<std::int64_t>(rules.band_start(i) - blk.j_lo, 0, cols);
             if (from < to) std::fill(sr + from, sr + to, neg_inf);
         }
     }

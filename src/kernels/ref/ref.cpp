@@ -16,7 +16,8 @@ namespace {
 
 std::size_t at(std::int64_t i) { return static_cast<std::size_t>(i); }
 
-bool sized(const vec& x, std::int64_t n) { return static_cast<std::int64_t>(x.size()) == n; }
+template <class V>
+bool sized(const V& x, std::int64_t n) { return static_cast<std::int64_t>(x.size()) == n; }
 
 }  // namespace
 
@@ -201,8 +202,16 @@ static std::int64_t kv_at(const attention_shape& s, std::int64_t b, std::int64_t
 }
 static std::int64_t kv_head(const attention_shape& s, std::int64_t h) { return h / (s.heads / s.heads_kv); }
 
-static bool far_pair(const attention_rules& r, std::int64_t i, std::int64_t j) {
-    return r.far_from > 0 && i - j >= r.far_from;
+static bool far_pair(const attention_rules& r, std::int64_t row, std::int64_t j) {
+    return !r.first_near.empty() && j < r.first_near[at(row)];
+}
+
+static bool visible_pair(const attention_rules& r, std::int64_t i, std::int64_t j) {
+    if (j > i) return false;
+    if (r.window <= 0 && r.chunk <= 0) return true;
+    const bool in_window = r.window <= 0 || i - j < r.window;
+    const bool in_chunk = r.chunk <= 0 || j / r.chunk == i / r.chunk;
+    return (in_window && in_chunk) || j < r.n_sink;
 }
 
 vec attention_scores(const vec& q, const vec& k, const attention_shape& s, double scale,
@@ -210,7 +219,8 @@ vec attention_scores(const vec& q, const vec& k, const attention_shape& s, doubl
     STRETCH_ASSERT(s.heads % s.heads_kv == 0 && s.time_q <= s.time_k);
     STRETCH_ASSERT(sized(q, s.batch * s.time_q * s.heads * s.head_dim));
     STRETCH_ASSERT(sized(k, s.batch * s.time_k * s.heads_kv * s.head_dim));
-    STRETCH_ASSERT(rules.far_from <= 0 || (rules.q_far.size() == q.size() && rules.k_far.size() == k.size()));
+    STRETCH_ASSERT(rules.first_near.empty() ||
+                   (rules.q_far.size() == q.size() && rules.k_far.size() == k.size() && sized(rules.first_near, s.time_q)));
     STRETCH_ASSERT(rules.query_scale.empty() || sized(rules.query_scale, s.time_q));
     STRETCH_ASSERT(rules.head_slopes.empty() || sized(rules.head_slopes, s.heads));
     const std::int64_t offset = s.time_k - s.time_q;
@@ -220,7 +230,7 @@ vec attention_scores(const vec& q, const vec& k, const attention_shape& s, doubl
             for (std::int64_t r = 0; r < s.time_q; ++r)
                 for (std::int64_t j = 0; j < s.time_k; ++j) {
                     const std::int64_t i = offset + r;
-                    const bool far = far_pair(rules, i, j);
+                    const bool far = far_pair(rules, r, j);
                     const vec& qs = far ? rules.q_far : q;
                     const vec& ks = far ? rules.k_far : k;
                     double dot = 0;
@@ -228,8 +238,7 @@ vec attention_scores(const vec& q, const vec& k, const attention_shape& s, doubl
                         dot += qs[at(q_at(s, b, r, h) + e)] * ks[at(kv_at(s, b, j, kv_head(s, h)) + e)];
                     const double c = rules.query_scale.empty() ? 1.0 : rules.query_scale[at(r)];
                     const double bias = rules.head_slopes.empty() ? 0.0 : -rules.head_slopes[at(h)] * double(i - j);
-                    const bool visible =
-                        j <= i && (rules.window <= 0 || i - j < rules.window || j < rules.n_sink);
+                    const bool visible = visible_pair(rules, i, j);
                     scores[at(((b * s.heads + h) * s.time_q + r) * s.time_k + j)] =
                         visible ? c * scale * dot + bias : -std::numeric_limits<double>::infinity();
                 }
@@ -272,17 +281,16 @@ void attention_backward(const vec& q, const vec& k, const vec& v, const vec& dou
                         const attention_shape& s, double scale, const attention_rules& rules, vec* dq_far,
                         vec* dk_far) {
     STRETCH_ASSERT(v.size() == k.size() && dout.size() == q.size());
-    STRETCH_ASSERT(rules.far_from <= 0 || (dq_far != nullptr && dk_far != nullptr));
+    STRETCH_ASSERT(rules.first_near.empty() || (dq_far != nullptr && dk_far != nullptr));
     const vec logits = attention_scores(q, k, s, scale, rules);
     const vec p = attention_probs(logits, s, rules);
     dq.assign(q.size(), 0.0);
     dk.assign(k.size(), 0.0);
     dv.assign(v.size(), 0.0);
-    if (rules.far_from > 0) {
+    if (!rules.first_near.empty()) {
         dq_far->assign(q.size(), 0.0);
         dk_far->assign(k.size(), 0.0);
     }
-    const std::int64_t offset = s.time_k - s.time_q;
     vec dp(at(s.time_k));
     for (std::int64_t b = 0; b < s.batch; ++b)
         for (std::int64_t h = 0; h < s.heads; ++h) {
@@ -308,7 +316,7 @@ void attention_backward(const vec& q, const vec& k, const vec& v, const vec& dou
                                               ? pi[j] * (dp[at(j)] - p_dot_dp)
                                               : (x > 0 ? 2 * x / rules.relu2_divisor[at(r)] : 0.0) * dp[at(j)];
                     const double ddot = c * scale * dlogit;
-                    const bool far = far_pair(rules, offset + r, j);
+                    const bool far = far_pair(rules, r, j);
                     const vec& qs = far ? rules.q_far : q;
                     const vec& ks = far ? rules.k_far : k;
                     vec& dqs = far ? *dq_far : dq;

@@ -60,15 +60,17 @@ struct attention_shape {
 
 // What a variant changes in eq. (0.2) besides the rotations (methods.md B9-B17, C5, D5), spelled
 // out again here rather than taken from kernels/cpu: key j is visible to the query at position i
-// when j <= i and (window = 0 or i - j < window or j < n_sink); a pair with i - j >= far_from > 0
+// when j <= i and j < n_sink or, in every restriction set, i - j < window (window > 0) and
+// j / chunk == i / chunk (chunk > 0); with first_near given, key j < first_near[r] of query row r
 // scores q_far . k_far instead of q . k; the logit is c_i * scale * dot - slope_h * (i - j); P is
 // the softmax of the visible logits, or relu(logit)^2 / n_i when relu2_divisor is given.
 struct attention_rules {
-    std::int64_t window = 0, n_sink = 0, far_from = 0;
+    std::int64_t window = 0, chunk = 0, n_sink = 0;
+    std::vector<std::int64_t> first_near;  // [T_q]; empty: one score set
     vec query_scale;    // [T_q] c_i; empty: all 1
     vec head_slopes;    // [H] ALiBi slopes; empty: no bias
     vec relu2_divisor;  // [T_q] n_i; empty: softmax
-    vec q_far, k_far;   // with far_from > 0: the far operands, laid out as q and k
+    vec q_far, k_far;   // with first_near: the far operands, laid out as q and k
 };
 
 // Logits [B, H, T_q, T_k] with -infinity where key j is invisible to query i (position
@@ -78,7 +80,7 @@ vec attention_scores(const vec& q, const vec& k, const attention_shape& s, doubl
 // out [B, T_q, H, D] = P V.
 vec attention(const vec& q, const vec& k, const vec& v, const attention_shape& s, double scale,
               const attention_rules& rules = {});
-// Gradients of sum(dout ⊙ out): dq, dk, dv in the layouts of q, k, v; with far_from > 0 also
+// Gradients of sum(dout ⊙ out): dq, dk, dv in the layouts of q, k, v; with first_near also
 // dq_far, dk_far (the gradients of rules.q_far, rules.k_far).
 void attention_backward(const vec& q, const vec& k, const vec& v, const vec& dout, vec& dq, vec& dk, vec& dv,
                         const attention_shape& s, double scale, const attention_rules& rules = {},

@@ -16,7 +16,8 @@
 namespace stretch::variants {
 namespace {
 
-double logn_scale(const param_values& p, const model_context&, std::int64_t n_visible, std::int64_t length) {
+double logn_scale(const param_values& p, const model_context&, std::int64_t, std::int64_t n_visible,
+                  std::int64_t length) {
     const bool inference = p.text("mode") == "inference";
     const double n_min = p.real("n_min") > 0 ? p.real("n_min") : (inference ? 1.0 : 16.0);
     const double n = std::max(double(p.text("n_def") == "visible" ? n_visible : length), n_min);

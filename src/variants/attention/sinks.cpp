@@ -1,7 +1,7 @@
 // `sinks` — attention sinks / Λ-mask (methods.md B17): keep the first n_sink tokens plus the most
 // recent W. position_mode = cache (StreamingLLM, default): positions are assigned by slot in the
 // evicting cache, so sink j is seen from query i at distance min(i, n_sink + W - 1) - j and window
-// keys at their true distance; this is a far branch (from = W, query at min(i, n_sink + W - 1), key
+// keys at their true distance; this is a far branch (keys at distance >= W, query at min(i, n_sink + W - 1), key
 // at j). position_mode = original (LM-Infinite's mask form): original positions, mask only. It
 // does not extend the usable context; it fixes the pure-window failure (B13). Defaults: n_sink 4,
 // W = L_train - n_sink. Cannot be combined with another far-branch variant (rerope, ...).
@@ -29,7 +29,7 @@ const registrar reg{variant_def{
     .far = [](const param_values& p, const model_context&) {
         if (p.text("position_mode") != "cache") return far_branch{};
         const std::int64_t last_slot = p.integer("n_sink") + p.integer("window") - 1;
-        return far_branch{p.integer("window"), [last_slot](std::int64_t i) { return double(std::min(i, last_slot)); },
+        return far_branch{beyond_distance(p.integer("window")), [last_slot](std::int64_t i) { return double(std::min(i, last_slot)); },
                           [](std::int64_t j) { return double(j); }};
     },
     .mask = [](const param_values& p, const model_context&, cpu::attention_rules& rules) {

@@ -23,7 +23,7 @@ const registrar reg{variant_def{
     .far = [](const param_values& p, const model_context&) {
         const std::int64_t w = p.integer("window");
         const double k = p.real("k");
-        return far_branch{w, [w, k](std::int64_t i) { return (double(i) + double(w) * (k - 1)) / k; },
+        return far_branch{beyond_distance(w), [w, k](std::int64_t i) { return (double(i) + double(w) * (k - 1)) / k; },
                           [k](std::int64_t j) { return double(j) / k; }};
     },
     .validate = [](const param_values& p, const model_context& c) {

@@ -22,7 +22,7 @@ const registrar reg{variant_def{
     .params = {quarter_window_param("window", "w: keys at distance >= w are seen at distance w (auto: L_train / 4)")},
     .far = [](const param_values& p, const model_context&) {
         const std::int64_t w = p.integer("window");
-        return far_branch{w, [w](std::int64_t) { return double(w); }, [](std::int64_t) { return 0.0; }};
+        return far_branch{beyond_distance(w), [w](std::int64_t) { return double(w); }, [](std::int64_t) { return 0.0; }};
     },
     .validate = [](const param_values& p, const model_context& c) {
         if (p.integer("window") >= c.n_ctx_train)

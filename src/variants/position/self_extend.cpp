@@ -29,7 +29,7 @@ const registrar reg{variant_def{
     .far = [](const param_values& p, const model_context&) {
         const std::int64_t g = p.integer("group_size"), wn = p.integer("neighbor_window");
         const auto floor_div = [g](std::int64_t x) { return x / g; };  // positions are >= 0
-        return far_branch{wn, [=](std::int64_t i) { return double(floor_div(i) + wn - floor_div(wn)); },
+        return far_branch{beyond_distance(wn), [=](std::int64_t i) { return double(floor_div(i) + wn - floor_div(wn)); },
                           [=](std::int64_t j) { return double(floor_div(j)); }};
     },
     .validate = [](const param_values& p, const model_context& c) {

@@ -1,6 +1,7 @@
 // The fused attention kernels (kernels/cpu/attention.h) against the float64 oracle (kernels/ref),
-// forward and backward, for every rule the variants produce (causal, window, window + sinks,
-// the two-score far split, per-query scale, ALiBi slopes, relu^2 divisors), at sizes that are not
+// forward and backward, for every rule the variants produce (causal, window, window + sinks, chunks,
+// the two-score far split at a distance or at chunk boundaries, per-query scale, ALiBi slopes,
+// relu^2 divisors), at sizes that are not
 // multiples of the 64 x 256 tiles, head dims 8/64/128, GQA ratios 1/2/3/4, T_q < T_k (KV-cache decode,
 // a single query included), in f32 (the SIMD path) and f64, and with one, two and three threads.
 #include "kernels/cpu/attention.h"
@@ -38,9 +39,19 @@ struct shape {
 };
 
 // Rules named as the variants that produce them.
-enum class rule_set { causal, window_sinks, far_split, window_logn, relu2_alibi, far_window_logn_alibi };
+enum class rule_set {
+    causal,
+    window_sinks,
+    far_split,
+    window_logn,
+    relu2_alibi,
+    far_window_logn_alibi,
+    chunked_scale,
+    chunk_split
+};
 const rule_set all_rules[] = {rule_set::causal,      rule_set::window_sinks, rule_set::far_split,
-                              rule_set::window_logn, rule_set::relu2_alibi,  rule_set::far_window_logn_alibi};
+                              rule_set::window_logn, rule_set::relu2_alibi,  rule_set::far_window_logn_alibi,
+                              rule_set::chunked_scale, rule_set::chunk_split};
 
 struct rules_pair {
     cpu::attention_rules cpu;
@@ -57,7 +68,7 @@ rules_pair make_rules(rule_set which, const shape& sh) {
             c.n_sink = 4;
             break;
         case rule_set::far_split:  // ReRoPE's split at w = 37 (B9)
-            c.far_from = 37;
+            c.first_near = test::split_at_distance(37, sh.time_k - sh.time_q, sh.time_q);
             break;
         case rule_set::window_logn:  // window + log n (B13, B3): c_i grows with the position
             c.window = 300;
@@ -69,16 +80,27 @@ rules_pair make_rules(rule_set which, const shape& sh) {
             for (std::int64_t h = 0; h < sh.heads; ++h) c.head_slopes.push_back(0.01 * double(h + 1));
             break;
         case rule_set::far_window_logn_alibi:  // everything on at once, a split inside a window
-            c.far_from = 21;
+            c.first_near = test::split_at_distance(21, sh.time_k - sh.time_q, sh.time_q);
             c.window = 70;
             c.n_sink = 3;
             for (std::int64_t i = 0; i < sh.time_q; ++i) c.query_scale.push_back(0.9 + 0.002 * double(i));
             for (std::int64_t h = 0; h < sh.heads; ++h) c.head_slopes.push_back(0.02 * double(h + 1));
             break;
+        case rule_set::chunked_scale:  // Llama 4's local chunks (45 keys) with a per-query temperature
+            c.chunk = 45;
+            for (std::int64_t i = 0; i < sh.time_q; ++i) c.query_scale.push_back(1.0 + 0.003 * double(i));
+            break;
+        case rule_set::chunk_split:  // DCA's split (chunks of 40, local 9): a previous chunk is near
+            for (std::int64_t r = 0; r < sh.time_q; ++r) {  // for the first 9 queries of a chunk
+                const std::int64_t i = sh.time_k - sh.time_q + r;
+                c.first_near.push_back(std::max<std::int64_t>(0, 40 * (i / 40 - (i % 40 < 9 ? 1 : 0))));
+            }
+            break;
     }
     r.ref.window = c.window;
+    r.ref.chunk = c.chunk;
     r.ref.n_sink = c.n_sink;
-    r.ref.far_from = c.far_from;
+    r.ref.first_near = c.first_near;
     r.ref.query_scale = c.query_scale;
     r.ref.head_slopes = c.head_slopes;
     r.ref.relu2_divisor = c.relu2_divisor;
@@ -101,7 +123,7 @@ void check_against_ref(const shape& sh, rule_set which, double tol) {
     const cpu::attention_dims d{sh.batch, sh.time_q, sh.time_k, sh.heads, sh.heads_kv, sh.head_dim};
     const ref::attention_shape s{sh.batch, sh.time_q, sh.time_k, sh.heads, sh.heads_kv, sh.head_dim};
     rules_pair rules = make_rules(which, sh);
-    const bool two_score = rules.cpu.far_from > 0;
+    const bool two_score = rules.cpu.two_score();
     const double scale = 1.0 / std::sqrt(double(sh.head_dim));
     const std::int64_t n_q = sh.batch * sh.time_q * sh.heads * sh.head_dim;
     const std::int64_t n_kv = sh.batch * sh.time_k * sh.heads_kv * sh.head_dim;
@@ -190,7 +212,7 @@ TEST(KernelAttention, MatchesRefWithOneAndThreeThreads) {
     for (int threads : {1, 3}) {
         SCOPED_TRACE(threads);
         set_threads(threads);
-        for (rule_set r : {rule_set::causal, rule_set::far_window_logn_alibi, rule_set::relu2_alibi})
+        for (rule_set r : {rule_set::causal, rule_set::far_window_logn_alibi, rule_set::relu2_alibi, rule_set::chunk_split})
             check_against_ref<float>(tiled_shapes[0], r, f32_tol);
     }
 }
