@@ -98,7 +98,8 @@ INSTANTIATE_TEST_SUITE_P(EveryVariant, DecodeEqualsRecompute,
                                          "hwfa:window=5,n_full=2,placement=middle,full_pe=rope",
                                          "dca:chunk_size=12,local_size=3", "dca:chunk_size=10,local_size=6",
                                          "string:shift=6,local_window=2", "attn_temp:beta=0.3,floor_len=10,offset=1",
-                                         "chunked:chunk=10", "string:shift=6,local_window=2+chunked:chunk=20+mistral3_temp"),
+                                         "chunked:chunk=10", "string:shift=6,local_window=2+chunked:chunk=20+mistral3_temp",
+                                         "p_rope:p=0.5", "pose:target=128"),
                          [](const testing::TestParamInfo<std::string>& info) {
                              std::string name;
                              for (char ch : info.param) name += std::isalnum(static_cast<unsigned char>(ch)) ? ch : '_';

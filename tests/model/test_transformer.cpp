@@ -103,6 +103,13 @@ TEST(TransformerGradients, RandomPositionsMatchFiniteDifferences) {
                           {0, 1.75, 3.5, 5.25, 7, 0, 0.5, 1, 1.5, 2});
 }
 
+TEST(TransformerGradients, PRopeAndPoseMatchFiniteDifferences) {
+    // p-RoPE: one of the two frequency pairs rotates; PoSE: each sequence at fixed drawn positions, a
+    // first chunk then a skip (0, 1 | 7, 8, 9 and 0, 1, 2, 3 | 20).
+    check_model_gradients(cpu::rope_pairing::interleaved, true, "p_rope:p=0.5");
+    check_model_gradients(cpu::rope_pairing::half, false, "pose:target=40", {0, 1, 7, 8, 9, 0, 1, 2, 3, 20});
+}
+
 TEST(TransformerGradients, LearnedPositionsMatchFiniteDifferences) {
     check_model_gradients(cpu::rope_pairing::interleaved, true, "learned");  // the table is checked too
 }

@@ -171,6 +171,18 @@ TEST(VariantOracle, ChunkedSeesOnlyTheQuerysOwnChunk) {
                           }});
 }
 
+TEST(VariantOracle, PRopeRotatesOnlyTheHighestFrequencies) {
+    // p-RoPE (arXiv 2410.06205): of the tiny model's 4 pairs (base 100, d = 8) floor(0.5 * 4) = 2, the
+    // highest theta_t = 100^(-2t/8), t = 0, 1, rotate; t = 2, 3 do not.
+    const transformer model = tiny_model();
+    const auto tokens = tokens_of(test_len);
+    test::oracle_variant ov{[](std::int64_t i, std::int64_t j, std::int64_t t) {
+        return t < 2 ? rel(i, j) * std::pow(100.0, -2.0 * double(t) / 8.0) : 0.0;
+    }};
+    EXPECT_LT(scaled_error(fast_logits(model, tokens, setup_of(model, "p_rope:p=0.5")), test::oracle_forward(model, tokens, ov)),
+              oracle_tol);
+}
+
 TEST(VariantOracle, NopeRotatesNothing) {
     check_against_oracle({"nope", [](auto, auto) { return 0.0; }});
 }
@@ -343,6 +355,11 @@ TEST(VariantIdentity, WindowsCoveringTheSequenceChangeNothing) {
     // dca: one chunk of 60 plus a local 4 at the start of the second: every pair at rel = i - j.
     expect_same("dca:chunk_size=64,local_size=4", "default", same_tol);
     expect_same("dca:chunk_size=15,local_size=3", "default", same_tol, 15);
+}
+
+TEST(VariantIdentity, PRopeEndpointsAreRopeAndNope) {
+    expect_same("p_rope:p=1", "default", 0.0);
+    expect_same("p_rope:p=0", "nope", 0.0);
 }
 
 TEST(VariantIdentity, StringWithoutAShiftIsDefault) {
