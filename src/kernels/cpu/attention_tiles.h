@@ -28,9 +28,9 @@ struct geometry {
 };
 
 // Query positions [i_lo, i_hi] (rows r_lo.. of the call) x keys [j_lo, j_hi], and what the rules
-// make of them. The band start and a two-score variant's first near key never decrease with the
-// position, so the block's corners decide; a block called visible may still hold no visible pair
-// (its rows are then masked whole), never the reverse.
+// make of them. The band start never decreases with the position, so the block's corners decide
+// visibility (a block called visible may still hold no visible pair, its rows are then masked whole,
+// never the reverse); near and far come from the least and the greatest first near key of its rows.
 struct block {
     std::int64_t i_lo, i_hi, r_lo, j_lo, j_hi;
     bool any_visible = false;  // some pair is unmasked

@@ -60,8 +60,8 @@ struct attention_shape {
 
 // What a variant changes in eq. (0.2) besides the rotations (methods.md B9-B17, C5, D5), spelled
 // out again here rather than taken from kernels/cpu: key j is visible to the query at position i
-// when j <= i and j < n_sink or, in every restriction set, i - j < window (window > 0) and
-// j / chunk == i / chunk (chunk > 0); with first_near given, key j < first_near[r] of query row r
+// when j <= i and either j < n_sink or j passes every restriction that is set, i - j < window
+// (window > 0) and j / chunk == i / chunk (chunk > 0); with first_near given, key j < first_near[r] of query row r
 // scores q_far . k_far instead of q . k; the logit is c_i * scale * dot - slope_h * (i - j); P is
 // the softmax of the visible logits, or relu(logit)^2 / n_i when relu2_divisor is given.
 struct attention_rules {
