@@ -58,7 +58,7 @@ training_state load_checkpoint(const std::string& path, transformer& model, adam
     state.step = static_cast<std::int64_t>(in.get_u64("stretch.train.step"));
     state.sampler_state = in.get_string("stretch.train.sampler_state");
     state.data_fingerprint = in.get_string("stretch.train.data_fingerprint");
-    if (in.find("stretch.train.ranks")) state.ranks = static_cast<std::int64_t>(in.get_u64("stretch.train.ranks"));
+    state.ranks = static_cast<std::int64_t>(in.get_u64_or("stretch.train.ranks", 1));
     return state;
 }
 

@@ -101,9 +101,10 @@ training_state resume_state(const std::string& checkpoint_path, transformer& mod
         if (ranks.size() > 1) whole = std::make_unique<adamw>(model.parameters(), tc);
         state = load_checkpoint(checkpoint_path, model, whole ? *whole : optimizer);
         if (state.ranks != ranks.size())
-            fail("--resume: {} was written by {} rank(s), this run has {}; resume with the same count (mpirun -np {}), "
-                 "which fixes how each batch is cut and summed",
-                 checkpoint_path, state.ranks, ranks.size(), state.ranks);
+            fail("--resume: {} was written by {} rank(s), this run has {}; resume with the same count ({}), which fixes "
+                 "how each batch is cut and summed",
+                 checkpoint_path, state.ranks, ranks.size(),
+                 state.ranks == 1 ? std::string("one process, without mpirun") : fmt::format("mpirun -np {}", state.ranks));
         if (state.data_fingerprint != sampler.fingerprint())
             fail("--data: the training files differ from the checkpoint's ({}), found {}", state.data_fingerprint,
                  sampler.fingerprint());
