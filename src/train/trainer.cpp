@@ -83,8 +83,8 @@ run_config rank0_config(const run_config& mine, const communicator& ranks) {
 }
 
 // Every rank must sample from the same training text, or the ranks' slices are not one batch.
-void check_same_data(const window_sampler& sampler, const communicator& ranks) {
-    const auto prints = ranks.all_gather(sampler.fingerprint());
+void check_same_data(const std::string& fingerprint, const communicator& ranks) {
+    const auto prints = ranks.all_gather(fingerprint);
     for (std::size_t r = 1; r < prints.size(); ++r)
         if (prints[r] != prints[0])
             fail("--data: rank {} reads other training files ({}) than rank 0 ({}); every rank must read the same data",
@@ -93,7 +93,7 @@ void check_same_data(const window_sampler& sampler, const communicator& ranks) {
 
 // Rank 0 restores the checkpoint; the weights, moments and state then go to every rank.
 training_state resume_state(const std::string& checkpoint_path, transformer& model, adamw& optimizer,
-                            data_parallel& parallel, const window_sampler& sampler, const train_config& tc) {
+                            data_parallel& parallel, const std::string& fingerprint, const train_config& tc) {
     const communicator& ranks = parallel.ranks();
     training_state state;
     std::unique_ptr<adamw> whole;  // rank 0's optimizer of every element, when its own holds a shard
@@ -105,9 +105,9 @@ training_state resume_state(const std::string& checkpoint_path, transformer& mod
                  "how each batch is cut and summed",
                  checkpoint_path, state.ranks, ranks.size(),
                  state.ranks == 1 ? std::string("one process, without mpirun") : fmt::format("mpirun -np {}", state.ranks));
-        if (state.data_fingerprint != sampler.fingerprint())
+        if (state.data_fingerprint != fingerprint)
             fail("--data: the training files differ from the checkpoint's ({}), found {}", state.data_fingerprint,
-                 sampler.fingerprint());
+                 fingerprint);
     }
     if (ranks.size() > 1) {
         parallel.broadcast_parameters();
@@ -174,7 +174,8 @@ void train(const train_options& options) {
     data_parallel parallel(model.parameters(), ranks, tc);
     adamw optimizer(model.parameters(), tc, parallel.owned());
     window_sampler sampler(std::move(documents), options.data, window, tc.seed);
-    check_same_data(sampler, ranks);
+    const std::string fingerprint = sampler.fingerprint();
+    check_same_data(fingerprint, ranks);
     variants::model_context train_context = model.position_context(window);
     train_context.training = true;
     const variants::position_setup trained(variants::parse_spec(config.model.pos, "pos"), train_context, "pos");
@@ -183,14 +184,14 @@ void train(const train_options& options) {
         draw_positions = [&trained](rng& generator, std::int64_t length) { return trained.draw_positions(generator, length); };
     training_state state;
     if (options.resume) {
-        state = resume_state(checkpoint_path, model, optimizer, parallel, sampler, tc);
+        state = resume_state(checkpoint_path, model, optimizer, parallel, fingerprint, tc);
         sampler.set_state(state.sampler_state, checkpoint_path.c_str());
         if (root) truncate_log(log_path, state.step);
     } else {
         rng init_rng(tc.seed ^ 0x9e3779b97f4a7c15ULL);  // a stream separate from the data order
         model.init(init_rng);
         parallel.broadcast_parameters();  // one set of weights, whatever each rank's machine computed
-        state.data_fingerprint = sampler.fingerprint();
+        state.data_fingerprint = fingerprint;
         state.ranks = ranks.size();
         if (root) write_file_atomic(log_path, {});
     }

@@ -410,8 +410,8 @@ TEST(CliTrainMpi, TwoRanksEqualOneProcess) {
     expect_same_log(two, sliced);
     expect_same_tensors(two + "/checkpoint.gguf", sliced + "/checkpoint.gguf");
     // One piece: the backward's GEMMs add the same products grouped otherwise (f32 rounding, ~1e-7),
-    // and 30 AdamW steps carry it on. Measured 4e-7 at most; 1e-4 leaves 250x, and a wrong slice or
-    // mean is off by more than 1e-2 within a few steps.
+    // and 30 AdamW steps carry it on. Measured 2.4e-7 at most; 1e-4 leaves 400x, while the loss of
+    // another batch (a rank reading the wrong rows) differs by 1e-2 or more.
     const auto a = read_log(two), b = read_log(whole);
     ASSERT_EQ(a.size(), b.size());
     for (std::size_t i = 0; i < a.size(); ++i)
