@@ -43,6 +43,13 @@ std::int64_t rows_per_slice(const train_config& config, int ranks) {
     return config.batch_size / slices;
 }
 
+double data_parallel_bytes(std::int64_t parameters, const train_config& config, int ranks) {
+    if (ranks * config.micro_batches == 1) return 0;
+    const std::int64_t per_rank = norm_block * ranks;
+    const std::int64_t padded = (parameters + per_rank - 1) / per_rank * per_rank;
+    return 2.0 * double(padded) * sizeof(float);
+}
+
 data_parallel::data_parallel(parameter_list parameters, const communicator& ranks, const train_config& config)
     : parameters_(std::move(parameters)),
       ranks_(ranks),

@@ -32,6 +32,12 @@ namespace stretch {
 // batch_size) when the batch does not cut into that many equal slices.
 std::int64_t rows_per_slice(const train_config& config, int ranks);
 
+// Bytes data-parallel training adds to one process's training_memory (model/memory_estimate.h): the
+// rank's gradient sum and what the all-to-all brings, [ranks, shard] f32 each, when a step has more
+// than one slice. ZeRO-1 saves the other ranks' moments between checkpoints, but rank 0 holds them all
+// while it writes one, so the estimate counts them.
+double data_parallel_bytes(std::int64_t parameters, const train_config& config, int ranks);
+
 class data_parallel {
 public:
     data_parallel(parameter_list parameters, const communicator& ranks, const train_config& config);

@@ -154,9 +154,12 @@ void train(const train_options& options) {
     const train_config& tc = config.train;
     const std::int64_t window = config.model.n_ctx_train;
     const std::int64_t slice_rows = rows_per_slice(tc, ranks.size());
-    require_memory(training_memory(config.model, slice_rows, window),
-                   fmt::format("model config ({}; {} sequences per slice x n_ctx_train {})", config.model.shape_text(),
-                               slice_rows, window));
+    memory_estimate need = training_memory(config.model, slice_rows, window);
+    need.parameters += data_parallel_bytes(config.model.n_parameters(), tc, ranks.size());
+    const std::string rows = slice_rows == tc.batch_size
+                                 ? fmt::format("batch_size {}", tc.batch_size)
+                                 : fmt::format("{} sequences per slice of batch_size {}", slice_rows, tc.batch_size);
+    require_memory(need, fmt::format("model config ({}; {} x n_ctx_train {})", config.model.shape_text(), rows, window));
 
     std::vector<std::vector<std::int32_t>> documents;
     const std::int64_t vocab = config.model.vocab_size;
