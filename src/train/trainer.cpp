@@ -119,6 +119,41 @@ training_state resume_state(const std::string& checkpoint_path, transformer& mod
     return state;
 }
 
+struct slices_result {
+    double loss_sum = 0;     // this rank's slices' losses, added in order
+    std::string bad_tensor;  // the first non-finite tensor of their forwards, or ""
+};
+
+// This rank's slices of the global batch, one after another: forward, backward, and the gradients
+// into the rank's running sum (train/data_parallel.h).
+slices_result run_slices(const transformer& model, data_parallel& parallel, const batch& global, std::int64_t window) {
+    slices_result out;
+    for (std::int64_t j = 0; j < parallel.slices_per_rank(); ++j) {
+        const batch b = parallel.slice(global, j, window);
+        ag::tape tape;
+        ag::context ctx{&tape};
+        ag::var logits = model.forward(ctx, b.inputs, parallel.rows_per_slice(), window, b.positions);
+        ag::var loss = ag::cross_entropy(ctx, logits, b.targets, "loss");
+        const double value = loss->value.data<float>()[0];
+        if (!std::isfinite(value) && out.bad_tensor.empty()) {
+            const ag::node* bad = ag::first_non_finite(tape);
+            out.bad_tensor = bad ? bad->name : "loss";
+        }
+        out.loss_sum += value;
+        tape.backward(loss);
+        parallel.add_slice_gradients();
+    }
+    return out;
+}
+
+// "'name'" of the lowest rank's first non-finite forward tensor, with that rank when there are several.
+std::string first_bad_tensor(const std::string& mine, const communicator& ranks) {
+    const auto names = ranks.all_gather(mine);
+    const auto found = std::find_if(names.begin(), names.end(), [](const std::string& n) { return !n.empty(); });
+    const std::string name = fmt::format("'{}'", found == names.end() ? "loss" : *found);
+    return ranks.size() > 1 && found != names.end() ? fmt::format("{} (rank {})", name, found - names.begin()) : name;
+}
+
 std::string format_duration(double seconds) {
     const auto s = static_cast<long>(std::lround(std::max(0.0, seconds)));
     if (s >= 3600) return fmt::format("{}h{:02}m", s / 3600, (s % 3600) / 60);
@@ -241,32 +276,11 @@ void train(const train_options& options) {
     while (state.step < tc.steps) {
         const std::int64_t step = state.step + 1;
         const batch global = sampler.next(tc.batch_size, draw_positions);  // the same on every rank
-        double loss_sum = 0;     // this rank's slices, in order
-        std::string bad_tensor;  // the first non-finite tensor of this rank's forwards
-        for (std::int64_t j = 0; j < parallel.slices_per_rank(); ++j) {
-            const batch b = parallel.slice(global, j, window);
-            ag::tape tape;
-            ag::context ctx{&tape};
-            ag::var logits = model.forward(ctx, b.inputs, slice_rows, window, b.positions);
-            ag::var loss = ag::cross_entropy(ctx, logits, b.targets, "loss");
-            const double value = loss->value.data<float>()[0];
-            if (!std::isfinite(value) && bad_tensor.empty()) {
-                const ag::node* bad = ag::first_non_finite(tape);
-                bad_tensor = bad ? bad->name : "loss";
-            }
-            loss_sum += value;
-            tape.backward(loss);
-            parallel.add_slice_gradients();
-        }
-        const double loss_value = parallel.mean_loss(loss_sum);
-        if (!std::isfinite(loss_value)) {
-            const auto names = ranks.all_gather(bad_tensor);
-            const auto found = std::find_if(names.begin(), names.end(), [](const auto& n) { return !n.empty(); });
-            const auto rank = found - names.begin();
-            fail("step {}: non-finite loss ({}); first non-finite tensor in the forward: '{}'{}; {}", step, loss_value,
-                 found == names.end() ? "loss" : *found, ranks.size() > 1 ? fmt::format(" (rank {})", rank) : "",
-                 stopped());
-        }
+        const slices_result slices = run_slices(model, parallel, global, window);
+        const double loss_value = parallel.mean_loss(slices.loss_sum);
+        if (!std::isfinite(loss_value))
+            fail("step {}: non-finite loss ({}); first non-finite tensor in the forward: {}; {}", step, loss_value,
+                 first_bad_tensor(slices.bad_tensor, ranks), stopped());
         parallel.reduce_gradients();
         const double norm = parallel.grad_norm(optimizer);
         if (!std::isfinite(norm))
