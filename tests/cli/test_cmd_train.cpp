@@ -455,24 +455,22 @@ TEST(CliTrainMpi, AKilledRankStopsTheJobAndTheResumedRunMatchesAnUninterruptedOn
         _exit(127);
     }
     close(fds[1]);
-    // Once a checkpoint is written and training has moved on, kill rank 1 (a child of mpirun whose
-    // environment says so).
+    // Once a checkpoint is written and training has moved on, kill rank 1: the process whose command
+    // line names this run's folder and whose environment says it is rank 1 (a child of mpirun in
+    // Open MPI 4, of its daemon in Open MPI 5).
     pid_t rank1 = -1;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     while (rank1 < 0 && std::chrono::steady_clock::now() < deadline) {
         std::this_thread::sleep_for(std::chrono::milliseconds(2));
         if (!std::filesystem::exists(killed + "/checkpoint.gguf") || read_log(killed).size() < 30) continue;
         for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-            const std::string stat = read_file(entry.path().string() + "/stat");
-            const auto close_paren = stat.rfind(')');
-            if (close_paren == std::string::npos) continue;
-            std::istringstream fields(stat.substr(close_paren + 2));
-            std::string state;
-            pid_t parent = 0;
-            fields >> state >> parent;
+            const std::string name = entry.path().filename().string();
+            if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+            const std::string command = read_file(entry.path().string() + "/cmdline");
             const std::string environment = read_file(entry.path().string() + "/environ");
-            if (parent == launcher && environment.find(std::string("OMPI_COMM_WORLD_RANK=1\0", 23)) != std::string::npos)
-                rank1 = pid_t(std::stol(entry.path().filename().string()));
+            if (command.find(stretch_binary()) == 0 && command.find(killed) != std::string::npos &&
+                environment.find(std::string("OMPI_COMM_WORLD_RANK=1\0", 23)) != std::string::npos)
+                rank1 = pid_t(std::stol(name));
         }
     }
     ASSERT_GT(rank1, 0) << "rank 1 was not found";
