@@ -437,7 +437,7 @@ TEST(CliTrainMpi, ZeroOneEqualsThePlainMean) {
 // ranks) gives every later loss and the final model of an uninterrupted run, bit for bit.
 TEST(CliTrainMpi, AKilledRankStopsTheJobAndTheResumedRunMatchesAnUninterruptedOne) {
     if (mpirun(2).empty()) GTEST_SKIP() << without_mpi;
-    constexpr int steps = 200;
+    constexpr int steps = 120;
     const std::string whole = fresh_dir("mpiuninterrupted"), killed = fresh_dir("mpikilled");
     const std::string args = " --set zero=1 --set log_every=1";
     ASSERT_EQ(run_command(mpirun(2) + stretch_binary() + " train " + rank_args(whole, steps) + args).status, 0);
