@@ -19,7 +19,6 @@ constexpr std::string_view vt_template =
 constexpr std::string_view noise_sentence =
     "The grass is green. The sky is blue. The sun is yellow. Here we go. There and back again.";
 constexpr std::int64_t hops = 4;            // synthetic.yaml vt: num_chains 1, num_hops 4
-constexpr std::int64_t example_tokens = 500;  // the in-context example's max_seq_length
 
 struct vt_text {
     std::string prompt, context;
@@ -64,9 +63,9 @@ std::string example_text(std::int64_t size, rng& r) {
 
 }  // namespace
 
-ruler_generator vt_generator(const tokenizer& tok) {
+ruler_generator vt_generator(const tokenizer& tok, std::int64_t example_tokens) {
     // The example's noise count: the largest whose prompt fits example_tokens (variable_tracking.py
-    // sizes it once, with tokens_to_generate 0), drawn from a fixed seed.
+    // sizes it once, max_seq_length 500 and tokens_to_generate 0), drawn from a fixed seed.
     constexpr std::uint64_t example_seed = 0x5eed;
     const auto fits = [&](std::int64_t size) {
         rng r(example_seed);

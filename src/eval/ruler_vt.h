@@ -10,7 +10,8 @@
 
 namespace stretch {
 
-// The example's haystack is sized once here with `tok`; min_size is 5 (one slot per statement).
-ruler_generator vt_generator(const tokenizer& tok);
+// The example's haystack is sized once here with `tok`: the most noise lines whose prompt fits
+// `example_tokens` (RULER: 500), or 5 (one slot per statement) when none does. min_size is 5 too.
+ruler_generator vt_generator(const tokenizer& tok, std::int64_t example_tokens = 500);
 
 }  // namespace stretch

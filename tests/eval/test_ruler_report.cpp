@@ -42,7 +42,7 @@ TEST(RulerReport, MeansOverTheSameTasks) {
     EXPECT_DOUBLE_EQ(s.overall.am, 42.5);
     EXPECT_EQ(s.overall.undefined_because, "vt@256 scored 0");
     const std::string table = ruler_table(cells, s);
-    EXPECT_NE(table.find("vt          0.00     50.00"), std::string::npos) << table;
+    EXPECT_NE(table.find("vt        0.00     50.00"), std::string::npos) << table;
     EXPECT_NE(table.find("GM           -     70.71"), std::string::npos) << table;
     EXPECT_NE(table.find("over all 4 cells: AM 42.50, GM -, HM -"), std::string::npos) << table;
     EXPECT_NE(table.find("vt@256 scored 0"), std::string::npos) << table;
