@@ -7,6 +7,7 @@ every method scored the same targets (the hash stretch records) before printing.
 
 usage: scripts/g3_table.py --model M --text F --ctx N --multiples 1,2,4 --last 1024 --samples 2
                            [--methods default,ntk,yarn,rerope,leaky_rerope,self_extend] [--threads 2]
+(the binary: $STRETCH, else build/stretch)
 """
 import argparse
 import json
@@ -16,7 +17,7 @@ import sys
 import tempfile
 
 here = os.path.dirname(os.path.abspath(__file__))
-stretch = os.path.join(here, "..", "build", "stretch")
+stretch = os.environ.get("STRETCH", os.path.join(here, "..", "build", "stretch"))
 
 
 def main():

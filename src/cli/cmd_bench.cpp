@@ -2,7 +2,10 @@
 // limit measured in the same run: f32 GEMM in the default model's training shapes as a fraction of
 // the FMA peak and of the f32 GEMM library's own square sgemm (with OpenBLAS's beside it), and training tokens/s of the default model beside
 // PyTorch CPU running the same model and steps (--peer-pytorch). With --model, a GGUF model's prefill
-// and decode tokens/s instead, beside llama.cpp with --peer-llama-cpp (bench_inference.cpp).
+// and decode tokens/s instead, beside llama.cpp with --peer-llama-cpp (bench_inference.cpp). With
+// --distributed, under mpirun: data-parallel training tokens/s and the gradient's mean over the ranks
+// beside MPI_Allreduce of the same size (docs/distributed.md; bench/distributed.sh compares 2 ranks x
+// 1 thread with 1 process x 2 threads).
 #include <cstdio>
 #include <memory>
 
@@ -11,6 +14,8 @@
 #include "cli/bench_inference.h"
 #include "cli/commands.h"
 #include "cli/number_options.h"
+#include "cli/ranks.h"
+#include "core/error.h"
 #include "core/thread_pool.h"
 #include "eval/attention_bench.h"
 #include "eval/peer_pytorch.h"
@@ -31,6 +36,8 @@ struct bench_args {
     std::string attention_svg;
     std::string peer_pytorch;  // scripts/bench_pytorch.py
     std::string python = "/usr/bin/python3";
+    bool distributed = false;
+    std::int64_t reduce_floats = 0;  // default: the default model's parameter count
     std::shared_ptr<inference_bench_args> inference = std::make_shared<inference_bench_args>();  // --model
 };
 
@@ -97,9 +104,50 @@ void run(const bench_args& a) {
     }
 }
 
+// Bus bandwidth (nccl-tests' convention): an all-reduce moves 2 (N - 1) / N of the buffer per rank,
+// so the figure is comparable across rank counts and with the link's speed.
+double bus_gb_per_s(std::int64_t floats, int ranks, double seconds) {
+    return 2.0 * double(ranks - 1) / double(ranks) * double(floats) * sizeof(float) / seconds * 1e-9;
+}
+
+void run_distributed(const bench_args& a, const communicator& world) {
+    use_threads(a.threads, world);
+    const run_config config = preset("default");
+    const std::int64_t warmup = 2;
+    const double tokens_per_s = measure_training_tokens_per_s(config, a.train_steps, warmup, world);
+    nlohmann::json report = {{"ranks", world.size()}, {"threads_per_rank", pool().size()},
+                             {"train_tokens_per_s", tokens_per_s}};
+    if (world.root())
+        std::printf("ranks %d x threads %d: training, default model (%lld parameters, global batch %lld x %lld): "
+                    "%.0f tokens/s\n",
+                    world.size(), pool().size(), (long long)config.model.n_parameters(),
+                    (long long)config.train.batch_size, (long long)config.model.n_ctx_train, tokens_per_s);
+    if (world.size() > 1) {
+        const std::int64_t floats = a.reduce_floats > 0 ? a.reduce_floats : config.model.n_parameters();
+        const reduction_figure f = measure_gradient_reduction(floats, world, 20);
+        const double ours = bus_gb_per_s(floats, world.size(), f.stretch_seconds);
+        const double mpi = bus_gb_per_s(floats, world.size(), f.mpi_seconds);
+        if (world.root()) {
+            std::printf("gradient mean over %d ranks, %lld floats (%.1f MB):\n", world.size(), (long long)floats,
+                        double(floats) * sizeof(float) * 1e-6);
+            std::printf("  stretch (all-to-all, rank-ordered sum, all-gather)  %8.3f ms  %6.2f GB/s bus\n",
+                        f.stretch_seconds * 1e3, ours);
+            std::printf("  peer    MPI_Allreduce (MPI's sum)                    %8.3f ms  %6.2f GB/s bus\n",
+                        f.mpi_seconds * 1e3, mpi);
+            std::printf("  stretch / MPI time = %.2fx\n", f.stretch_seconds / f.mpi_seconds);
+        }
+        report["reduce_floats"] = floats;
+        report["stretch_reduce_seconds"] = f.stretch_seconds;
+        report["mpi_allreduce_seconds"] = f.mpi_seconds;
+        report["stretch_reduce_bus_gb_per_s"] = ours;
+        report["mpi_allreduce_bus_gb_per_s"] = mpi;
+    }
+    if (world.root() && !a.json.empty()) write_json_atomic(a.json, report);
+}
+
 }  // namespace
 
-void add_bench_command(CLI::App& app) {
+void add_bench_command(CLI::App& app, const communicator& world) {
     auto args = std::make_shared<bench_args>();
     CLI::App* cmd = app.add_subcommand("bench", "speed beside the machine's limits (GEMM, attention, training tokens/s)");
     add_threads_option(cmd, args->threads);
@@ -115,8 +163,18 @@ void add_bench_command(CLI::App& app) {
                     "run this PyTorch peer script (scripts/bench_pytorch.py) on the same model, steps and threads");
     cmd->add_option("--python", args->python, "interpreter for --peer-pytorch (Debian's, with python3-torch)")
         ->capture_default_str();
+    cmd->add_flag("--distributed", args->distributed,
+                  "under mpirun: data-parallel training tokens/s and the gradient's mean over the ranks beside "
+                  "MPI_Allreduce");
+    cmd->add_option("--reduce-floats", args->reduce_floats,
+                    "with --distributed: gradient size to reduce (default: the default model's parameter count)")
+        ->check(in_range(integer_range(1, (std::int64_t{1} << 31) - 1)));
     add_inference_bench_options(cmd, args->inference);
-    cmd->callback([args] {
+    cmd->callback([args, world] {
+        if (args->distributed) return run_distributed(*args, world);
+        if (world.size() > 1)
+            fail("stretch bench: under mpirun, give --distributed (the other figures are one process's); found {} ranks",
+                 world.size());
         if (args->inference->request.model.empty()) return run(*args);
         if (args->threads != 0) set_threads(args->threads);
         run_inference_bench(*args->inference, args->json);

@@ -4,7 +4,8 @@
 // Methods come from repeated --method flags or a JSON config file ({"methods": [...], "lengths":
 // [...], "modes": [...], "score": "all", "apply": "always", "tokens": N}); without either, every registered method with
 // its defaults, and the log-n combinations the published tables report. A non-finite result is an
-// error, reported after the outputs are written.
+// error, reported after the outputs are written. Under mpirun the method x mode cells are spread over
+// the ranks and rank 0 writes the same files as one process (docs/distributed.md).
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -17,8 +18,8 @@
 #include "cli/eval_checks.h"
 #include "cli/number_options.h"
 #include "cli/position_options.h"
+#include "cli/ranks.h"
 #include "core/error.h"
-#include "core/thread_pool.h"
 #include "eval/by_length.h"
 #include "eval/leaderboard.h"
 #include "eval/report.h"
@@ -84,8 +85,28 @@ void apply_config(sweep_args& a, const std::string& path) {
     }
 }
 
-void run(sweep_args a) {
-    if (a.threads != 0) set_threads(a.threads);
+// Every method x mode cell, spread over the ranks; on rank 0 all of them in order, elsewhere none.
+// Cells travel as MessagePack, which keeps every number's bits (a NaN's sign included).
+std::vector<sweep_result> evaluate_cells(const communicator& world, const transformer& model,
+                                         const std::vector<std::int32_t>& tokens, const std::string& text_name,
+                                         const eval_request& base, const std::vector<variants::position_spec>& specs,
+                                         const std::vector<std::string>& labels, const std::vector<eval_mode>& modes) {
+    const auto cells = spread_over_ranks(world, specs.size() * modes.size(), [&](std::size_t c) {
+        const std::size_t i = c / modes.size();
+        const auto results = evaluate_methods(model, tokens, text_name, base, {specs[i]}, {labels[i]}, {modes[c % modes.size()]});
+        const auto bytes = nlohmann::json::to_msgpack(sweep_json(results, nullptr));
+        return std::string(bytes.begin(), bytes.end());
+    });
+    std::vector<sweep_result> results;
+    for (const std::string& cell : cells) {
+        const auto found = sweep_results_from_json(nlohmann::json::from_msgpack(cell), "a sweep cell from a rank");
+        results.insert(results.end(), found.begin(), found.end());
+    }
+    return results;
+}
+
+void run(sweep_args a, const communicator& world) {
+    use_threads(a.threads, world);
     if (!a.config.empty()) apply_config(a, a.config);
     if (a.methods.empty()) a.methods = every_method();
     const loaded_model m = load_any_model(a.model, a.tokenizer);
@@ -113,13 +134,17 @@ void run(sweep_args a) {
         check_spec_at(specs.back(), where, config, lengths_using_method(base, n_ctx));
     }
     const auto tokens = read_text_tokens(*m.tok, a.text, "--text");
-    const output_lock lock(a.out, "--out");
+    std::unique_ptr<output_lock> lock;  // rank 0 alone writes
+    if (world.root()) lock = std::make_unique<output_lock>(a.out, "--out");
 
-    std::fprintf(stderr, "sweep: %zu methods x %zu lengths x %zu modes on %s, text %s\n", specs.size(),
-                 base.lengths.size(), modes.size(), model_path.c_str(), a.text.c_str());
+    if (world.root())
+        std::fprintf(stderr, "sweep: %zu methods x %zu lengths x %zu modes on %s, text %s%s\n", specs.size(),
+                     base.lengths.size(), modes.size(), model_path.c_str(), a.text.c_str(),
+                     world.size() > 1 ? fmt::format(", over {} ranks", world.size()).c_str() : "");
     std::vector<std::string> labels;
     for (const auto& spec : specs) labels.push_back(spec.text());
-    const auto results = evaluate_methods(*m.model, tokens, a.text, base, specs, labels, modes);
+    const auto results = evaluate_cells(world, *m.model, tokens, a.text, base, specs, labels, modes);
+    if (!world.root()) return;
     std::vector<std::string> non_finite;
     for (const sweep_result& r : results)
         if (!std::isfinite(r.result.loss) || !std::isfinite(r.result.accuracy))
@@ -140,7 +165,7 @@ void run(sweep_args a) {
 
 }  // namespace
 
-void add_sweep_command(CLI::App& app) {
+void add_sweep_command(CLI::App& app, const communicator& world) {
     auto args = std::make_shared<sweep_args>();
     CLI::App* cmd = app.add_subcommand("sweep", "evaluate methods x lengths x modes: tables, plot and leaderboard");
     cmd->add_option("-m,--model", args->model, "GGUF model, llama2.c checkpoint, or training output directory")
@@ -157,7 +182,7 @@ void add_sweep_command(CLI::App& app) {
     cmd->add_option("--tokens", args->tokens, "scored tokens per cell")->capture_default_str()->check(in_range(token_range));
     cmd->add_option("--out", args->out, "output directory")->capture_default_str();
     add_threads_option(cmd, args->threads);
-    cmd->callback([args] { run(*args); });
+    cmd->callback([args, world] { run(*args, world); });
 }
 
 }  // namespace stretch::cli

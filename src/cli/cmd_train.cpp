@@ -1,11 +1,12 @@
 // `stretch train`: build the run config (preset, then --config, then --set, then --seed), read the
-// corpora and run the training loop (train/trainer.h).
+// corpora and run the training loop (train/trainer.h); under mpirun, data-parallel over the ranks
+// (docs/distributed.md).
 #include <memory>
 #include <optional>
 
 #include "cli/commands.h"
 #include "cli/number_options.h"
-#include "core/thread_pool.h"
+#include "cli/ranks.h"
 #include "train/trainer.h"
 
 namespace stretch::cli {
@@ -25,9 +26,10 @@ struct train_args {
     bool resume = false;
 };
 
-void run(const train_args& a) {
-    if (a.threads != 0) set_threads(a.threads);
+void run(const train_args& a, const communicator& world) {
+    use_threads(a.threads, world);
     train_options options;
+    options.ranks = world;
     options.config = preset(a.preset);
     if (!a.config_file.empty()) apply_config_file(options.config, a.config_file);
     for (const auto& s : a.assignments) apply_assignment(options.config, s);
@@ -42,7 +44,7 @@ void run(const train_args& a) {
 
 }  // namespace
 
-void add_train_command(CLI::App& app) {
+void add_train_command(CLI::App& app, const communicator& world) {
     auto args = std::make_shared<train_args>();
     CLI::App* cmd = app.add_subcommand("train", "train a model from scratch on text files (byte-level)");
     cmd->add_option("--preset", args->preset, "starting configuration: tiny or default")->capture_default_str();
@@ -55,7 +57,7 @@ void add_train_command(CLI::App& app) {
     add_threads_option(cmd, args->threads);
     cmd->add_option("--seed", args->seed, "random seed (overrides the config)")->check(in_range(seed_range));
     cmd->add_flag("--resume", args->resume, "continue from OUT/checkpoint.gguf");
-    cmd->callback([args] { run(*args); });
+    cmd->callback([args, world] { run(*args, world); });
 }
 
 }  // namespace stretch::cli

@@ -3,6 +3,8 @@
 // at 1x-16x the training length, plain and repeated -> one table, one plot and one leaderboard in
 // --out (the files of `stretch sweep`), plus runtime.md. Models live in OUT/models/NAME: a finished
 // one is reused, an interrupted one resumes from its checkpoint, so a killed zoo loses no work.
+// Under mpirun the entries are spread over the ranks, each trained and evaluated by one rank as one
+// process, and rank 0 writes the same files as a single process (docs/distributed.md).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -19,8 +21,8 @@
 #include "cli/commands.h"
 #include "cli/eval_checks.h"
 #include "cli/number_options.h"
+#include "cli/ranks.h"
 #include "core/error.h"
-#include "core/thread_pool.h"
 #include "eval/by_length.h"
 #include "eval/leaderboard.h"
 #include "eval/report.h"
@@ -172,8 +174,61 @@ entry_evaluation evaluate_entry(const transformer& model, const std::vector<vari
     return out;
 }
 
-void run(zoo_args a) {
-    if (a.threads != 0) set_threads(a.threads);
+// One entry's model trained (or reused) and evaluated, as rank 0 collects it.
+struct entry_outcome {
+    entry_evaluation evaluation;
+    double train_seconds = 0;
+    std::size_t rows = 0;  // methods evaluated
+};
+
+entry_outcome run_entry(const zoo_args& a, const zoo_entry& entry, const run_config& config, const eval_request& base,
+                        const std::vector<variants::position_spec>& inference, const std::vector<eval_mode>& modes,
+                        const std::vector<std::int32_t>& text_tokens) {
+    const std::int64_t n_ctx = config.model.n_ctx_train;
+    const fs::path dir = fs::path(a.out) / "models" / entry.name;
+    std::fprintf(stderr, "zoo: %s (%s)\n", entry.name.c_str(), fmt::format("{}", fmt::join(entry.settings, " ")).c_str());
+    entry_outcome out;
+    out.train_seconds = train_entry(a, config, dir);
+    const auto model = load_any_model(dir.string()).model;
+    const auto trained = variants::parse_spec(model->config().pos, fmt::format("{}: pos", dir.string()));
+    std::vector<variants::position_spec> methods{trained};
+    for (const auto& m : inference)
+        if (const auto composed = compose_method(trained, m))
+            if (std::none_of(methods.begin(), methods.end(), [&](const auto& s) { return s.text() == composed->text(); }))
+                methods.push_back(*composed);
+    std::vector<std::string> labels;
+    for (const auto& m : methods) labels.push_back(entry.name + ": " + m.text());
+    // A learned table has no rows past its length (methods.md C3): those cells stay empty.
+    eval_request request = base;
+    request.trained = trained;
+    const std::int64_t rows = variants::position_setup(trained, model->position_context(n_ctx), entry.name).learned_rows();
+    if (rows > 0) std::erase_if(request.lengths, [&](std::int64_t length) { return length > rows; });
+    out.evaluation = evaluate_entry(*model, methods, labels, request, modes, text_tokens, a.text, dir / "zoo-eval.json");
+    out.rows = methods.size() - out.evaluation.refused.size();
+    return out;
+}
+
+// An outcome between ranks: MessagePack keeps every number's bits (as cli/cmd_sweep.cpp's cells do).
+std::string encode(const entry_outcome& o) {
+    const nlohmann::json meta = {{"refused", o.evaluation.refused}, {"seconds", o.evaluation.seconds},
+                                 {"train_seconds", o.train_seconds}, {"rows", o.rows}};
+    const auto bytes = nlohmann::json::to_msgpack(sweep_json(o.evaluation.cells, meta));
+    return std::string(bytes.begin(), bytes.end());
+}
+
+entry_outcome decode(const std::string& bytes) {
+    const auto j = nlohmann::json::from_msgpack(bytes);
+    entry_outcome o;
+    o.evaluation.cells = sweep_results_from_json(j, "a zoo entry from a rank");
+    o.evaluation.refused = j["meta"]["refused"].get<std::vector<std::string>>();
+    o.evaluation.seconds = j["meta"]["seconds"].get<double>();
+    o.train_seconds = j["meta"]["train_seconds"].get<double>();
+    o.rows = j["meta"]["rows"].get<std::size_t>();
+    return o;
+}
+
+void run(zoo_args a, const communicator& world) {
+    use_threads(a.threads, world);
     if (a.text.empty()) a.text = a.val;
     const zoo_plan plan = read_plan(a);
     if (plan.entries.empty()) fail("zoo: the plan has no entries");
@@ -199,37 +254,22 @@ void run(zoo_args a) {
         require_eval_memory(c.model, base.lengths);
     }
     const auto text_tokens = read_byte_tokens(a.text, "--text", smallest_vocab);
-    const output_lock lock(a.out, "--out");
+    std::unique_ptr<output_lock> lock;  // rank 0 alone writes the tables (each rank its own models/NAME)
+    if (world.root()) lock = std::make_unique<output_lock>(a.out, "--out");
 
+    const auto outcomes = spread_over_ranks(world, plan.entries.size(), [&](std::size_t i) {
+        return encode(run_entry(a, plan.entries[i], configs[i], base, inference, modes, text_tokens));
+    });
+    if (!world.root()) return;
     std::vector<sweep_result> results;
     std::vector<std::string> not_applicable;
     std::string runtime = "| model | train (s) | evaluate (s) | rows |\n|---|---:|---:|---:|\n";
     for (std::size_t i = 0; i < plan.entries.size(); ++i) {
-        const zoo_entry& entry = plan.entries[i];
-        const fs::path dir = fs::path(a.out) / "models" / entry.name;
-        std::fprintf(stderr, "zoo: %s (%s)\n", entry.name.c_str(), fmt::format("{}", fmt::join(entry.settings, " ")).c_str());
-        const double train_seconds = train_entry(a, configs[i], dir);
-        const auto model = load_any_model(dir.string()).model;
-        const auto trained = variants::parse_spec(model->config().pos, fmt::format("{}: pos", dir.string()));
-        std::vector<variants::position_spec> methods{trained};
-        for (const auto& m : inference)
-            if (const auto composed = compose_method(trained, m))
-                if (std::none_of(methods.begin(), methods.end(), [&](const auto& s) { return s.text() == composed->text(); }))
-                    methods.push_back(*composed);
-        std::vector<std::string> labels;
-        for (const auto& m : methods) labels.push_back(entry.name + ": " + m.text());
-        // A learned table has no rows past its length (methods.md C3): those cells stay empty.
-        eval_request request = base;
-        request.trained = trained;
-        const std::int64_t rows = variants::position_setup(trained, model->position_context(n_ctx), entry.name).learned_rows();
-        if (rows > 0) std::erase_if(request.lengths, [&](std::int64_t length) { return length > rows; });
-        const entry_evaluation e =
-            evaluate_entry(*model, methods, labels, request, modes, text_tokens, a.text, dir / "zoo-eval.json");
-        results.insert(results.end(), e.cells.begin(), e.cells.end());
-        not_applicable.insert(not_applicable.end(), e.refused.begin(), e.refused.end());
-        const std::string trained_in = std::isnan(train_seconds) ? "not recorded" : fmt::format("{:.1f}", train_seconds);
-        runtime += fmt::format("| {} | {} | {:.1f} | {} |\n", entry.name, trained_in, e.seconds,
-                               methods.size() - e.refused.size());
+        const entry_outcome e = decode(outcomes[i]);
+        results.insert(results.end(), e.evaluation.cells.begin(), e.evaluation.cells.end());
+        not_applicable.insert(not_applicable.end(), e.evaluation.refused.begin(), e.evaluation.refused.end());
+        const std::string trained_in = std::isnan(e.train_seconds) ? "not recorded" : fmt::format("{:.1f}", e.train_seconds);
+        runtime += fmt::format("| {} | {} | {:.1f} | {} |\n", plan.entries[i].name, trained_in, e.evaluation.seconds, e.rows);
     }
 
     const nlohmann::json meta = {{"preset", a.preset}, {"set", a.sets},       {"data", a.data},
@@ -259,7 +299,7 @@ void run(zoo_args a) {
 
 }  // namespace
 
-void add_zoo_command(CLI::App& app) {
+void add_zoo_command(CLI::App& app, const communicator& world) {
     auto args = std::make_shared<zoo_args>();
     CLI::App* cmd = app.add_subcommand("zoo", "train one model per training-time variant, evaluate all at 1x-16x");
     cmd->add_option("--data", args->data, "training text file (repeatable)")->required();
@@ -282,7 +322,7 @@ void add_zoo_command(CLI::App& app) {
                     "always, or beyond_train (up to L_train every model runs its own encoding; methods.md G1)")
         ->capture_default_str();
     add_threads_option(cmd, args->threads);
-    cmd->callback([args] { run(*args); });
+    cmd->callback([args, world] { run(*args, world); });
 }
 
 }  // namespace stretch::cli

@@ -3,19 +3,25 @@
 // naming the file, key or flag), a bad flag, and every other exception (a file system error, memory
 // exhausted, one escaping a worker thread) — never an abort. Writing to a closed pipe or past the
 // file-size limit is an error like any other (EPIPE, EFBIG), not a signal that kills the run.
+// Under mpirun (docs/distributed.md) a failing rank ends the whole job (MPI_Abort) after its line;
+// an error every rank meets is printed once, by rank 0.
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <memory>
 #include <new>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "core/communicator.h"
 #include "core/error.h"
 
 namespace {
@@ -59,20 +65,40 @@ std::string describe(const std::exception_ptr& thrown) {
     std::_Exit(1);
 }
 
+// One rank's error ends the job. A rank other than 0 waits a moment first: when every rank meets the
+// same error (a bad flag, a missing file), rank 0's abort ends it before it prints a second line.
+[[noreturn]] void end_job(const stretch::communicator& world, const std::string& message) {
+    if (!world.root()) std::this_thread::sleep_for(std::chrono::seconds(1));
+    report(world.root() ? message : fmt::format("rank {} of {}: {}", world.rank(), world.size(), message));
+    world.abort(1);
+}
+
+// The verbs that spread their work over MPI ranks; every other one runs as one process.
+bool spreads_over_ranks(std::string_view verb) {
+    return verb == "train" || verb == "sweep" || verb == "zoo" || verb == "bench";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     std::signal(SIGPIPE, SIG_IGN);
     std::signal(SIGXFSZ, SIG_IGN);
     std::set_terminate(on_terminate);
+    std::unique_ptr<stretch::mpi_session> mpi;
+    try {
+        mpi = std::make_unique<stretch::mpi_session>(argc, argv);
+    } catch (...) {
+        return report(describe(std::current_exception()));
+    }
+    const stretch::communicator& world = mpi->world();
     CLI::App app{"stretch: train Transformer language models short, read them long"};
     app.require_subcommand(1);
-    stretch::cli::add_train_command(app);
+    stretch::cli::add_train_command(app, world);
     stretch::cli::add_eval_command(app);
-    stretch::cli::add_bench_command(app);
+    stretch::cli::add_bench_command(app, world);
     stretch::cli::add_variants_command(app);
-    stretch::cli::add_sweep_command(app);
-    stretch::cli::add_zoo_command(app);
+    stretch::cli::add_sweep_command(app, world);
+    stretch::cli::add_zoo_command(app, world);
     stretch::cli::add_ppl_command(app);
     stretch::cli::add_passkey_command(app);
     stretch::cli::add_ruler_command(app);
@@ -80,10 +106,16 @@ int main(int argc, char** argv) {
     stretch::cli::add_probe_command(app);
     stretch::cli::add_serve_command(app);
     try {
+        const std::string_view verb = argc > 1 ? argv[1] : "";
+        if (world.size() > 1 && !spreads_over_ranks(verb))
+            stretch::fail("stretch {}: runs as one process; under mpirun only train, sweep, zoo and bench spread over the "
+                          "ranks (found {} ranks)",
+                          verb, world.size());
         app.parse(argc, argv);
     } catch (const CLI::Success& e) {  // --help
         return app.exit(e);
     } catch (...) {
+        if (world.size() > 1) end_job(world, describe(std::current_exception()));
         return report(describe(std::current_exception()));
     }
     if (std::fflush(stdout) != 0 || std::ferror(stdout)) return report(fmt::format("standard output: {}", std::strerror(errno)));

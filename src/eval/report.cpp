@@ -296,7 +296,8 @@ std::string sweep_csv(const std::vector<sweep_result>& results) {
 }
 
 nlohmann::json sweep_json(const std::vector<sweep_result>& results, const nlohmann::json& meta) {
-    const auto number = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
+    // A non-finite number stays in the value: JSON text writes it as null, MessagePack (how sweep cells
+    // travel between MPI ranks, cli/cmd_sweep.cpp) keeps its bits.
     nlohmann::json rows = nlohmann::json::array();
     for (const sweep_result& r : results) {
         const length_result& x = r.result;
@@ -304,12 +305,12 @@ nlohmann::json sweep_json(const std::vector<sweep_result>& results, const nlohma
                         {"mode", eval_mode_name(x.mode)},
                         {"score", x.score.text()},
                         {"length", x.length},
-                        {"loss", number(x.loss)},
-                        {"ppl", number(x.ppl)},
-                        {"bpb", number(x.bpb)},
-                        {"accuracy", number(x.accuracy)},
+                        {"loss", x.loss},
+                        {"ppl", x.ppl},
+                        {"bpb", x.bpb},
+                        {"accuracy", x.accuracy},
                         {"tokens", x.tokens},
-                        {"seconds", number(x.seconds)}});
+                        {"seconds", x.seconds}});
     }
     return {{"meta", meta}, {"results", rows}};
 }

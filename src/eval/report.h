@@ -18,7 +18,8 @@ namespace stretch {
 // in shortest round-trip form, fields with a comma or quote quoted as RFC 4180 says.
 std::string sweep_csv(const std::vector<sweep_result>& results);
 
-// {"meta": meta, "results": [{the CSV's fields}, ...]}; a non-finite number becomes null.
+// {"meta": meta, "results": [{the CSV's fields}, ...]}; a non-finite number stays in the value and is
+// written as null in its JSON text.
 nlohmann::json sweep_json(const std::vector<sweep_result>& results, const nlohmann::json& meta);
 // The results back from sweep_json's form (null -> NaN); throws stretch::error naming `where` and
 // the first malformed row.

@@ -16,6 +16,7 @@
 #include "kernels/cpu/gemm.h"
 #include "model/transformer.h"
 #include "train/adamw.h"
+#include "train/data_parallel.h"
 
 namespace stretch {
 
@@ -134,30 +135,70 @@ double measure_openblas_square_sgemm(std::int64_t n, double seconds) {
 
 const char* openblas_core_name() { return openblas_get_corename(); }
 
-double measure_training_tokens_per_s(const run_config& config, std::int64_t steps, std::int64_t warmup) {
+double measure_training_tokens_per_s(const run_config& config, std::int64_t steps, std::int64_t warmup,
+                                     const communicator& ranks) {
     transformer model(config.model);
     rng generator(config.train.seed);
     model.init(generator);
-    adamw optimizer(model.parameters(), config.train);
+    data_parallel parallel(model.parameters(), ranks, config.train);
+    adamw optimizer(model.parameters(), config.train, parallel.owned());
     const std::int64_t b = config.train.batch_size, t = config.model.n_ctx_train;
-    std::vector<std::int32_t> inputs(std::size_t(b * t)), targets(std::size_t(b * t));
+    batch global;
+    global.inputs.resize(std::size_t(b * t));
+    global.targets.resize(std::size_t(b * t));
     double elapsed = 0;
     for (std::int64_t step = 1; step <= warmup + steps; ++step) {
-        for (auto& id : inputs) id = std::int32_t(generator.below(std::uint64_t(config.model.vocab_size)));
-        for (auto& id : targets) id = std::int32_t(generator.below(std::uint64_t(config.model.vocab_size)));
+        // The same generator on every rank: one global batch, cut into the ranks' slices.
+        for (auto& id : global.inputs) id = std::int32_t(generator.below(std::uint64_t(config.model.vocab_size)));
+        for (auto& id : global.targets) id = std::int32_t(generator.below(std::uint64_t(config.model.vocab_size)));
         const auto start = clock_type::now();
-        ag::tape tape;
-        ag::context ctx{&tape};
-        ag::var loss = ag::cross_entropy(ctx, model.forward(ctx, inputs, b, t), targets, "loss");
-        tape.backward(loss);
-        // The trainer's step (train/trainer.cpp): global-norm clipping, then AdamW.
-        const double norm = optimizer.grad_norm();
+        // The trainer's step (train/trainer.cpp): the slices, the gradients' mean over the ranks,
+        // global-norm clipping, AdamW, and (ZeRO-1) the parameters shared again.
+        for (std::int64_t j = 0; j < parallel.slices_per_rank(); ++j) {
+            const batch slice = parallel.slice(global, j, t);
+            ag::tape tape;
+            ag::context ctx{&tape};
+            tape.backward(ag::cross_entropy(ctx, model.forward(ctx, slice.inputs, parallel.rows_per_slice(), t),
+                                            slice.targets, "loss"));
+            parallel.add_slice_gradients();
+        }
+        parallel.reduce_gradients();
+        const double norm = parallel.grad_norm(optimizer);
         if (config.train.grad_clip > 0 && norm > config.train.grad_clip) optimizer.scale_grads(config.train.grad_clip / norm);
         optimizer.update(config.train.lr, step);
         optimizer.zero_grad();
+        parallel.share_parameters();
         if (step > warmup) elapsed += seconds_since(start);
     }
     return double(steps * b * t) / elapsed;
+}
+
+reduction_figure measure_gradient_reduction(std::int64_t floats, const communicator& ranks, std::int64_t rounds) {
+    rng generator(7);
+    tensor values({floats}), gradient({floats});
+    for (std::int64_t i = 0; i < floats; ++i) gradient.data<float>()[i] = float(generator.normal());
+    ag::var parameter = ag::make_var(values, "gradient", true);
+    parameter->grad = gradient;
+    train_config one_slice;
+    one_slice.batch_size = ranks.size();
+    data_parallel parallel({{"gradient", parameter}}, ranks, one_slice);
+    std::vector<float> buffer(gradient.data<float>(), gradient.data<float>() + floats);
+    const auto time = [&](const std::function<void()>& reduce) {
+        reduce();  // warm-up: buffers allocated, pages touched, connections made
+        ranks.barrier();
+        const auto start = clock_type::now();
+        for (std::int64_t r = 0; r < rounds; ++r) reduce();
+        ranks.barrier();
+        return seconds_since(start) / double(rounds);
+    };
+    reduction_figure f;
+    f.floats = floats;
+    f.stretch_seconds = time([&] {
+        parallel.add_slice_gradients();
+        parallel.reduce_gradients();
+    });
+    f.mpi_seconds = time([&] { ranks.mpi_all_reduce_sum(buffer); });
+    return f;
 }
 
 }  // namespace stretch

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/communicator.h"
 #include "train/run_config.h"
 
 namespace stretch {
@@ -40,7 +41,20 @@ double measure_openblas_square_sgemm(std::int64_t n, double seconds);
 const char* openblas_core_name();
 
 // Training tokens/s of a model (forward, backward, gradient clipping and AdamW on random tokens: the
-// trainer's step), after `warmup` steps.
-double measure_training_tokens_per_s(const run_config& config, std::int64_t steps, std::int64_t warmup);
+// trainer's step), after `warmup` steps; under several ranks, data-parallel (train/data_parallel.h)
+// with batch_size the global batch, and the figure is the global tokens over this rank's time.
+double measure_training_tokens_per_s(const run_config& config, std::int64_t steps, std::int64_t warmup,
+                                     const communicator& ranks = {});
+
+// Seconds per mean of a gradient of `floats` f32 values over the ranks (one slice per rank), as the
+// trainer forms it (all-to-all, rank-ordered sum, all-gather; train/data_parallel.h), and per
+// MPI_Allreduce of the same buffer (MPI's own sum, in an order MPI picks): the average of `rounds`
+// calls between barriers, after one warm-up call.
+struct reduction_figure {
+    std::int64_t floats = 0;
+    double stretch_seconds = 0;
+    double mpi_seconds = 0;
+};
+reduction_figure measure_gradient_reduction(std::int64_t floats, const communicator& ranks, std::int64_t rounds);
 
 }  // namespace stretch

@@ -19,6 +19,7 @@ void save_checkpoint(const std::string& path, const run_config& config, const tr
     out.set_u64("stretch.train.step", static_cast<std::uint64_t>(state.step));
     out.set_string("stretch.train.sampler_state", state.sampler_state);
     out.set_string("stretch.train.data_fingerprint", state.data_fingerprint);
+    out.set_u64("stretch.train.ranks", static_cast<std::uint64_t>(state.ranks));
     write_model_weights(out, model);
     const auto& params = optimizer.parameters();
     for (std::size_t i = 0; i < params.size(); ++i) {
@@ -57,6 +58,7 @@ training_state load_checkpoint(const std::string& path, transformer& model, adam
     state.step = static_cast<std::int64_t>(in.get_u64("stretch.train.step"));
     state.sampler_state = in.get_string("stretch.train.sampler_state");
     state.data_fingerprint = in.get_string("stretch.train.data_fingerprint");
+    state.ranks = static_cast<std::int64_t>(in.get_u64_or("stretch.train.ranks", 1));
     return state;
 }
 

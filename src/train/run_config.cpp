@@ -67,7 +67,13 @@ const std::vector<key>& keys() {
         const number_range count = integer_range(1, std::int64_t{1} << 40);
         for (key k : {
                  make_key("steps", "optimizer steps", t, &T::steps, count),
-                 make_key("batch_size", "sequences per step", t, &T::batch_size, integer_range(1, 1 << 20)),
+                 make_key("batch_size", "sequences per step, over all ranks", t, &T::batch_size,
+                          integer_range(1, 1 << 20)),
+                 make_key("micro_batches",
+                          "split each rank's share of the batch into this many slices run one after another "
+                          "(gradient accumulation: the memory of one slice)",
+                          t, &T::micro_batches, integer_range(1, 1 << 20)),
+                 make_key("zero", "ZeRO-1 under mpirun: shard the AdamW moments over the ranks", t, &T::zero),
                  make_key("lr", "peak learning rate", t, &T::lr, adamw_ranges::lr),
                  make_key("min_lr_ratio", "final learning rate as a fraction of lr (cosine)", t, &T::min_lr_ratio,
                           real_range(0, 1)),

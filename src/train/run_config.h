@@ -17,7 +17,9 @@ namespace stretch {
 
 struct train_config {
     std::int64_t steps = 800;
-    std::int64_t batch_size = 16;
+    std::int64_t batch_size = 16;    // sequences per step, over all ranks (the global batch)
+    std::int64_t micro_batches = 1;  // slices of each rank's share, run one after another
+    bool zero = false;               // ZeRO-1: shard the AdamW moments over the ranks
     double lr = 2e-3;
     double min_lr_ratio = 0.1;   // cosine schedule decays to lr * min_lr_ratio
     std::int64_t warmup_steps = 50;

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -9,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -25,6 +27,7 @@
 #include "train/adamw.h"
 #include "train/checkpoint.h"
 #include "train/data_loader.h"
+#include "train/data_parallel.h"
 
 namespace stretch {
 
@@ -69,6 +72,88 @@ void report_resume_overrides(const run_config& given, const run_config& kept, co
                              "ignored: %s\n", checkpoint.c_str(), fmt::format("{}", fmt::join(differ, ", ")).c_str());
 }
 
+// The run config every rank trains: rank 0's (a resumed run's is in the checkpoint only rank 0 reads).
+run_config rank0_config(const run_config& mine, const communicator& ranks) {
+    if (ranks.size() == 1) return mine;
+    const std::string text = ranks.broadcast(json_text(to_json(mine)));
+    if (ranks.root()) return mine;
+    run_config config;
+    apply_json(config, nlohmann::json::parse(text), "rank 0's run config");
+    return config;
+}
+
+// Every rank must sample from the same training text, or the ranks' slices are not one batch.
+void check_same_data(const std::string& fingerprint, const communicator& ranks) {
+    const auto prints = ranks.all_gather(fingerprint);
+    for (std::size_t r = 1; r < prints.size(); ++r)
+        if (prints[r] != prints[0])
+            fail("--data: rank {} reads other training files ({}) than rank 0 ({}); every rank must read the same data",
+                 r, prints[r], prints[0]);
+}
+
+// Rank 0 restores the checkpoint; the weights, moments and state then go to every rank.
+training_state resume_state(const std::string& checkpoint_path, transformer& model, adamw& optimizer,
+                            data_parallel& parallel, const std::string& fingerprint, const train_config& tc) {
+    const communicator& ranks = parallel.ranks();
+    training_state state;
+    std::unique_ptr<adamw> whole;  // rank 0's optimizer of every element, when its own holds a shard
+    if (ranks.root()) {
+        if (ranks.size() > 1) whole = std::make_unique<adamw>(model.parameters(), tc);
+        state = load_checkpoint(checkpoint_path, model, whole ? *whole : optimizer);
+        if (state.ranks != ranks.size())
+            fail("--resume: {} was written by {} rank(s), this run has {}; resume with the same count ({}), which fixes "
+                 "how each batch is cut and summed",
+                 checkpoint_path, state.ranks, ranks.size(),
+                 state.ranks == 1 ? std::string("one process, without mpirun") : fmt::format("mpirun -np {}", state.ranks));
+        if (state.data_fingerprint != fingerprint)
+            fail("--data: the training files differ from the checkpoint's ({}), found {}", state.data_fingerprint,
+                 fingerprint);
+    }
+    if (ranks.size() > 1) {
+        parallel.broadcast_parameters();
+        parallel.scatter_moments(whole.get(), optimizer);
+        ranks.broadcast(std::as_writable_bytes(std::span(&state.step, 1)));
+        state.sampler_state = ranks.broadcast(state.sampler_state);
+        state.ranks = ranks.size();
+    }
+    return state;
+}
+
+struct slices_result {
+    double loss_sum = 0;     // this rank's slices' losses, added in order
+    std::string bad_tensor;  // the first non-finite tensor of their forwards, or ""
+};
+
+// This rank's slices of the global batch, one after another: forward, backward, and the gradients
+// into the rank's running sum (train/data_parallel.h).
+slices_result run_slices(const transformer& model, data_parallel& parallel, const batch& global, std::int64_t window) {
+    slices_result out;
+    for (std::int64_t j = 0; j < parallel.slices_per_rank(); ++j) {
+        const batch b = parallel.slice(global, j, window);
+        ag::tape tape;
+        ag::context ctx{&tape};
+        ag::var logits = model.forward(ctx, b.inputs, parallel.rows_per_slice(), window, b.positions);
+        ag::var loss = ag::cross_entropy(ctx, logits, b.targets, "loss");
+        const double value = loss->value.data<float>()[0];
+        if (!std::isfinite(value) && out.bad_tensor.empty()) {
+            const ag::node* bad = ag::first_non_finite(tape);
+            out.bad_tensor = bad ? bad->name : "loss";
+        }
+        out.loss_sum += value;
+        tape.backward(loss);
+        parallel.add_slice_gradients();
+    }
+    return out;
+}
+
+// "'name'" of the lowest rank's first non-finite forward tensor, with that rank when there are several.
+std::string first_bad_tensor(const std::string& mine, const communicator& ranks) {
+    const auto names = ranks.all_gather(mine);
+    const auto found = std::find_if(names.begin(), names.end(), [](const std::string& n) { return !n.empty(); });
+    const std::string name = fmt::format("'{}'", found == names.end() ? "loss" : *found);
+    return ranks.size() > 1 && found != names.end() ? fmt::format("{} (rank {})", name, found - names.begin()) : name;
+}
+
 std::string format_duration(double seconds) {
     const auto s = static_cast<long>(std::lround(std::max(0.0, seconds)));
     if (s >= 3600) return fmt::format("{}h{:02}m", s / 3600, (s % 3600) / 60);
@@ -79,18 +164,22 @@ std::string format_duration(double seconds) {
 }  // namespace
 
 void train(const train_options& options) {
+    const communicator& ranks = options.ranks;
+    const bool root = ranks.root();
     const fs::path out_dir(options.out_dir);
     const std::string checkpoint_path = (out_dir / "checkpoint.gguf").string();
     const std::string log_path = (out_dir / "log.jsonl").string();
 
-    const output_lock lock(options.out_dir, "--out");
+    std::unique_ptr<output_lock> lock;  // rank 0 alone writes to the output folder
+    if (root) lock = std::make_unique<output_lock>(options.out_dir, "--out");
     run_config config = options.config;
-    if (options.resume) {
+    if (root && options.resume) {
         if (!fs::exists(checkpoint_path))
             fail("--resume: {} does not exist, expected a checkpoint from an earlier run", checkpoint_path);
         config = read_checkpoint_config(checkpoint_path);
         report_resume_overrides(options.config, config, checkpoint_path);
     }
+    config = rank0_config(config, ranks);
     if (options.steps) config.train.steps = *options.steps;
     check_ranges(config, "run config");
     config.model.validate("model config");
@@ -99,22 +188,32 @@ void train(const train_options& options) {
              config.model.vocab_size);
     const train_config& tc = config.train;
     const std::int64_t window = config.model.n_ctx_train;
-    require_memory(training_memory(config.model, tc.batch_size, window),
-                   fmt::format("model config ({}; batch_size {} x n_ctx_train {})", config.model.shape_text(),
-                               tc.batch_size, window));
+    const std::int64_t slice_rows = rows_per_slice(tc, ranks.size());
+    memory_estimate need = training_memory(config.model, slice_rows, window);
+    need.parameters += data_parallel_bytes(config.model.n_parameters(), tc, ranks.size());
+    const std::string rows = slice_rows == tc.batch_size
+                                 ? fmt::format("batch_size {}", tc.batch_size)
+                                 : fmt::format("{} sequences per slice of batch_size {}", slice_rows, tc.batch_size);
+    require_memory(need, fmt::format("model config ({}; {} x n_ctx_train {})", config.model.shape_text(), rows, window));
 
     std::vector<std::vector<std::int32_t>> documents;
     const std::int64_t vocab = config.model.vocab_size;
     for (const auto& path : options.data) documents.push_back(read_byte_tokens(path, "--data", vocab));
     if (documents.empty()) fail("--data: no training file given, expected at least one");
-    const auto val_tokens = read_byte_tokens(options.val, "--val", vocab);
-    const batch val = validation_windows(val_tokens, window, tc.eval_windows);
-    if (val.inputs.empty())
-        fail("--val {}: {} tokens, expected at least n_ctx_train + 1 = {}", options.val, val_tokens.size(), window + 1);
+    batch val;  // rank 0 alone validates
+    if (root) {
+        const auto val_tokens = read_byte_tokens(options.val, "--val", vocab);
+        val = validation_windows(val_tokens, window, tc.eval_windows);
+        if (val.inputs.empty())
+            fail("--val {}: {} tokens, expected at least n_ctx_train + 1 = {}", options.val, val_tokens.size(), window + 1);
+    }
 
     transformer model(config.model);
-    adamw optimizer(model.parameters(), tc);
+    data_parallel parallel(model.parameters(), ranks, tc);
+    adamw optimizer(model.parameters(), tc, parallel.owned());
     window_sampler sampler(std::move(documents), options.data, window, tc.seed);
+    const std::string fingerprint = sampler.fingerprint();
+    check_same_data(fingerprint, ranks);
     variants::model_context train_context = model.position_context(window);
     train_context.training = true;
     const variants::position_setup trained(variants::parse_spec(config.model.pos, "pos"), train_context, "pos");
@@ -123,25 +222,33 @@ void train(const train_options& options) {
         draw_positions = [&trained](rng& generator, std::int64_t length) { return trained.draw_positions(generator, length); };
     training_state state;
     if (options.resume) {
-        state = load_checkpoint(checkpoint_path, model, optimizer);
-        if (state.data_fingerprint != sampler.fingerprint())
-            fail("--data: the training files differ from the checkpoint's ({}), found {}", state.data_fingerprint,
-                 sampler.fingerprint());
+        state = resume_state(checkpoint_path, model, optimizer, parallel, fingerprint, tc);
         sampler.set_state(state.sampler_state, checkpoint_path.c_str());
-        truncate_log(log_path, state.step);
+        if (root) truncate_log(log_path, state.step);
     } else {
         rng init_rng(tc.seed ^ 0x9e3779b97f4a7c15ULL);  // a stream separate from the data order
         model.init(init_rng);
-        state.data_fingerprint = sampler.fingerprint();
-        write_file_atomic(log_path, {});
+        parallel.broadcast_parameters();  // one set of weights, whatever each rank's machine computed
+        state.data_fingerprint = fingerprint;
+        state.ranks = ranks.size();
+        if (root) write_file_atomic(log_path, {});
     }
-    std::ofstream log(log_path, std::ios::app);
-    if (!log) fail("{}: cannot open for appending", log_path);
+    std::ofstream log;
+    if (root) {
+        log.open(log_path, std::ios::app);
+        if (!log) fail("{}: cannot open for appending", log_path);
+    }
 
-    const bool tty = isatty(fileno(stderr)) != 0;
-    std::fprintf(stderr, "model: %lld parameters (%s), n_ctx_train %lld\n", (long long)config.model.n_parameters(),
-                 config.model.shape_text().c_str(), (long long)window);
-    if (options.resume) std::fprintf(stderr, "resuming from %s at step %lld\n", checkpoint_path.c_str(), (long long)state.step);
+    const bool tty = root && isatty(fileno(stderr)) != 0;
+    if (root) {
+        std::fprintf(stderr, "model: %lld parameters (%s), n_ctx_train %lld\n", (long long)config.model.n_parameters(),
+                     config.model.shape_text().c_str(), (long long)window);
+        if (ranks.size() > 1)
+            std::fprintf(stderr, "data-parallel: %d ranks x %lld slice(s) of %lld sequences%s\n", ranks.size(),
+                         (long long)tc.micro_batches, (long long)slice_rows, tc.zero ? ", AdamW moments sharded (ZeRO-1)" : "");
+        if (options.resume)
+            std::fprintf(stderr, "resuming from %s at step %lld\n", checkpoint_path.c_str(), (long long)state.step);
+    }
 
     const std::int64_t tokens_per_step = tc.batch_size * window;
     const auto start = clock_type::now();
@@ -151,7 +258,14 @@ void train(const train_options& options) {
     if (options.resume) saved_step = state.step;
     auto save = [&] {
         state.sampler_state = sampler.state();
-        save_checkpoint(checkpoint_path, config, model, optimizer, state);
+        if (parallel.sharded() && ranks.size() > 1) {
+            std::unique_ptr<adamw> whole;
+            if (root) whole = std::make_unique<adamw>(model.parameters(), tc);
+            parallel.gather_moments(optimizer, whole.get());
+            if (root) save_checkpoint(checkpoint_path, config, model, *whole, state);
+        } else if (root) {
+            save_checkpoint(checkpoint_path, config, model, optimizer, state);
+        }
         saved_step = state.step;
     };
     const auto stopped = [&] {
@@ -161,25 +275,22 @@ void train(const train_options& options) {
 
     while (state.step < tc.steps) {
         const std::int64_t step = state.step + 1;
-        const batch b = sampler.next(tc.batch_size, draw_positions);
-        ag::tape tape;
-        ag::context ctx{&tape};
-        ag::var logits = model.forward(ctx, b.inputs, tc.batch_size, window, b.positions);
-        ag::var loss = ag::cross_entropy(ctx, logits, b.targets, "loss");
-        const double loss_value = loss->value.data<float>()[0];
-        if (!std::isfinite(loss_value)) {
-            const ag::node* bad = ag::first_non_finite(tape);
-            fail("step {}: non-finite loss ({}); first non-finite tensor in the forward: '{}'; {}", step, loss_value,
-                 bad ? bad->name : "loss", stopped());
-        }
-        tape.backward(loss);
-        if (const std::string* bad = optimizer.first_non_finite_grad())
-            fail("step {}: non-finite gradient of '{}'; {}", step, *bad, stopped());
-        const double norm = optimizer.grad_norm();
+        const batch global = sampler.next(tc.batch_size, draw_positions);  // the same on every rank
+        const slices_result slices = run_slices(model, parallel, global, window);
+        const double loss_value = parallel.mean_loss(slices.loss_sum);
+        if (!std::isfinite(loss_value))
+            fail("step {}: non-finite loss ({}); first non-finite tensor in the forward: {}; {}", step, loss_value,
+                 first_bad_tensor(slices.bad_tensor, ranks), stopped());
+        parallel.reduce_gradients();
+        const double norm = parallel.grad_norm(optimizer);
+        if (!std::isfinite(norm))
+            if (const std::string bad = parallel.first_non_finite_grad(optimizer); !bad.empty())
+                fail("step {}: non-finite gradient of '{}'; {}", step, bad, stopped());
         if (tc.grad_clip > 0 && norm > tc.grad_clip) optimizer.scale_grads(tc.grad_clip / norm);
         const double lr = learning_rate(tc, step);
         optimizer.update(lr, step);
         optimizer.zero_grad();
+        parallel.share_parameters();
         if (const std::string* bad = optimizer.first_non_finite_parameter())
             fail("step {}: the update made '{}' non-finite (lr {:g}, beta1 {:g}, beta2 {:g}, adam_eps {:g}); {}", step,
                  *bad, lr, tc.beta1, tc.beta2, tc.adam_eps, stopped());
@@ -187,11 +298,11 @@ void train(const train_options& options) {
 
         const bool last = step == tc.steps;
         const bool evaluate = step % tc.eval_every == 0 || last;
-        if (evaluate) last_val = validation_loss(model, val, window);
+        if (evaluate && root) last_val = validation_loss(model, val, window);
         const double elapsed = std::chrono::duration<double>(clock_type::now() - start).count();
         const double tokens_per_s = double((step - first_step) * tokens_per_step) / std::max(elapsed, 1e-9);
         const double eta = double(tc.steps - step) * tokens_per_step / std::max(tokens_per_s, 1e-9);
-        if (step % tc.log_every == 0 || evaluate || last) {
+        if (root && (step % tc.log_every == 0 || evaluate || last)) {
             nlohmann::json entry = {{"step", step},        {"loss", loss_value},       {"lr", lr},
                                     {"grad_norm", norm},   {"tokens_per_s", tokens_per_s}, {"elapsed_s", elapsed}};
             if (evaluate) entry["val_loss"] = last_val;
@@ -218,6 +329,7 @@ void train(const train_options& options) {
         if (step % tc.checkpoint_every == 0 || last) save();
     }
 
+    if (!root) return;
     // The model alone (no optimizer state): what `eval` and other tools load.
     gguf::writer out;
     write_model_metadata(out, config.model);

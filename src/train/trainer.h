@@ -5,6 +5,11 @@
 // bit-identical to an uninterrupted run with the same thread count. A non-finite loss or gradient
 // stops training with an error naming the first tensor that went bad; the last checkpoint is left
 // as it was.
+//
+// Under mpirun every rank calls `train` with the same options and its own communicator: each reads
+// its slices of every global batch (train/data_parallel.h); rank 0 alone reads the validation text,
+// takes the output folder, logs and writes checkpoints (with every rank's optimizer state: they
+// load into any run of the same rank count) and model.gguf. docs/distributed.md.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "core/communicator.h"
 #include "train/run_config.h"
 
 namespace stretch {
@@ -23,6 +29,7 @@ struct train_options {
     std::string out_dir;
     bool resume = false;
     std::optional<std::int64_t> steps;  // overrides config.train.steps (also on resume)
+    communicator ranks;                 // the ranks training together (default: this process alone)
 };
 
 void train(const train_options& options);

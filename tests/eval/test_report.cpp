@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <regex>
 #include <sstream>
@@ -138,10 +139,34 @@ TEST(Report, JsonCarriesMetaAndEveryField) {
     EXPECT_EQ(first.at("length"), 256);
     EXPECT_EQ(first.at("loss").get<double>(), sweep[0].result.loss);
     EXPECT_EQ(first.at("tokens"), sweep[0].result.tokens);
-    EXPECT_TRUE(j.at("results")[1].at("loss").is_null());
+    EXPECT_TRUE(std::isnan(j.at("results")[1].at("loss").get<double>()));  // the value keeps it (MessagePack does too)
     EXPECT_EQ(j.at("results")[1].at("score"), "last:128");
-    // The dump is valid JSON (NaN would not be) and reads back equal.
-    EXPECT_EQ(nlohmann::json::parse(j.dump()), j);
+    // The text is valid JSON (NaN written as null) and reads back equal but for that null.
+    const nlohmann::json text = nlohmann::json::parse(j.dump());
+    EXPECT_TRUE(text.at("results")[1].at("loss").is_null());
+    nlohmann::json expected = j;
+    expected["results"][1]["loss"] = nullptr;
+    EXPECT_EQ(text, expected);
+    // And the results come back from either form, the NaN from null.
+    EXPECT_TRUE(std::isnan(sweep_results_from_json(text, "text")[1].result.loss));
+}
+
+// Sweep cells travel between MPI ranks as MessagePack of sweep_json's value (cli/cmd_sweep.cpp): every
+// number comes back with its bits, infinities and a NaN's sign included (a CSV writes -nan and inf).
+TEST(Report, MessagePackOfTheJsonValueKeepsEveryBit) {
+    auto sweep = make_sweep({256, 512});
+    sweep[0].result.loss = -std::numeric_limits<double>::quiet_NaN();
+    sweep[1].result.ppl = std::numeric_limits<double>::infinity();
+    const auto bytes = nlohmann::json::to_msgpack(sweep_json(sweep, nullptr));
+    const auto back = sweep_results_from_json(nlohmann::json::from_msgpack(bytes), "msgpack");
+    ASSERT_EQ(back.size(), sweep.size());
+    for (std::size_t i = 0; i < sweep.size(); ++i)
+        for (const auto field : {&length_result::loss, &length_result::ppl, &length_result::bpb, &length_result::accuracy,
+                                 &length_result::seconds}) {
+            const double a = sweep[i].result.*field, b = back[i].result.*field;
+            EXPECT_EQ(std::memcmp(&a, &b, sizeof a), 0) << i;
+        }
+    EXPECT_EQ(sweep_csv(back), sweep_csv(sweep));
 }
 
 TEST(Report, MarkdownHasOneRowPerMethodAndMarksTheTrainingLength) {

@@ -18,6 +18,8 @@
 
 #include <gtest/gtest.h>
 
+#include "core/communicator.h"
+
 namespace stretch::test {
 
 struct command_result {
@@ -82,6 +84,36 @@ inline ::testing::AssertionResult one_line_error(const command_result& r, std::s
 }
 
 inline std::string stretch_binary() { return STRETCH_BINARY; }
+
+// `mpirun -np N` of the MPI stretch was built with (docs/distributed.md): the ranks talk over TCP on
+// the loopback interface, as they would between machines; root may run it (CI does); waiting ranks
+// yield their core (the tests share two); OpenMPI's help messages unaggregated (its aggregation
+// can garble a line). Empty when stretch was built without MPI: the tests then GTEST_SKIP with
+// `without_mpi`.
+inline std::string mpirun(int ranks) {
+    const std::string launcher = mpi_launcher();
+    if (launcher.empty()) return "";
+    return "env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_mpi_yield_when_idle=1 "
+           "OMPI_MCA_orte_base_help_aggregate=0 " +
+           launcher + " -np " + std::to_string(ranks) +
+           " --oversubscribe --bind-to none --mca btl self,tcp --mca btl_tcp_if_include lo --mca oob_tcp_if_include lo ";
+}
+inline constexpr const char* without_mpi =
+    "stretch was built without MPI (CMake's FindMPI found no libopenmpi-dev): nothing to run under mpirun";
+
+// An error under mpirun (cli/main.cpp): one "stretch: error:" holding `words`, and a failed job;
+// OpenMPI adds its own banner about the abort.
+inline ::testing::AssertionResult one_error_of_the_job(const command_result& r, std::string_view words) {
+    const std::string marker = "stretch: error: ";
+    const auto first = r.output.find(marker);
+    if (r.status == 0) return ::testing::AssertionFailure() << "the job succeeded:\n" << r.output;
+    if (first == std::string::npos || r.output.find(marker, first + 1) != std::string::npos)
+        return ::testing::AssertionFailure() << "not exactly one error line:\n" << r.output;
+    const std::string line = r.output.substr(first, r.output.find('\n', first) - first);
+    if (line.find(words) == std::string::npos)
+        return ::testing::AssertionFailure() << "the error does not say '" << words << "': " << line;
+    return ::testing::AssertionSuccess();
+}
 
 // STRETCH_DATA, else ../shared/data beside the source tree, else data/ fetched by scripts/get_data.sh.
 inline std::string data_dir() {

@@ -49,10 +49,12 @@ struct parsed {};  // thrown when a command line parsed: the verb's action is no
 CLI::App& app() {
     static CLI::App* instance = [] {
         auto* a = new CLI::App("stretch");
-        for (const auto add : {cli::add_train_command, cli::add_eval_command, cli::add_bench_command,
-                               cli::add_variants_command, cli::add_sweep_command, cli::add_zoo_command,
-                               cli::add_ppl_command, cli::add_passkey_command, cli::add_ruler_command,
-                               cli::add_generate_command, cli::add_probe_command})
+        for (const auto add : {cli::add_train_command, cli::add_bench_command, cli::add_sweep_command,
+                               cli::add_zoo_command})
+            add(*a, communicator{});  // the single process
+        for (const auto add : {cli::add_eval_command, cli::add_variants_command, cli::add_ppl_command,
+                               cli::add_passkey_command, cli::add_ruler_command, cli::add_generate_command,
+                               cli::add_probe_command})
             add(*a);
         // Parse only: once a verb's options are converted and checked, stop before its action
         // (which reads models and files). Its own callback stays: it owns the options' variables.
