@@ -93,7 +93,7 @@ kl_comparison::kl_comparison(const std::string& path, const kl_layout& expected)
 void kl_comparison::add(const tensor& logits, std::int64_t rows, const std::int32_t* targets) {
     const std::int64_t vocab = layout_.vocab;
     STRETCH_ASSERT(logits.dim(1) == vocab && read_ + rows <= layout_.rows_per_chunk * layout_.chunks);
-    std::vector<float> base(std::size_t(vocab));  // [V] the base's log-probabilities
+    std::vector<float> base(static_cast<std::size_t>(vocab));  // [V] the base's log-probabilities
     for (std::int64_t r = 0; r < rows; ++r, ++read_) {
         in_.read_at(base.data(), base.size() * sizeof(float), data_at_ + std::uint64_t(read_ * vocab) * 4);
         const double lse = log_sum_exp(logits, r);

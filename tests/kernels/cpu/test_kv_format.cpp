@@ -135,7 +135,9 @@ TEST(KvCacheFormat, StoreAndLoadMatchTheFloat64Reference) {
                         << "value " << j << " = " << v;
                 }
             }
-            if (cpu::kv_quantized(type)) EXPECT_GE(ties, 1) << "the exact ties were not exercised";
+            if (cpu::kv_quantized(type)) {
+                EXPECT_GE(ties, 1) << "the exact ties were not exercised";
+            }
         }
 }
 
