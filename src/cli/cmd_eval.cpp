@@ -56,6 +56,7 @@ void run(const eval_args& a) {
     use_tokenizer(request, *m.tok);
     request.sample_tokens = request.score.last_n > 0 ? *std::max_element(request.lengths.begin(), request.lengths.end()) + 1 : 0;
     check_eval_request(request, n_ctx);
+    check_cache_types(config, a.cache_types);
     require_eval_memory(config, request.lengths, a.cache_types);
     request.trained = variants::parse_spec(m.positions, fmt::format("{}: the model's own positions", model_path));
     request.positions = a.positions->choose(m.positions, model_path, config, lengths_using_method(request, n_ctx));

@@ -74,6 +74,7 @@ void run(const ppl_args& a) {
     const loaded_model m = load_any_model(a.model, a.tokenizer,
                                           a.dequantize ? quantized_weights::dequantize : quantized_weights::keep);
     const model_config& config = m.model->config();
+    check_cache_types(config, a.cache_types);
     require_memory(chunk_memory(config, a), fmt::format("-c {}", a.n_ctx));
     perplexity_request request;
     request.n_ctx = a.n_ctx;

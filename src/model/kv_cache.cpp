@@ -92,9 +92,8 @@ void kv_cache::write(std::int64_t il, const tensor& keys, const tensor& values) 
 tensor kv_cache::dequantized_keys(std::int64_t il, std::int64_t rows) const {
     if (keys_.type == cpu::kv_type::f32) return keys(il, rows);
     tensor out({rows, keys_.width});  // [rows, H_kv * D] f32
-    const std::byte* in = keys_.stored[std::size_t(il)].data();
-    for (std::int64_t r = 0; r < rows; ++r)
-        cpu::kv_load_row(keys_.type, in + std::size_t(r) * keys_.row_bytes, keys_.width, out.data<float>() + r * keys_.width);
+    cpu::kv_load_rows(keys_.type, keys_.stored[std::size_t(il)].data(), keys_.row_bytes, rows, keys_.width,
+                      out.data<float>());
     if (keys_.rotated) cpu::hadamard_rows(out.data<float>(), rows * keys_.width / rotation_block_, rotation_block_);
     return out;
 }

@@ -127,9 +127,8 @@ std::pair<const T*, std::int64_t> kv_tile(const kv_rows<T>& x, const attention_d
     if constexpr (std::is_same_v<T, float>) {
         const std::size_t row_bytes = kv_row_bytes(x.type, width), head_at = kv_row_bytes(x.type, g * d.head_dim);
         tile.resize(std::size_t(key_tile * d.head_dim));
-        for (std::int64_t r = 0; r < cols; ++r)
-            kv_load_row(x.type, x.stored + std::size_t(first + r) * row_bytes + head_at, d.head_dim,
-                        tile.data() + r * d.head_dim);
+        kv_load_rows(x.type, x.stored + std::size_t(first) * row_bytes + head_at, row_bytes, cols, d.head_dim,
+                     tile.data());
         return {tile.data(), d.head_dim};
     }
     STRETCH_ASSERT(false && "stored KV rows are read in f32 models only");

@@ -91,16 +91,34 @@ void load_q4_0_row(const std::byte* in, std::int64_t n, float* out) {
     }
 }
 
+// Rows of a tile, each through `load` (one dynamic dispatch per tile, not per row).
+template <void (*load)(const std::byte*, std::int64_t, float*)>
+void load_rows(const std::byte* in, std::size_t in_stride, std::int64_t rows, std::int64_t n, float* out) {
+    for (std::int64_t r = 0; r < rows; ++r) load(in + std::size_t(r) * in_stride, n, out + r * n);
+}
+void load_f16_rows(const std::byte* in, std::size_t s, std::int64_t rows, std::int64_t n, float* out) {
+    load_rows<load_f16_row>(in, s, rows, n, out);
+}
+void load_bf16_rows(const std::byte* in, std::size_t s, std::int64_t rows, std::int64_t n, float* out) {
+    load_rows<load_bf16_row>(in, s, rows, n, out);
+}
+void load_q8_0_rows(const std::byte* in, std::size_t s, std::int64_t rows, std::int64_t n, float* out) {
+    load_rows<load_q8_0_row>(in, s, rows, n, out);
+}
+void load_q4_0_rows(const std::byte* in, std::size_t s, std::int64_t rows, std::int64_t n, float* out) {
+    load_rows<load_q4_0_row>(in, s, rows, n, out);
+}
+
 }  // namespace stretch::cpu::HWY_NAMESPACE
 HWY_AFTER_NAMESPACE();
 
 #if HWY_ONCE
 namespace stretch::cpu {
 
-HWY_EXPORT(load_f16_row);
-HWY_EXPORT(load_bf16_row);
-HWY_EXPORT(load_q8_0_row);
-HWY_EXPORT(load_q4_0_row);
+HWY_EXPORT(load_f16_rows);
+HWY_EXPORT(load_bf16_rows);
+HWY_EXPORT(load_q8_0_rows);
+HWY_EXPORT(load_q4_0_rows);
 
 namespace {
 
@@ -212,12 +230,17 @@ void kv_store_row(kv_type type, const float* x, std::int64_t n, std::byte* out) 
 }
 
 void kv_load_row(kv_type type, const std::byte* in, std::int64_t n, float* out) {
+    kv_load_rows(type, in, 0, 1, n, out);
+}
+
+void kv_load_rows(kv_type type, const std::byte* in, std::size_t in_stride, std::int64_t rows, std::int64_t n,
+                  float* out) {
     STRETCH_ASSERT(n % kv_block_values(type) == 0);
     switch (type) {
-    case kv_type::f16: return HWY_DYNAMIC_DISPATCH(load_f16_row)(in, n, out);
-    case kv_type::bf16: return HWY_DYNAMIC_DISPATCH(load_bf16_row)(in, n, out);
-    case kv_type::q8_0: return HWY_DYNAMIC_DISPATCH(load_q8_0_row)(in, n, out);
-    case kv_type::q4_0: return HWY_DYNAMIC_DISPATCH(load_q4_0_row)(in, n, out);
+    case kv_type::f16: return HWY_DYNAMIC_DISPATCH(load_f16_rows)(in, in_stride, rows, n, out);
+    case kv_type::bf16: return HWY_DYNAMIC_DISPATCH(load_bf16_rows)(in, in_stride, rows, n, out);
+    case kv_type::q8_0: return HWY_DYNAMIC_DISPATCH(load_q8_0_rows)(in, in_stride, rows, n, out);
+    case kv_type::q4_0: return HWY_DYNAMIC_DISPATCH(load_q4_0_rows)(in, in_stride, rows, n, out);
     case kv_type::f32: break;
     }
     STRETCH_ASSERT(false && "f32 rows are read as plain floats");

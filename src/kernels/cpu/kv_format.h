@@ -37,6 +37,10 @@ std::size_t kv_row_bytes(kv_type type, std::int64_t values);
 // keeps as plain floats.
 void kv_store_row(kv_type type, const float* x, std::int64_t n, std::byte* out);
 void kv_load_row(kv_type type, const std::byte* in, std::int64_t n, float* out);
+// `rows` rows of n values, `in_stride` bytes apart, into out [rows, n] (one dispatch: a tile of the
+// attention kernel).
+void kv_load_rows(kv_type type, const std::byte* in, std::size_t in_stride, std::int64_t rows, std::int64_t n,
+                  float* out);
 
 // Keys or values as the attention kernel reads them: [B, T_k, H_kv, D] plain floats of the model's
 // type T, or (T = float) rows of H_kv * D values stored as `type` (not f32), each head's D values a
