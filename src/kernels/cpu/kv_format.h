@@ -51,7 +51,7 @@ struct kv_rows {
     const std::byte* stored = nullptr;
     kv_type type = kv_type::f32;
 
-    kv_rows(const T* values) : plain(values) {}  // NOLINT: plain rows convert implicitly
+    kv_rows(const T* values) : plain(values) {}  // implicit: plain rows are what most callers pass
     kv_rows(const std::byte* rows, kv_type stored_type) : stored(rows), type(stored_type) {}
 };
 
