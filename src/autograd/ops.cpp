@@ -351,7 +351,7 @@ var attention_stored(context& ctx, const var& q, const cpu::kv_rows<float>& k, c
                      const cpu::attention_dims& dims, double scale, std::string name, const cpu::attention_rules& rules,
                      const var& q_far, const var& k_far) {
     STRETCH_ASSERT(ctx.recorder == nullptr && q->value.type() == dtype::f32);
-    STRETCH_ASSERT((rules.far_from > 0) == (q_far != nullptr) && (q_far != nullptr) == (k_far != nullptr));
+    STRETCH_ASSERT(rules.two_score() == (q_far != nullptr) && (q_far != nullptr) == (k_far != nullptr));
     auto y = make_var(tensor({dims.batch * dims.time_q, dims.heads * dims.head_dim}), std::move(name));
     cpu::attention_forward<float>(q->value.data<float>(), k, v, y->value.data<float>(), nullptr, dims, float(scale),
                                   rules, far_operands_of<float>(q_far, k_far));

@@ -189,7 +189,7 @@ TEST(KvCacheAttention, ReadsEveryTypeAsItsDequantisedValues) {
                 }
                 std::vector<rules_case> cases(3);
                 cases[0].name = "far split";
-                cases[0].cpu.far_from = 37;
+                cases[0].cpu.first_near = test::split_at_distance(37, time_k - time_q, time_q);
                 cases[1].name = "window and sinks";
                 cases[1].cpu.window = 50;
                 cases[1].cpu.n_sink = 4;
@@ -202,12 +202,12 @@ TEST(KvCacheAttention, ReadsEveryTypeAsItsDequantisedValues) {
                     ref::attention_rules r;
                     r.window = c.cpu.window;
                     r.n_sink = c.cpu.n_sink;
-                    r.far_from = c.cpu.far_from;
+                    r.first_near = c.cpu.first_near;
                     r.head_slopes = c.cpu.head_slopes;
                     r.relu2_divisor = c.cpu.relu2_divisor;
                     const auto qt = test::as<float>(q), qft = test::as<float>(qf), kft = test::as<float>(kf);
                     cpu::far_operands<float> far;
-                    if (c.cpu.far_from > 0) {
+                    if (c.cpu.two_score()) {
                         r.q_far = qf;
                         r.k_far = kf;
                         far = {qft.data(), kft.data()};
