@@ -12,7 +12,9 @@
 namespace stretch {
 
 struct error : std::runtime_error {
-    using std::runtime_error::runtime_error;
+    // Control characters in the message (a newline inside a file's string, say) are written as
+    // \xNN, so that an error stays one line whatever the input quoted in it holds.
+    explicit error(const std::string& message);
 };
 
 template <class... Args>

@@ -148,6 +148,9 @@ TEST(GgufModel, BadFilesAreRefusedNamingTheKey) {
     using testing::HasSubstr;
     EXPECT_THAT(load_error([](gguf::writer& w) { w.set_string("general.architecture", "mamba"); }),
                 HasSubstr("general.architecture = 'mamba'; expected one of: llama ("));
+    // A file's string with a newline in it is quoted escaped: the error stays one line (load_error checks).
+    EXPECT_THAT(load_error([](gguf::writer& w) { w.set_string("general.architecture", "mam\nba"); }),
+                HasSubstr("general.architecture = 'mam\\x0aba'; expected one of"));
     EXPECT_THAT(load_error([](gguf::writer& w) { w.set_u32("llama.block_count", 4294967295u); }),
                 HasSubstr("llama.block_count: found 4294967295, expected an integer in [1, 65536]"));
     EXPECT_THAT(load_error([](gguf::writer& w) { w.set_u32("llama.block_count", 3); }),
