@@ -106,7 +106,6 @@ public:
         return objective(ctx, logits, labels, step);
     }
 
-
     std::vector<std::pair<std::string, double>> validate(std::int64_t step) const override {
         ag::context inference;
         if (!classifies()) {  // one window at a time: [T, V] logits, not [windows T, V]

@@ -151,6 +151,10 @@ TEST(CliFinetune, WritesEachMethodsFiles) {
     const auto e = run_command(stretch_binary() + " eval --threads 2 --model " + lora + " --text " +
                                data_file("austen-persuasion.txt") + " --lengths 64 --tokens 128");
     EXPECT_EQ(e.status, 0) << e.output;
+    const std::string yarn = fresh_dir("ftyarn");  // full fine-tuning at 2x with YaRN
+    const auto y = run_command(stretch_binary() + " finetune " + finetune_args({"full", "lm", "--pos yarn:factor=2"}, yarn, 2, 64));
+    ASSERT_EQ(y.status, 0) << y.output;
+    EXPECT_EQ(gguf::reader::open(yarn + "/model.gguf").get_string("stretch.pos"), "yarn:factor=2");
 
     const std::string classify = fresh_dir("ftclassify");
     const auto c = run_command(stretch_binary() + " finetune " +
@@ -162,6 +166,12 @@ TEST(CliFinetune, WritesEachMethodsFiles) {
     const auto log = read_log(classify);
     ASSERT_FALSE(log.empty());
     EXPECT_TRUE(log.back().contains("val_accuracy")) << log.back().dump();
+
+    const std::string probe = fresh_dir("ftprobe");  // a linear probe: the head is all it trains and saves
+    const auto p = run_command(stretch_binary() + " finetune " + finetune_args({"probe", "classify", ""}, probe, 3));
+    ASSERT_EQ(p.status, 0) << p.output;
+    EXPECT_NE(p.output.find("66 trainable parameters"), std::string::npos) << p.output;  // 2 x 32 + 2
+    EXPECT_EQ(gguf::reader::open(probe + "/finetuned.gguf").tensors().size(), 2u);
 }
 
 TEST(CliFinetune, BadInputIsOneLine) {

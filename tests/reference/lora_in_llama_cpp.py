@@ -11,9 +11,12 @@ tokens of TEXT:
     adapter doing nothing);
   - the perplexity of base + adapter in llama.cpp (llama-perplexity's protocol, llama_cpp_perplexity.py's
     code: chunks of N_CTX, the second half scored) with `stretch ppl` of model.gguf on the same
-    chunks (relative difference; stretch and llama.cpp agree to ~1e-4 on plain models,
-    stretch_model_in_llama_cpp.py).
-Prints one JSON object with the numbers and "pass" (both within their tolerances).
+    chunks (relative difference), beside the same two engines' gap on the base alone.
+Prints one JSON object with the numbers and "pass": for an f32 base, logits within 1e-4 and
+perplexities within 1e-3; for a quantised base the engines differ already without an adapter
+(llama.cpp quantises the activations of every quantised product to 8 bits, stretch's prefill
+multiplies dequantised weights in f32, and the merged matrices are f32), so the check there is that
+the gap with the adapter stays within twice the base's own gap plus 1e-3.
 
 usage: /usr/bin/python3 tests/reference/lora_in_llama_cpp.py BASE.gguf RUN_DIR TEXT N_CTX N_CHUNKS [STRETCH]
 (numpy and llama-cpp-python; STRETCH defaults to build/stretch). For a base stretch trained (its byte
@@ -65,6 +68,14 @@ def perplexity(llm, tokens, n_ctx, n_chunks):
     return float(np.exp(nll / count))
 
 
+def stretch_ppl(stretch, model, text, n_ctx, n_chunks):
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "ppl.json")
+        subprocess.run([stretch, "ppl", "-m", model, "-f", text, "-c", str(n_ctx), "--chunks", str(n_chunks),
+                        "--threads", "2", "--json", out], check=True, capture_output=True, text=True)
+        return json.load(open(out))["results"][0]["ppl"]
+
+
 def main():
     base, run, text, n_ctx, n_chunks = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
     stretch = sys.argv[6] if len(sys.argv) > 6 else os.path.join(HERE, "..", "..", "build", "stretch")
@@ -80,12 +91,13 @@ def main():
     adapter_effect = float(np.abs(with_adapter - alone).max() / scale)
     n_chunks = min(n_chunks, len(tokens) // n_ctx)
     peer_ppl = perplexity(llm, tokens, n_ctx, n_chunks)
-    with tempfile.TemporaryDirectory() as tmp:
-        out = os.path.join(tmp, "ppl.json")
-        subprocess.run([stretch, "ppl", "-m", merged, "-f", text, "-c", str(n_ctx), "--chunks", str(n_chunks),
-                        "--threads", "2", "--json", out], check=True, capture_output=True, text=True)
-        ours = json.load(open(out))["results"][0]["ppl"]
+    _, plain = logits(base, None, tokens[:n_ctx])
+    peer_base_ppl = perplexity(plain, tokens, n_ctx, n_chunks)
+    ours, ours_base = (stretch_ppl(stretch, model, text, n_ctx, n_chunks) for model in (merged, base))
     ppl_difference = abs(ours - peer_ppl) / peer_ppl
+    base_gap = abs(ours_base - peer_base_ppl) / peer_base_ppl
+    exact = adapter_vs_merge < 1e-4 and ppl_difference < 1e-3
+    within_base_gap = ppl_difference <= 2 * base_gap + 1e-3
     print(json.dumps({
         "engine": "llama.cpp via llama-cpp-python " + __import__("llama_cpp").__version__,
         "base": os.path.basename(base), "text": os.path.basename(text), "n_ctx": n_ctx, "chunks": n_chunks,
@@ -93,8 +105,11 @@ def main():
         "adapter_vs_merged_model": adapter_vs_merge, "adapter_vs_base_alone": adapter_effect,
         "ppl": {"llama_cpp_base_plus_adapter": peer_ppl, "stretch_merged_model": ours,
                 "relative_difference": ppl_difference},
-        "tolerances": {"adapter_vs_merged_model": 1e-4, "ppl_relative_difference": 1e-3},
-        "pass": adapter_vs_merge < 1e-4 and ppl_difference < 1e-3 and adapter_effect > 1e-3,
+        "ppl_base_alone": {"llama_cpp": peer_base_ppl, "stretch": ours_base, "relative_difference": base_gap},
+        "tolerances": {"f32 base": "adapter_vs_merged_model < 1e-4 and ppl relative_difference < 1e-3",
+                       "quantised base": "ppl relative_difference <= 2 x ppl_base_alone's + 1e-3"},
+        "agree_exactly": exact, "within_the_base_gap": within_base_gap,
+        "pass": (exact or within_base_gap) and adapter_effect > 1e-3,
     }, indent=1))
 
 

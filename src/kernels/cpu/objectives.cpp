@@ -92,7 +92,7 @@ void expected_accuracy(const T* z, const std::int32_t* labels, double* loss, dou
     static const gauss_hermite_rule rule = gauss_hermite(exact_quadrature_nodes);
     const std::size_t nodes = rule.nodes.size();
     STRETCH_ASSERT(options.sigma > 0);
-    std::vector<double> d(std::size_t(k)), log_term(nodes), a(nodes * std::size_t(k));
+    std::vector<double> d(static_cast<std::size_t>(k)), log_term(nodes), a(nodes * static_cast<std::size_t>(k));
     for (std::int64_t r = 0; r < n; ++r) {
         const T* row = z + r * k;
         double* grad = dz + r * k;
