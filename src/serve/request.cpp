@@ -90,8 +90,10 @@ public:
             if (!seen_.contains(name)) {
                 std::string known;
                 for (const std::string& s : seen_) known += (known.empty() ? "" : ", ") + s;
-                throw bad_request(prefix_ + name, fmt::format("{}{}: unknown field; expected one of {}", prefix_,
-                                                              printable(name), known));
+                // A key may be empty ({"": 1}): it is named as JSON spells it, so the refusal still names it.
+                const std::string field = name.empty() ? std::string("\"\"") : name;
+                throw bad_request(prefix_ + field, fmt::format("{}{}: unknown field; expected one of {}", prefix_,
+                                                               printable(field), known));
             }
     }
     const std::string& prefix() const { return prefix_; }
