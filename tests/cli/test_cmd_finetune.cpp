@@ -90,7 +90,7 @@ class CliFinetuneResume : public ::testing::TestWithParam<finetune_case> {};
 // As tests/cli/test_cmd_train.cpp's: the killed and resumed run logs the uninterrupted run's losses
 // bit for bit, and ends with byte-identical files.
 TEST_P(CliFinetuneResume, KilledWithSigkillResumesBitIdentical) {
-    constexpr int steps = 400;
+    constexpr int steps = 100;
     const finetune_case c = GetParam();
     const std::string whole = fresh_dir("ftwhole"), killed = fresh_dir("ftkilled");
     const auto w = run_command(stretch_binary() + " finetune " + finetune_args(c, whole, steps));
@@ -104,13 +104,14 @@ TEST_P(CliFinetuneResume, KilledWithSigkillResumesBitIdentical) {
     }
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     while (std::chrono::steady_clock::now() < deadline) {
-        if (std::filesystem::exists(killed + "/checkpoint.gguf") && read_log(killed).size() > 60) break;
+        if (std::filesystem::exists(killed + "/checkpoint.gguf") && read_log(killed).size() > 30) break;
         std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
     kill(child, SIGKILL);
     int status = 0;
     waitpid(child, &status, 0);
     ASSERT_TRUE(WIFSIGNALED(status)) << "the run finished before it could be killed; make it longer";
+    ASSERT_LT(read_log(killed).size(), std::size_t(steps)) << "killed after its last step; make it longer";
 
     const auto resumed = run_command(stretch_binary() + " finetune " + finetune_args(c, killed, steps) + " --resume");
     ASSERT_EQ(resumed.status, 0) << resumed.output;
@@ -180,8 +181,11 @@ TEST(CliFinetune, BadInputIsOneLine) {
     const auto shape = run_command(stretch_binary() + " finetune " + finetune_args(lm, out, 2) + " --set d_model=64");
     EXPECT_TRUE(one_line_error(shape, "--set d_model: d_model is a key of the model's shape, which stretch finetune "
                                       "takes from -m"));
-    const auto method = run_command(stretch_binary() + " finetune " + finetune_args(lm, out, 2) + " --method qlora");
+    const auto method = run_command(stretch_binary() + " finetune " + finetune_args({"qlora", "lm", ""}, out, 2));
     EXPECT_TRUE(one_line_error(method, "--method: found 'qlora', expected one of full, lora, lst, probe"));
+    const auto objective =
+        run_command(stretch_binary() + " finetune " + finetune_args({"full", "classify", "--objective mse"}, out, 2));
+    EXPECT_TRUE(one_line_error(objective, "--objective: found 'mse', expected one of ce, hinge, exact, exact_log"));
     const auto targets = run_command(stretch_binary() + " finetune " + finetune_args(lm, out, 2) + " --lora-targets q,x");
     EXPECT_TRUE(one_line_error(targets, "--lora-targets: found 'x' in 'q,x', expected a comma-separated list of q, k, v"));
     const auto rank = run_command(stretch_binary() + " finetune " + finetune_args(lm, out, 2) + " --lora-rank 0");
@@ -193,6 +197,11 @@ TEST(CliFinetune, BadInputIsOneLine) {
         run_command(stretch_binary() + " finetune " + finetune_args({"full", "classify", ""}, out, 2, 32, bad_val));
     EXPECT_TRUE(one_line_error(label, "--val " + bad_val + ":2: label 'mansfield' is not one of the training data's "
                                       "classes: emma, persuasion"));
+    write_file(bad_val, "{\"text\": \"Once\", \"label\": \"emma\"}\n{\"text\": \"upon\", \"label\": \"emma\"\n");
+    const auto malformed =
+        run_command(stretch_binary() + " finetune " + finetune_args({"full", "classify", ""}, out, 2, 32, bad_val));
+    EXPECT_TRUE(one_line_error(malformed, "--val " + bad_val + ":2: not a JSON object; expected {\"text\": \"...\", "
+                                          "\"label\": ...} on each line"));
     write_file(bad_val, "{\"text\": \"Once\"}\n");
     const auto missing =
         run_command(stretch_binary() + " finetune " + finetune_args({"full", "classify", ""}, out, 2, 32, bad_val));

@@ -1,6 +1,6 @@
 // Ladder side-tuning (train/ladder.h): the tape's float64 gradient of a loss with respect to every
-// side-network entry (side layers, down-projections, Up) against central finite differences, for
-// both outputs (a classifier's features and a language model's logits); the backbone runs without a
+// side-network entry (side layers, down-projections, Up) against central finite differences, through
+// a language model's logits (a classifier's features are the same side network); the backbone runs without a
 // tape — no backbone op is recorded (the tape's length does not grow with the backbone's depth), no
 // backbone parameter gets a gradient or is among the side network's — and training the side network
 // leaves every backbone weight bit-identical.
@@ -69,26 +69,33 @@ struct ladder_case {
     }
 };
 
-// Budget as tests/model/test_transformer.cpp: 1e-6 relative over the 1e-2 floor.
+// Budget as tests/model/test_transformer.cpp, 1e-6 relative over the 1e-2 floor, but with h = 1e-4:
+// this loss (Post-LN side layers on the backbone's states) carries rounding noise of ~1e-13, so the
+// central difference's error grows as 1/h below that (measured at h = 1e-5, 1e-6, 1e-7: 1.5e-6,
+// 1.6e-5, 1.6e-4 relative), while the truncation error h^2 |f'''| / 6 stays ~1e-9 at h = 1e-4.
+// The language model's loss alone: its logits pass through every side parameter (features() is the
+// same side network below Up), and a width of 4 keeps the exhaustive check ~1 s.
 TEST(Ladder, SideGradientsMatchFiniteDifferences) {
-    for (const bool language_model : {false, true}) {
-        const ladder_case c(4);
-        const ladder_side_network side(c.backbone, side_keys(), time_len, language_model);
-        randomise(side, 3);
-        ag::tape tape;
-        ag::context ctx{&tape};
-        tape.backward(c.loss(side, ctx, language_model));
-        std::vector<ag::var> params;
-        for (const auto& [name, p] : side.parameters()) params.push_back(p);
-        const auto report = test::check_gradients(
-            [&] {
-                ag::context none;
-                return c.loss(side, none, language_model)->value.data<double>()[0];
-            },
-            params);
-        EXPECT_LT(report.max_relative_error, 1e-6) << report.worst << (language_model ? " (lm)" : " (features)");
-        for (const auto& [name, p] : c.backbone.parameters()) EXPECT_FALSE(p->grad.defined()) << name;
-    }
+    finetune_config narrow = side_keys();
+    narrow.lst_width = 4;
+    narrow.lst_heads = 1;
+    narrow.lst_ffn = 6;
+    const ladder_case c(4);
+    const ladder_side_network side(c.backbone, narrow, time_len, true);
+    randomise(side, 3);
+    ag::tape tape;
+    ag::context ctx{&tape};
+    tape.backward(c.loss(side, ctx, true));
+    std::vector<ag::var> params;
+    for (const auto& [name, p] : side.parameters()) params.push_back(p);
+    const auto report = test::check_gradients(
+        [&] {
+            ag::context none;
+            return c.loss(side, none, true)->value.data<double>()[0];
+        },
+        params, test::gradcheck_options{.h = 1e-4});
+    EXPECT_LT(report.max_relative_error, 1e-6) << report.worst;
+    for (const auto& [name, p] : c.backbone.parameters()) EXPECT_FALSE(p->grad.defined()) << name;
 }
 
 // The tape holds the side network's ops alone: a backbone of 2 or 4 layers (skip 1 or 2) under the
