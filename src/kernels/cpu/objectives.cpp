@@ -53,7 +53,7 @@ double log_normal_cdf(double a) {
     if (a > 0) return std::log1p(-0.5 * std::erfc(a * sqrt_half));
     if (a > -30) return std::log(0.5 * std::erfc(-a * sqrt_half));
     // Phi(a) = phi(a) / |a| (1 - 1/a^2 + 3/a^4 - 15/a^6 + ...) (Abramowitz & Stegun 26.2.12), where
-    // erfc would underflow; at |a| >= 30 four terms leave a relative error below 1e-10.
+    // erfc would underflow; at |a| >= 30 four terms leave a relative error below 2e-10 (the next, 105 / a^8).
     const double a2 = a * a;
     return -0.5 * a2 - std::log(-a) - 0.5 * std::log(2 * std::numbers::pi) +
            std::log1p(-1 / a2 + 3 / (a2 * a2) - 15 / (a2 * a2 * a2));
