@@ -303,7 +303,7 @@ void finetune(const finetune_options& options) {
     else job.set_validation(std::move(val_passages));
     std::int64_t trainable = 0;
     for (const auto& [name, p] : job.parameters()) trainable += p->value.numel();
-    std::fprintf(stderr, "finetune: %s (%s), method %s, task %s%s: %lld trainable parameters of %lld, %lld tokens per row, pos %s\n",
+    std::fprintf(stderr, "finetune: %s (%s), method %s, task %s%s: %lld trainable parameters (the base model has %lld), %lld tokens per row, pos %s\n",
                  base.path.c_str(), loaded.shape_text().c_str(), f.method.c_str(), f.task.c_str(),
                  lm ? "" : fmt::format(" ({} classes, objective {})", classes.size(), f.objective).c_str(),
                  (long long)trainable, (long long)config.model.n_parameters(), (long long)window, spec.text().c_str());
