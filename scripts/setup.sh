@@ -29,3 +29,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
 fi
+# RULER's word lists (stretch ruler, docs/ruler.md): the PyPI package wonderwords at the version that
+# was current when RULER was published (2024), for the python3 that stretch asks where it is. pip's
+# --break-system-packages: a Debian python3 refuses pip installs without it; pip falls back to the
+# user's site-packages when not root.
+if ! python3 -c 'import importlib.util, sys; sys.exit(importlib.util.find_spec("wonderwords") is None)' 2> /dev/null; then
+  python3 -m pip install --quiet --break-system-packages wonderwords==2.2.0
+fi

@@ -392,6 +392,17 @@ var mean_of_rows(context& ctx, const var& x, std::span<const std::pair<std::int6
     return y;
 }
 
+var attention_stored(context& ctx, const var& q, const cpu::kv_rows<float>& k, const cpu::kv_rows<float>& v,
+                     const cpu::attention_dims& dims, double scale, std::string name, const cpu::attention_rules& rules,
+                     const var& q_far, const var& k_far) {
+    STRETCH_ASSERT(ctx.recorder == nullptr && q->value.type() == dtype::f32);
+    STRETCH_ASSERT(rules.two_score() == (q_far != nullptr) && (q_far != nullptr) == (k_far != nullptr));
+    auto y = make_var(tensor({dims.batch * dims.time_q, dims.heads * dims.head_dim}), std::move(name));
+    cpu::attention_forward<float>(q->value.data<float>(), k, v, y->value.data<float>(), nullptr, dims, float(scale),
+                                  rules, far_operands_of<float>(q_far, k_far));
+    return y;
+}
+
 var cross_entropy(context& ctx, const var& logits, std::span<const std::int32_t> targets, std::string name) {
     const std::int64_t n = logits->value.dim(0), vocab = logits->value.dim(1);
     STRETCH_ASSERT(static_cast<std::int64_t>(targets.size()) == n);

@@ -54,6 +54,12 @@ var attention(context& ctx, const var& q, const var& k, const var& v, const cpu:
 // sequence's pooled hidden state, its last token's row or the mean over its tokens.
 var mean_of_rows(context& ctx, const var& x, std::span<const std::pair<std::int64_t, std::int64_t>> ranges,
                  std::string name);
+// The same attention in inference (nothing is recorded) over a KV cache's rows as it stores them
+// (kernels/cpu/kv_format.h: f16, bf16, q8_0 or q4_0 rows, or plain f32), which the kernel
+// dequantises a tile at a time; q is f32.
+var attention_stored(context& ctx, const var& q, const cpu::kv_rows<float>& k, const cpu::kv_rows<float>& v,
+                     const cpu::attention_dims& dims, double scale, std::string name,
+                     const cpu::attention_rules& rules = {}, const var& q_far = nullptr, const var& k_far = nullptr);
 // Mean cross-entropy (nats) over targets >= 0 of logits [N, V]: a scalar [1].
 var cross_entropy(context& ctx, const var& logits, std::span<const std::int32_t> targets, std::string name);
 

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "cli/cache_options.h"
 #include "cli/number_options.h"
 #include "core/thread_pool.h"
 #include "io/atomic_file.h"
@@ -33,6 +34,7 @@ void add_inference_bench_options(CLI::App* cmd, const std::shared_ptr<inference_
         ->capture_default_str()
         ->check(in_range(integer_range(1, 1000)));
     cmd->add_flag("--dequantize", args->dequantize, "--model: multiply in f32 with the weights dequantised at load");
+    add_cache_type_options(cmd, r.cache_types);
     cmd->add_option("--peer-llama-cpp", args->peer_llama_cpp,
                     "--model: run this llama.cpp peer script (scripts/bench_llama_cpp.py) on the same file and threads");
     cmd->add_option("--llama-python", args->llama_python, "interpreter for --peer-llama-cpp (with llama-cpp-python)")
@@ -47,6 +49,8 @@ void run_inference_bench(inference_bench_args a, const std::string& json) {
     std::printf("model  %s, weights %s (%.1f MB streamed per decoded token), %s dot products, threads %d\n",
                 r.model.c_str(), a.dequantize ? "dequantised to f32" : "quantised", f.weight_bytes * 1e-6,
                 cpu::quant_kernel_name(cpu::best_quant_kernel()), pool().size());
+    std::printf("cache  keys %s, values %s: %.0f bytes per cached token\n", cpu::kv_type_name(r.cache_types.k),
+                cpu::kv_type_name(r.cache_types.v), f.cache_bytes_per_token);
     std::printf("limit  memory read bandwidth (streaming sum, all threads)   %8.1f GB/s\n", f.stream_gb_per_s);
     if (f.integer_product_gops > 0)
         std::printf("kernel ffn_up of layer 0 with %lld rows: integer dots %.1f GOP/s, dequantised sgemm %.1f GOP/s\n",
@@ -66,6 +70,9 @@ void run_inference_bench(inference_bench_args a, const std::string& json) {
                              {"decode", r.decode},
                              {"cached", r.cached},
                              {"cached_decode", r.cached_decode},
+                             {"cache_type_k", cpu::kv_type_name(r.cache_types.k)},
+                             {"cache_type_v", cpu::kv_type_name(r.cache_types.v)},
+                             {"cache_bytes_per_token", f.cache_bytes_per_token},
                              {"stream_gb_per_s", f.stream_gb_per_s},
                              {"weight_bytes", f.weight_bytes},
                              {"integer_product_gops", f.integer_product_gops},

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "cli/cache_options.h"
 #include "cli/commands.h"
 #include "cli/eval_checks.h"
 #include "cli/number_options.h"
@@ -33,6 +34,7 @@ struct eval_args {
     std::string json;
     std::int64_t tokens = 16384, bucket = 256;
     int threads = 0;
+    kv_cache_types cache_types;
     std::shared_ptr<position_options> positions = std::make_shared<position_options>();
 };
 
@@ -44,6 +46,7 @@ void run(const eval_args& a) {
     request.score = parse_score_rule(a.score);
     request.token_budget = a.tokens;
     request.bucket = a.bucket;
+    request.cache_types = a.cache_types;
     const loaded_model m = load_any_model(a.model, a.tokenizer);
     const transformer& model = *m.model;
     const model_config& config = model.config();
@@ -53,7 +56,8 @@ void run(const eval_args& a) {
     use_tokenizer(request, *m.tok);
     request.sample_tokens = request.score.last_n > 0 ? *std::max_element(request.lengths.begin(), request.lengths.end()) + 1 : 0;
     check_eval_request(request, n_ctx);
-    require_eval_memory(config, request.lengths);
+    check_cache_types(config, a.cache_types);
+    require_eval_memory(config, request.lengths, a.cache_types);
     request.trained = variants::parse_spec(m.positions, fmt::format("{}: the model's own positions", model_path));
     request.positions = a.positions->choose(m.positions, model_path, config, lengths_using_method(request, n_ctx));
     request.positions_where = a.positions->where(model_path);
@@ -123,6 +127,7 @@ void add_eval_command(CLI::App& app) {
     cmd->add_option("--json", args->json, "also write the results as JSON to this file");
     add_threads_option(cmd, args->threads);
     add_position_options(cmd, args->positions);
+    add_cache_type_options(cmd, args->cache_types);
     cmd->callback([args] { run(*args); });
 }
 

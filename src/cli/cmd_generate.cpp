@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "cli/cache_options.h"
 #include "cli/commands.h"
 #include "cli/number_options.h"
 #include "cli/position_options.h"
@@ -30,6 +31,7 @@ struct generate_args {
     bool chat = false;
     int threads = 0;
     sampling_params sampling;
+    kv_cache_types cache_types;
     std::shared_ptr<position_options> positions = std::make_shared<position_options>();
 };
 
@@ -41,6 +43,7 @@ void run(const generate_args& a) {
     g.n_predict = a.n_predict;
     g.sampling = a.sampling;
     g.cfg_scale = a.cfg_scale;
+    g.cache_types = a.cache_types;
     std::string prompt = a.prompt;
     if (tok.eos() >= 0) g.stop.push_back(tok.eos());
     if (a.chat) {
@@ -58,7 +61,7 @@ void run(const generate_args& a) {
     if (g.prompt.empty()) fail("-p: the prompt encodes to no tokens; expected some text");
     const std::int64_t total = std::int64_t(g.prompt.size()) + g.n_predict;
     memory_estimate need = inference_memory(m.model->config(), std::min(g.prefill_chunk, std::int64_t(g.prompt.size())),
-                                            1, total, total);
+                                            1, total, total, a.cache_types);
     if (a.cfg_scale != 1.0) need.kv_cache *= 2;  // the guidance context has a cache of its own
     require_memory(need, fmt::format("-n {} after {} prompt tokens", g.n_predict, g.prompt.size()));
     const auto positions = a.positions->choose(m.positions, m.path, m.model->config(), {total});
@@ -111,6 +114,7 @@ void add_generate_command(CLI::App& app) {
         ->check(in_range(real_range(-max_real, max_real)));
     add_threads_option(cmd, args->threads);
     add_position_options(cmd, args->positions);
+    add_cache_type_options(cmd, args->cache_types);
     cmd->callback([args] { run(*args); });
 }
 

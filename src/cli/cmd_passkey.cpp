@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "cli/cache_options.h"
 #include "cli/commands.h"
 #include "cli/number_options.h"
 #include "cli/position_options.h"
@@ -29,6 +30,7 @@ struct passkey_args {
     std::int64_t trials = 10;
     std::uint64_t seed = 0;
     int threads = 0;
+    kv_cache_types cache_types;
     std::shared_ptr<position_options> positions = std::make_shared<position_options>();
 };
 
@@ -48,8 +50,10 @@ void run(const passkey_args& a) {
     request.depths = parse_depths(a.depths);
     request.trials = a.trials;
     request.seed = a.seed;
+    request.cache_types = a.cache_types;
     for (const std::int64_t length : request.lengths)  // each trial is a generation after a prompt of `length` tokens
-        require_memory(inference_memory(m.model->config(), std::min<std::int64_t>(512, length), 1, length, length + 64),
+        require_memory(inference_memory(m.model->config(), std::min<std::int64_t>(512, length), 1, length, length + 64,
+                                        a.cache_types),
                        fmt::format("--lengths {}", length));
     request.positions = a.positions->choose(m.positions, m.path, m.model->config(), request.lengths);
     std::fprintf(stderr, "passkey: %s, pos %s, %lld trials per cell\n", m.path.c_str(),
@@ -97,6 +101,7 @@ void add_passkey_command(CLI::App& app) {
     cmd->add_option("--json", args->json, "also write the results as JSON to this file");
     add_threads_option(cmd, args->threads);
     add_position_options(cmd, args->positions);
+    add_cache_type_options(cmd, args->cache_types);
     cmd->callback([args] { run(*args); });
 }
 

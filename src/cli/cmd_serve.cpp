@@ -9,6 +9,7 @@
 
 #include <unistd.h>
 
+#include "cli/cache_options.h"
 #include "cli/commands.h"
 #include "cli/position_options.h"
 #include "core/error.h"
@@ -94,6 +95,7 @@ void add_serve_command(CLI::App& app) {
     cmd->add_option("--max-body", o.max_body_bytes, "largest request body in bytes")->capture_default_str()
         ->check(CLI::Range(std::int64_t(1024), std::int64_t(1) << 32));
     add_position_options(cmd, args->positions);
+    add_cache_type_options(cmd, o.engine.cache_types);
     cmd->callback([args] { run(*args); });
 }
 

@@ -17,6 +17,7 @@ void add_sweep_command(CLI::App& app, const communicator& world);
 void add_zoo_command(CLI::App& app, const communicator& world);
 void add_ppl_command(CLI::App& app);
 void add_passkey_command(CLI::App& app);
+void add_ruler_command(CLI::App& app);
 void add_generate_command(CLI::App& app);
 void add_probe_command(CLI::App& app);
 void add_serve_command(CLI::App& app);

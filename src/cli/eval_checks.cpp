@@ -9,9 +9,11 @@
 
 namespace stretch::cli {
 
-void require_eval_memory(const model_config& model, const std::vector<std::int64_t>& lengths) {
+void require_eval_memory(const model_config& model, const std::vector<std::int64_t>& lengths,
+                         const kv_cache_types& cache_types) {
     for (const std::int64_t length : lengths)
-        require_memory(inference_memory(model, length, std::min<std::int64_t>(length, score_slice_rows)),
+        require_memory(inference_memory(model, length, std::min<std::int64_t>(length, score_slice_rows), 0,
+                                        cache_types.plain() ? 0 : length, cache_types),
                        fmt::format("--lengths {}", length));
 }
 

@@ -10,8 +10,10 @@
 
 namespace stretch::cli {
 
-// Fails naming "--lengths L" and the estimate for the first length whose forward cannot fit.
-void require_eval_memory(const model_config& model, const std::vector<std::int64_t>& lengths);
+// Fails naming "--lengths L" and the estimate for the first length whose forward cannot fit (with
+// a cache of `cache_types` for the window when they are not f32: eval/next_token.h).
+void require_eval_memory(const model_config& model, const std::vector<std::int64_t>& lengths,
+                         const kv_cache_types& cache_types = {});
 // The lengths at which `request.positions` runs: all, or under --apply beyond_train those past L_train.
 std::vector<std::int64_t> lengths_using_method(const eval_request& request, std::int64_t n_ctx_train);
 

@@ -102,6 +102,7 @@ int main(int argc, char** argv) {
     stretch::cli::add_zoo_command(app, world);
     stretch::cli::add_ppl_command(app);
     stretch::cli::add_passkey_command(app);
+    stretch::cli::add_ruler_command(app);
     stretch::cli::add_generate_command(app);
     stretch::cli::add_probe_command(app);
     stretch::cli::add_serve_command(app);

@@ -11,12 +11,13 @@
 namespace stretch::cli {
 
 void run_rolling_ppl(const loaded_model& m, const std::string& text_path, std::int64_t max_length,
-                     const variants::position_spec& positions, const std::string& json_path) {
+                     const variants::position_spec& positions, const kv_cache_types& cache_types,
+                     const std::string& json_path) {
     const std::string text = read_text_file(text_path);
     const tokenizer& tok = *m.tok;
     const std::int32_t prefix = tok.bos() > 0 ? tok.bos() : tok.eos();  // lm-eval: `bos_token_id or eos_token_id`
     const rolling_result r =
-        rolling_loglikelihood(*m.model, positions, tok.encode(text, false), text, prefix, max_length);
+        rolling_loglikelihood(*m.model, positions, tok.encode(text, false), text, prefix, max_length, cache_types);
     std::printf("rolling (lm-eval loglikelihood_rolling, max_length %lld): %lld requests, %lld tokens scored, "
                 "loglikelihood %.6f\n"
                 "word_perplexity %.6f  byte_perplexity %.6f  bits_per_byte %.6f  (%lld words, %lld bytes); "

@@ -10,6 +10,7 @@
 namespace stretch::cli {
 
 void run_rolling_ppl(const loaded_model& m, const std::string& text_path, std::int64_t max_length,
-                     const variants::position_spec& positions, const std::string& json_path);
+                     const variants::position_spec& positions, const kv_cache_types& cache_types,
+                     const std::string& json_path);
 
 }  // namespace stretch::cli

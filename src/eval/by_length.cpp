@@ -171,9 +171,8 @@ std::vector<length_result> evaluate_by_length(const transformer& model, const st
             std::vector<std::int32_t> targets(sample_tokens.begin() + 1, sample_tokens.end());
             if (request.bos >= 0) sample_tokens[0] = request.bos;
             for (std::int64_t i = 0; i < first; ++i) targets[std::size_t(i)] = -1;
-            ag::context inference;
             const tensor hidden =
-                model.hidden(inference, std::span(sample_tokens.data(), std::size_t(length)), 1, length, positions)->value;
+                window_hidden(model, std::span(sample_tokens.data(), std::size_t(length)), positions, request.cache_types);
             const next_token_scores s = score_next_tokens(model, hidden, targets, first, length);
             for (std::int64_t i = first; i < length; ++i) {
                 const double loss = s.loss[std::size_t(i - first)];

@@ -91,6 +91,7 @@ struct eval_request {
     // Bytes each token id stands for [V] (bits per byte); empty: one byte per token (byte-level).
     std::vector<std::int32_t> token_bytes;
     std::int32_t bos = -1;  // >= 0: read in place of every window's first token
+    kv_cache_types cache_types;  // not f32: each window is read through a cache of these types
 };
 
 // FNV-1a 64 of token ids, folded in one at a time: the scored-targets hash of G3.

@@ -97,20 +97,21 @@ inference_figures measure_inference(const inference_bench_request& r) {
     const transformer& model = *m.model;
     const std::int64_t vocab = model.config().vocab_size;
     const std::int64_t total = r.cached + r.repeat * r.cached_decode;
-    require_memory(inference_memory(model.config(), r.prefill, 1, 0, r.prefill + r.decode),
+    require_memory(inference_memory(model.config(), r.prefill, 1, 0, r.prefill + r.decode, r.cache_types),
                    fmt::format("--prefill {} --decode {}", r.prefill, r.decode));
-    require_memory(inference_memory(model.config(), std::min<std::int64_t>(512, r.cached), 1, total, total),
+    require_memory(inference_memory(model.config(), std::min<std::int64_t>(512, r.cached), 1, total, total, r.cache_types),
                    fmt::format("--cached {} --cached-decode {}", r.cached, r.cached_decode));
     const auto spec = variants::parse_spec(m.positions, "bench");
     inference_figures out;
     out.weight_bytes = weight_bytes(model);
+    out.cache_bytes_per_token = double(cache_bytes_per_token(model.config(), r.cache_types));
     out.stream_gb_per_s = measure_stream_gb_per_s(1.0);
     measure_products(model, r.prefill, r.repeat, out);
 
     const layer_positions short_setup = model.positions(spec, r.prefill + r.decode, "bench");
     double prefill = 1e30, decode = 1e30;
     for (int rep = 0; rep < r.repeat; ++rep) {
-        kv_cache cache(model.config(), r.prefill + r.decode);
+        kv_cache cache(model.config(), r.prefill + r.decode, model.type(), r.cache_types);
         const auto ids = bench_tokens(0, r.prefill, vocab);
         const auto start = clock_type::now();
         feed(model, short_setup, cache, ids, r.prefill);
@@ -123,7 +124,7 @@ inference_figures measure_inference(const inference_bench_request& r) {
     // The long cache is filled once (untimed, in chunks of 512); then `repeat` windows of
     // cached_decode tokens follow it and the best counts (the cache grows by a few percent meanwhile).
     const layer_positions long_setup = model.positions(spec, total, "bench");
-    kv_cache cache(model.config(), total);
+    kv_cache cache(model.config(), total, model.type(), r.cache_types);
     feed(model, long_setup, cache, bench_tokens(0, r.cached, vocab), 512);
     double cached = 1e30;
     for (int rep = 0; rep < r.repeat; ++rep)

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "model/gguf_model.h"
+#include "model/kv_cache.h"
 
 namespace stretch {
 
@@ -19,11 +20,13 @@ struct inference_bench_request {
     std::int64_t prefill = 512, decode = 128, cached = 8192, cached_decode = 32;
     int repeat = 3;  // each figure is the best of this many runs
     quantized_weights weights = quantized_weights::keep;
+    kv_cache_types cache_types;  // every cache of the run (--cache-type-k / --cache-type-v)
 };
 
 struct inference_figures {
     double prefill_tokens_per_s = 0, decode_tokens_per_s = 0, cached_decode_tokens_per_s = 0;
     double weight_bytes = 0;       // every parameter once: what one decoded token streams
+    double cache_bytes_per_token = 0;  // keys and values of one cached token, every layer
     double stream_gb_per_s = 0;    // the machine's read bandwidth, all threads
     // One prefill-shaped product (ffn_up of layer 0, M = prefill rows) both ways (kernels/cpu/quant_matmul.h).
     double integer_product_gops = 0, dequantized_sgemm_gops = 0;

@@ -68,6 +68,7 @@ std::vector<passkey_cell> run_passkey(const transformer& model, const tokenizer&
                 generation_request g;
                 g.prompt = tok.encode(passkey_prompt(n_junk, i_pos, key), true);
                 g.n_predict = 16;
+                g.cache_types = request.cache_types;
                 g.sampling.temperature = 0;
                 if (tok.eos() >= 0) g.stop = {tok.eos()};
                 cell.prompt_tokens = std::int64_t(g.prompt.size());

@@ -30,6 +30,7 @@ struct passkey_request {
     std::int64_t trials = 10;
     std::uint64_t seed = 0;
     variants::position_spec positions = variants::parse_spec("default", "--pos");
+    kv_cache_types cache_types;  // every trial's cache
 };
 
 struct passkey_cell {

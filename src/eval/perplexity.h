@@ -12,8 +12,11 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
+#include <string>
 #include <vector>
 
+#include "eval/kl_divergence.h"
 #include "model/transformer.h"
 #include "variants/spec.h"
 
@@ -26,6 +29,11 @@ struct perplexity_request {
     std::int64_t sample_tokens = 0; // last:N only: samples of this many tokens (0: n_ctx)
     std::int32_t bos = -1;          // >= 0: replaces the first token of every chunk
     variants::position_spec positions = variants::parse_spec("default", "--pos");
+    kv_cache_types cache_types;     // not f32: each chunk is read through a cache of these types
+    // --kl-divergence-base FILE: write the scored rows' log-probabilities there, or with
+    // kl_divergence compare this run's with them (eval/kl_divergence.h).
+    std::string kl_base;
+    bool kl_divergence = false;
 };
 
 struct perplexity_result {
@@ -33,6 +41,7 @@ struct perplexity_result {
     std::int64_t tokens = 0, chunks = 0;
     std::uint64_t targets_hash = 0;  // FNV-1a of the scored target ids (eval/by_length.h)
     double seconds = 0;
+    std::optional<kl_result> kl;  // with --kl-divergence
 };
 
 // `progress(chunk, running_ppl)` after every chunk. Throws stretch::error when the text has fewer

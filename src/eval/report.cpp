@@ -1,4 +1,4 @@
-// Sweep reports: CSV, JSON, Markdown tables and an SVG chart of loss and accuracy against length.
+// Sweep reports: CSV, JSON, Markdown tables and an SVG chart of loss and accuracy against length; SVG heatmaps.
 #include "eval/report.h"
 
 #include <fmt/format.h>
@@ -107,6 +107,14 @@ axis nice_axis(double lo, double hi) {
             std::max(0, -int(std::floor(std::log10(step))))};
 }
 
+// The opening of a self-contained SVG document on a white background (every chart here starts so).
+std::string svg_open(double width, double height) {
+    return fmt::format(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{:.0f}\" height=\"{:.0f}\" viewBox=\"0 0 {:.0f} {:.0f}\" "
+        "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\n",
+        width, height, width, height);
+}
+
 constexpr const char* palette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
                                    "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
 constexpr const char* dashes[] = {"", " stroke-dasharray=\"6,3\"", " stroke-dasharray=\"2,3\""};
@@ -188,7 +196,88 @@ void draw_panel(std::string& svg, const section& s, const panel_frame& f, metric
     }
 }
 
+// Red (lo) through yellow to green (hi), ColorBrewer's RdYlGn end and middle colours.
+std::string heat_colour(double t) {
+    constexpr double stops[3][3] = {{215, 48, 39}, {254, 224, 139}, {26, 152, 80}};
+    t = std::clamp(t, 0.0, 1.0) * 2;
+    const int i = t >= 1 ? 1 : 0;
+    const double f = t - i;
+    const auto channel = [&](int c) { return int(std::lround(stops[i][c] + f * (stops[i + 1][c] - stops[i][c]))); };
+    return fmt::format("#{:02x}{:02x}{:02x}", channel(0), channel(1), channel(2));
+}
+
+constexpr double heat_cell_w = 58, heat_cell_h = 22, heat_label_w = 84, heat_top = 40, heat_bottom = 34;
+
+double heat_panel_w(const heatmap_panel& p) { return heat_label_w + heat_cell_w * double(p.columns.size()) + 20; }
+double heat_panel_h(const heatmap_panel& p) { return heat_top + heat_cell_h * double(p.rows.size()) + heat_bottom; }
+
+void draw_heat_panel(std::string& svg, const heatmap_panel& p, double left, double top, double lo, double hi) {
+    const double x0 = left + heat_label_w, y0 = top + heat_top;
+    svg += fmt::format("<text x=\"{:.2f}\" y=\"{:.2f}\" text-anchor=\"middle\" font-weight=\"bold\">{}</text>\n",
+                       x0 + heat_cell_w * double(p.columns.size()) / 2, top + 18, xml_escape(p.title));
+    for (std::size_t r = 0; r < p.rows.size(); ++r)
+        svg += fmt::format("<text x=\"{:.2f}\" y=\"{:.2f}\" text-anchor=\"end\">{}</text>\n", x0 - 6,
+                           y0 + heat_cell_h * (double(r) + 0.5) + 4, xml_escape(p.rows[r]));
+    for (std::size_t c = 0; c < p.columns.size(); ++c)
+        svg += fmt::format("<text x=\"{:.2f}\" y=\"{:.2f}\" text-anchor=\"middle\">{}</text>\n",
+                           x0 + heat_cell_w * (double(c) + 0.5), y0 + heat_cell_h * double(p.rows.size()) + 16,
+                           xml_escape(p.columns[c]));
+    svg += fmt::format("<g class=\"heatmap\" data-title=\"{}\">\n", xml_escape(p.title));
+    for (std::size_t r = 0; r < p.rows.size(); ++r)
+        for (std::size_t c = 0; c < p.columns.size(); ++c) {
+            const double v = p.values[r * p.columns.size() + c];
+            const bool known = std::isfinite(v);
+            const double x = x0 + heat_cell_w * double(c), y = y0 + heat_cell_h * double(r);
+            svg += fmt::format(
+                "<rect class=\"cell\" x=\"{:.2f}\" y=\"{:.2f}\" width=\"{:.2f}\" height=\"{:.2f}\" fill=\"{}\" "
+                "stroke=\"#fff\"><title>{}, {}: {} ({} measured)</title></rect>\n",
+                x, y, heat_cell_w, heat_cell_h, known ? heat_colour((v - lo) / (hi - lo)) : std::string("#ddd"),
+                xml_escape(p.rows[r]), xml_escape(p.columns[c]), known ? fmt::format("{:.1f}", v) : std::string("no data"),
+                p.counts[r * p.columns.size() + c]);
+            svg += fmt::format("<text x=\"{:.2f}\" y=\"{:.2f}\" text-anchor=\"middle\" font-size=\"11\">{}</text>\n",
+                               x + heat_cell_w / 2, y + heat_cell_h / 2 + 4, known ? fmt::format("{:.0f}", v) : "-");
+        }
+    svg += "</g>\n";
+}
+
 }  // namespace
+
+std::string heatmap_svg(const std::vector<heatmap_panel>& panels, std::string_view value_name, double lo, double hi) {
+    if (panels.empty()) fail("heatmap: no panels to draw");
+    if (!(lo < hi)) fail("heatmap: the scale runs from {} to {}; expected lo < hi", lo, hi);
+    for (const heatmap_panel& p : panels)
+        if (p.rows.empty() || p.columns.empty() || p.values.size() != p.rows.size() * p.columns.size() ||
+            p.counts.size() != p.values.size())
+            fail("heatmap: panel '{}' has {} rows, {} columns, {} values and {} counts; expected rows x columns of each",
+                 p.title, p.rows.size(), p.columns.size(), p.values.size(), p.counts.size());
+    constexpr std::size_t per_row = 2;
+    std::vector<double> column_w(per_row, 0);
+    std::vector<double> row_h((panels.size() + per_row - 1) / per_row, 0);
+    for (std::size_t i = 0; i < panels.size(); ++i) {
+        column_w[i % per_row] = std::max(column_w[i % per_row], heat_panel_w(panels[i]));
+        row_h[i / per_row] = std::max(row_h[i / per_row], heat_panel_h(panels[i]));
+    }
+    double width = 0, height = 30;  // 30: the scale's caption
+    for (const double w : column_w) width += w;
+    for (const double h : row_h) height += h;
+    width = std::max(width, 360.0);
+    std::string svg = svg_open(width, height);
+    double top = 0;
+    for (std::size_t row = 0; row < row_h.size(); ++row) {
+        double left = 0;
+        for (std::size_t column = 0; column < per_row && row * per_row + column < panels.size(); ++column) {
+            draw_heat_panel(svg, panels[row * per_row + column], left, top, lo, hi);
+            left += column_w[column];
+        }
+        top += row_h[row];
+    }
+    for (int k = 0; k <= 10; ++k)
+        svg += fmt::format("<rect x=\"{:.2f}\" y=\"{:.2f}\" width=\"18\" height=\"12\" fill=\"{}\"/>\n",
+                           10 + 18.0 * k, top + 8, heat_colour(k / 10.0));
+    svg += fmt::format("<text x=\"{:.2f}\" y=\"{:.2f}\">{}: {} to {}</text>\n", 10 + 18.0 * 11 + 8, top + 18,
+                       xml_escape(value_name), lo, hi);
+    return svg + "</svg>\n";
+}
 
 std::string markdown_escape(std::string_view text) {
     std::string out;
@@ -295,10 +384,7 @@ std::string sweep_svg(const std::vector<sweep_result>& results, std::int64_t n_c
 
     const double legend_w = std::max(160.0, 7.0 * double(longest_name) + 50);
     const double width = 2 * panel_w + legend_w, height = panel_h * double(sections.size());
-    std::string svg = fmt::format(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{:.0f}\" height=\"{:.0f}\" viewBox=\"0 0 {:.0f} {:.0f}\" "
-        "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\n",
-        width, height, width, height);
+    std::string svg = svg_open(width, height);
     for (std::size_t i = 0; i < sections.size(); ++i) {
         const section& s = sections[i];
         const double top = panel_h * double(i);

@@ -1,7 +1,7 @@
 // Reports of a `stretch sweep` (methods × lengths × modes): CSV and JSON for machines, Markdown
 // tables in the layout of the published length tables (published-tables.md), and a self-contained
-// SVG of loss and accuracy against length. Results are grouped into sections by (mode, score rule);
-// methods keep first-seen order.
+// SVG of loss and accuracy against length; and the SVG heatmap `stretch ruler` draws. Sweep results
+// are grouped into sections by (mode, score rule); methods keep first-seen order.
 #pragma once
 
 #include <cstdint>
@@ -39,6 +39,19 @@ std::string sweep_svg(const std::vector<sweep_result>& results, std::int64_t n_c
 // if missing), each atomically; returns the table.
 std::string write_sweep_files(const std::string& dir, const std::vector<sweep_result>& results,
                               const nlohmann::json& meta, std::int64_t n_ctx_train);
+
+// One heatmap of a grid of values (e.g. `stretch ruler`'s NIAH accuracy: needle depth x length).
+struct heatmap_panel {
+    std::string title;
+    std::vector<std::string> rows, columns;  // labels, top to bottom and left to right
+    std::vector<double> values;              // [rows, columns] row-major; NaN: no data (drawn grey)
+    std::vector<std::int64_t> counts;        // [rows, columns]: how many measurements each value averages
+};
+
+// The panels side by side (two per row), each cell coloured on a red-yellow-green scale from `lo` to
+// `hi` and labelled with its value, a tooltip giving the count; `value_name` labels the scale.
+// Throws stretch::error when there are no panels, a panel's sizes disagree, or lo >= hi.
+std::string heatmap_svg(const std::vector<heatmap_panel>& panels, std::string_view value_name, double lo, double hi);
 
 // `text` with '|' escaped, for a Markdown table cell.
 std::string markdown_escape(std::string_view text);

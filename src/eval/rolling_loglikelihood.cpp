@@ -30,7 +30,8 @@ std::vector<rolling_request> rolling_requests(const std::vector<std::int32_t>& t
 
 rolling_result rolling_loglikelihood(const transformer& model, const variants::position_spec& positions,
                                      const std::vector<std::int32_t>& document_tokens, std::string_view text,
-                                     std::int32_t prefix, std::int64_t max_length) {
+                                     std::int32_t prefix, std::int64_t max_length,
+                                     const kv_cache_types& cache_types) {
     rolling_result r;
     for (const rolling_request& q : rolling_requests(document_tokens, prefix, max_length)) {
         const std::int64_t n = std::int64_t(q.tokens.size());
@@ -38,8 +39,7 @@ rolling_result rolling_loglikelihood(const transformer& model, const variants::p
         const layer_positions setup = model.positions(positions, n + 1, "--pos");
         std::vector<std::int32_t> targets(std::size_t(n), -1);  // row j predicts token j + 1
         for (std::int64_t j = q.context - 1; j < n - 1; ++j) targets[std::size_t(j)] = q.tokens[std::size_t(j + 1)];
-        ag::context inference;
-        const tensor hidden = model.hidden(inference, q.tokens, 1, n, setup)->value;
+        const tensor hidden = window_hidden(model, q.tokens, setup, cache_types);
         const next_token_scores s = score_next_tokens(model, hidden, targets, q.context - 1, n - 1);
         for (const double loss : s.loss) r.loglikelihood -= loss;
         r.tokens += n - q.context;

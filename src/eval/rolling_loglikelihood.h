@@ -35,10 +35,12 @@ struct rolling_result {
     double token_perplexity = 0, word_perplexity = 0, byte_perplexity = 0, bits_per_byte = 0;
 };
 
-// `document_tokens`: the text's tokens without BOS; `text`: the document as lm-eval sees it.
+// `document_tokens`: the text's tokens without BOS; `text`: the document as lm-eval sees it. Each
+// request is read through a cache of `cache_types` when they are not f32 (eval/next_token.h).
 rolling_result rolling_loglikelihood(const transformer& model, const variants::position_spec& positions,
                                      const std::vector<std::int32_t>& document_tokens, std::string_view text,
-                                     std::int32_t prefix, std::int64_t max_length);
+                                     std::int32_t prefix, std::int64_t max_length,
+                                     const kv_cache_types& cache_types = {});
 
 // Python's len(re.split(r"\s+", text)) for UTF-8 text: maximal runs of str.isspace() characters
 // plus one.

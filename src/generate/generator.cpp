@@ -33,13 +33,13 @@ std::vector<std::int32_t> generate(const transformer& model, const variants::pos
         fail("--cfg-scale {}: the guidance context has no tokens; expected a negative prompt or BOS", request.cfg_scale);
     const std::int64_t total = std::int64_t(request.prompt.size()) + request.n_predict;
     const layer_positions setup = model.positions(positions, total, "--pos");
-    kv_cache cache(model.config(), total, model.type());
+    kv_cache cache(model.config(), total, model.type(), request.cache_types);
     std::vector<float> logits = feed(model, setup, cache, request.prompt, request.prefill_chunk);
     std::unique_ptr<kv_cache> guidance_cache;
     std::vector<float> guidance;
     if (guided) {
         guidance_cache = std::make_unique<kv_cache>(model.config(), std::int64_t(request.negative.size()) + request.n_predict,
-                                                    model.type());
+                                                    model.type(), request.cache_types);
         guidance = feed(model, setup, *guidance_cache, request.negative, request.prefill_chunk);
     }
     sampler pick(request.sampling);

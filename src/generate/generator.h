@@ -23,6 +23,7 @@ struct generation_request {
     double cfg_scale = 1.0;
     std::vector<std::int32_t> negative;
     std::int64_t prefill_chunk = 512;  // prompt tokens per forward (bounds the attention scratch)
+    kv_cache_types cache_types;        // --cache-type-k / --cache-type-v
 };
 
 // Returns the generated ids (the stop token included when one ends it); `on_token` sees each as it

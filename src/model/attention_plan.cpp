@@ -4,6 +4,7 @@
 #include <functional>
 
 #include "core/error.h"
+#include "kernels/cpu/hadamard.h"
 
 namespace stretch {
 
@@ -82,16 +83,43 @@ attention_operands prepare_attention(ag::context& ctx, const ag::var& q_raw, ag:
         if (two_score) out.k_far = rope(k_raw, time, shape.heads_kv, plan.key_far, p + "k_far_rope");
     } else if (layer.unrotated_cache) {
         cache->write(il, k_raw->value, v->value);
-        const ag::var keys = ag::make_var(cache->keys(il, time_k), p + "cache.k");
+        const ag::var keys = ag::make_var(cache->dequantized_keys(il, time_k), p + "cache.k");
         out.k = rope(keys, time_k, shape.heads_kv, plan.key, p + "k_rope");
         if (two_score) out.k_far = rope(keys, time_k, shape.heads_kv, plan.key_far, p + "k_far_rope");
     } else {
         cache->write(il, rope(k_raw, time, shape.heads_kv, plan.key, p + "k_rope")->value, v->value);
-        out.k = ag::make_var(cache->keys(il, time_k), p + "cache.k");
+        // Stored keys stay where they are: the kernel reads them (attend).
+        out.k = cache->types().k == cpu::kv_type::f32 ? ag::make_var(cache->keys(il, time_k), p + "cache.k") : nullptr;
     }
-    if (cache != nullptr) out.v = ag::make_var(cache->values(il, time_k), p + "cache.v");
+    if (cache != nullptr)
+        out.v = cache->types().v == cpu::kv_type::f32 ? ag::make_var(cache->values(il, time_k), p + "cache.v") : nullptr;
     return out;
 }
+
+namespace {
+
+// x [rows, H * D] times the cache's rotation H in every head (kernels/cpu/hadamard.h), as a new tensor.
+ag::var hadamard_heads(const ag::var& x, const kv_cache& cache, const std::string& name) {
+    tensor y = x->value.clone();
+    cpu::hadamard_rows(y.data<float>(), y.numel() / cache.rotation_block(), cache.rotation_block());
+    return ag::make_var(std::move(y), name);
+}
+
+// Attention over a cache that stores keys or values in a type of its own: the kernel reads them as
+// stored. Keys stored rotated need their queries rotated by the same H (layers that cache keys
+// unrotated get them back un-rotated instead), and rotated values give a rotated output: O H H = O.
+ag::var attend_stored(ag::context& ctx, const attention_operands& in, const layer_attention& layer,
+                      const kv_cache& cache, std::int64_t il, const cpu::attention_dims& dims, double logit_scale,
+                      const std::string& p) {
+    const bool rotated_queries = cache.rotates_keys() && !layer.unrotated_cache;
+    const ag::var q = rotated_queries ? hadamard_heads(in.q, cache, p + "q_hadamard") : in.q;
+    const cpu::kv_rows<float> k = in.k != nullptr ? cpu::kv_rows<float>(in.k->value.data<float>()) : cache.key_rows(il);
+    const cpu::kv_rows<float> v = in.v != nullptr ? cpu::kv_rows<float>(in.v->value.data<float>()) : cache.value_rows(il);
+    const ag::var out = ag::attention_stored(ctx, q, k, v, dims, logit_scale, p + "attn", layer.rules, in.q_far, in.k_far);
+    return cache.rotates_values() ? hadamard_heads(out, cache, p + "attn") : out;
+}
+
+}  // namespace
 
 ag::var attend(ag::context& ctx, const ag::var& q_raw, const ag::var& k_raw, const ag::var& v,
                const layer_attention& layer, const head_shape& shape, kv_cache* cache, std::int64_t il,
@@ -99,6 +127,8 @@ ag::var attend(ag::context& ctx, const ag::var& q_raw, const ag::var& k_raw, con
     const auto [q, k, values, q_far, k_far] = prepare_attention(ctx, q_raw, k_raw, v, layer, shape, cache, il, p);
     const cpu::attention_dims dims{shape.batch, shape.time, shape.past + shape.time, shape.heads, shape.heads_kv,
                                    shape.head_dim};
+    if (cache != nullptr && !cache->types().plain())
+        return attend_stored(ctx, {q, k, values, q_far, k_far}, layer, *cache, il, dims, logit_scale, p);
     return ag::attention(ctx, q, k, values, dims, logit_scale, p + "attn", layer.rules, q_far, k_far);
 }
 

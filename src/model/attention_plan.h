@@ -52,7 +52,8 @@ struct head_shape {
 };
 
 // What ag::attention takes: rotated queries and keys (and far operands), keys and values of every
-// position (the cache's rows [0, past + time) with a cache).
+// position (the cache's rows [0, past + time) with a cache). k or v is null when the cache stores it
+// in a type of its own (f16, bf16, q8_0, q4_0): the kernel then reads the cache's rows (attend).
 struct attention_operands {
     ag::var q, k, v, q_far, k_far;
 };

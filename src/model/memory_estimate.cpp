@@ -54,15 +54,17 @@ std::string memory_estimate::parts() const {
 }
 
 memory_estimate inference_memory(const model_config& c, std::int64_t time, std::int64_t logit_rows, std::int64_t past,
-                                 std::int64_t cache_capacity) {
-    const double t = double(time), key_width = double(c.key_width()), value_width = double(c.value_width());
+                                 std::int64_t cache_capacity, const kv_cache_types& cache_types) {
+    const double t = double(time), key_width = double(c.key_width());
     memory_estimate m;
     m.activations = t * ((layer_floats_per_token(c) + flash_state_floats_per_token(c)) * f32 +
                          rotation_bytes_per_token(c) + scoring_bytes_per_token);
     if (cache_capacity > 0) {
-        // Attending over the cache: a far-branch method rotates all its keys, twice (model/attention_plan.cpp).
-        m.activations += double(past + time) * 2 * key_width * f32;
-        m.kv_cache = double(c.n_attention_layers()) * double(cache_capacity) * (key_width + value_width) * f32;
+        // Attending over the cache: a far-branch method rotates all its keys, twice (model/attention_plan.cpp),
+        // from an f32 copy when the cache stores them in another type.
+        const double key_copies = cache_types.k == cpu::kv_type::f32 ? 2 : 3;
+        m.activations += double(past + time) * key_copies * key_width * f32;
+        m.kv_cache = double(cache_capacity) * double(cache_bytes_per_token(c, cache_types));
     }
     m.logits = double(logit_rows) * double(c.vocab_size) * f32;
     return m;

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "model/config.h"
+#include "model/kv_cache.h"
 
 namespace stretch {
 
@@ -29,8 +30,10 @@ struct memory_estimate {
 // in a KV cache of `cache_capacity` tokens (0: no cache), with `logit_rows` rows of logits alive at
 // once (a slice of rows when scoring, eval/next_token.h; 1 when decoding). The weights are not
 // counted: they are loaded already.
+// The cache holds `cache_types` (model/kv_cache.h).
 memory_estimate inference_memory(const model_config& model, std::int64_t time, std::int64_t logit_rows,
-                                 std::int64_t past = 0, std::int64_t cache_capacity = 0);
+                                 std::int64_t past = 0, std::int64_t cache_capacity = 0,
+                                 const kv_cache_types& cache_types = {});
 // One training step on `batch` windows of `window` tokens, the parameters and optimizer included.
 memory_estimate training_memory(const model_config& model, std::int64_t batch, std::int64_t window);
 

@@ -28,6 +28,7 @@ struct engine::sequence {
 engine::engine(const transformer& model, engine_options options) : model_(model), options_(options) {
     if (options_.slots < 1) fail("--parallel: found {}, expected at least 1 slot", options_.slots);
     if (options_.queue < 0) fail("queue: found {}, expected >= 0", options_.queue);
+    check_cache_types(model.config(), options_.cache_types);
     if (options_.prefill_chunk < 1 || options_.prefill_budget < options_.prefill_chunk)
         fail("prefill: chunk {} and budget {}; expected 1 <= chunk <= budget", options_.prefill_chunk,
              options_.prefill_budget);
@@ -108,7 +109,7 @@ void engine::admit() {
         try {
             const job& w = s->work;
             s->cache = std::make_unique<kv_cache>(model_.config(), std::int64_t(w.prompt.size()) + w.max_tokens,
-                                                  model_.type());
+                                                  model_.type(), options_.cache_types);
             s->pick = std::make_unique<sampler>(w.sampling);
             s->history = w.prompt;
             active_.push_back(std::move(s));

@@ -28,6 +28,7 @@ struct engine_options {
     int threads = 0;                     // the engine thread's pool; 0: one per core
     std::int64_t prefill_chunk = 256;    // prompt tokens per sequence per step
     std::int64_t prefill_budget = 512;   // prompt tokens per step, all sequences
+    kv_cache_types cache_types;          // every request's cache (--cache-type-k / --cache-type-v)
 };
 
 // Counters for /metrics; read from any thread.

@@ -78,4 +78,27 @@ TEST(CliPpl, RopeScalingFromTheFileIsBlamedOnTheFile) {
     }
 }
 
+// --cache-type-k / --cache-type-v on every verb that runs a model (cli/cache_options.h), their
+// refusals in one line, and a ppl run through an f16 / bf16 cache.
+TEST(KvCacheCli, EveryVerbThatRunsAModelTakesTheCacheTypes) {
+    for (const char* verb : {"generate", "ppl", "eval", "passkey", "serve", "bench"}) {
+        const auto help = run_command(stretch_binary() + " " + verb + " --help");
+        ASSERT_EQ(help.status, 0) << help.output;
+        EXPECT_NE(help.output.find("--cache-type-k"), std::string::npos) << verb;
+        EXPECT_NE(help.output.find("--cache-type-v"), std::string::npos) << verb;
+    }
+    const std::string model = write_model_file(fresh_dir("pplcache") + "/model.gguf");  // head dim 8
+    EXPECT_TRUE(one_line_error(run_command(ppl_command(model) + " -c 16 --cache-type-k q8_0"),
+                               "--cache-type-k q8_0: the model's head dim 8 is not a multiple of q8_0's 32-value "
+                               "blocks (llama.cpp requires the same); expected f32, f16 or bf16 for this model"));
+    EXPECT_TRUE(one_line_error(run_command(ppl_command(model) + " --cache-type-v q5_1"),
+                               "--cache-type-v: found 'q5_1', expected one of f32, f16, bf16, q8_0, q4_0"));
+    EXPECT_TRUE(one_line_error(run_command(ppl_command(model) + " -c 16 --kl-divergence"),
+                               "--kl-divergence: expected --kl-divergence-base FILE too"));
+    const auto r = run_command(ppl_command(model) + " -c 16 --chunks 2 --cache-type-k f16 --cache-type-v bf16");
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find("cache f16 / bf16"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("Final estimate: PPL = "), std::string::npos) << r.output;
+}
+
 }  // namespace stretch::test

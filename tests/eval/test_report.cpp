@@ -1,6 +1,7 @@
 // Sweep reports: the CSV parses back to the same numbers, the JSON carries every field, the Markdown
 // has one row per method with the training length marked, and the SVG is closed, free of NaN, and
-// places lengths on a log2 axis.
+// places lengths on a log2 axis; a heatmap has one coloured cell per value, red at the scale's low
+// end and green at its high end, grey where there is no value.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -269,6 +270,31 @@ TEST(Report, RefusesEmptyDuplicateAndBadLengths) {
     auto zero = sweep;
     zero[0].result.length = 0;
     EXPECT_THROW(sweep_svg(zero, 256), error);
+}
+
+TEST(Report, HeatmapHasOneCellPerValueOnARedToGreenScale) {
+    heatmap_panel p{"niah & co", {"0-50%", "50-100%"}, {"1024", "2048", "4096"}, {}, {}};
+    p.values = {0, 50, 100, std::numeric_limits<double>::quiet_NaN(), 100, 25};
+    p.counts = {2, 2, 2, 0, 1, 4};
+    heatmap_panel q = p;
+    q.title = "second";
+    const std::string svg = heatmap_svg({p, q, p}, "found (%)", 0, 100);
+    EXPECT_TRUE(svg.starts_with("<svg"));
+    EXPECT_TRUE(svg.ends_with("</svg>\n"));
+    std::size_t cells = 0;
+    for (std::size_t at = svg.find("class=\"cell\""); at != std::string::npos; at = svg.find("class=\"cell\"", at + 1)) ++cells;
+    EXPECT_EQ(cells, 3u * 6u);
+    EXPECT_NE(svg.find("niah &amp; co"), std::string::npos);
+    EXPECT_NE(svg.find("fill=\"#d73027\" stroke=\"#fff\"><title>0-50%, 1024: 0.0 (2 measured)"), std::string::npos);
+    EXPECT_NE(svg.find("fill=\"#1a9850\" stroke=\"#fff\"><title>0-50%, 4096: 100.0 (2 measured)"), std::string::npos);
+    EXPECT_NE(svg.find("fill=\"#fee08b\" stroke=\"#fff\"><title>0-50%, 2048: 50.0"), std::string::npos);
+    EXPECT_NE(svg.find("fill=\"#ddd\" stroke=\"#fff\"><title>50-100%, 1024: no data (0 measured)"), std::string::npos);
+    EXPECT_EQ(svg.find("nan"), std::string::npos);
+    heatmap_panel bad = p;
+    bad.values.pop_back();
+    EXPECT_THROW(heatmap_svg({bad}, "x", 0, 100), error);
+    EXPECT_THROW(heatmap_svg({}, "x", 0, 100), error);
+    EXPECT_THROW(heatmap_svg({p}, "x", 1, 1), error);
 }
 
 }  // namespace stretch

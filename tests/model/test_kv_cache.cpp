@@ -48,8 +48,9 @@ std::vector<double> recomputed_prefixes(const transformer& model, const std::vec
 
 // Prefill `first` tokens, then chunks of `chunk` tokens; the logits of every step, concatenated.
 std::vector<double> decoded(const transformer& model, const std::vector<std::int32_t>& tokens,
-                            const layer_positions& setup, std::int64_t first, std::int64_t chunk) {
-    kv_cache cache(model.config(), std::int64_t(tokens.size()), model.type());
+                            const layer_positions& setup, std::int64_t first, std::int64_t chunk,
+                            const kv_cache_types& types = {}) {
+    kv_cache cache(model.config(), std::int64_t(tokens.size()), model.type(), types);
     std::vector<double> out;
     for (std::int64_t at = 0; at < std::int64_t(tokens.size());) {
         const std::int64_t n = std::min<std::int64_t>(at == 0 ? first : chunk, std::int64_t(tokens.size()) - at);
@@ -192,6 +193,136 @@ TEST(KvCache, RejectsMoreTokensThanItsCapacity) {
     } catch (const error& e) {
         EXPECT_STREQ(e.what(), "kv cache: 5 tokens would exceed its capacity of 4; expected at most 4 new tokens");
     }
+}
+
+// ---- storage types (--cache-type-k / --cache-type-v) ----
+
+// The tiny model with heads of 32 values (one q8_0 / q4_0 block), in f32 as the stored types need,
+// trained (for the variants that need training: its tables and biases exist) with `pos`.
+transformer head32_model(const std::string& pos = "default") {
+    model_config c = test::tiny_config();
+    c.d_model = 64;
+    c.n_head = 2;
+    c.n_head_kv = 1;
+    c.d_ff = 48;
+    c.pos = pos;
+    transformer model(c, dtype::f32);
+    rng generator(11);
+    for (const auto& [name, p] : model.parameters()) {
+        const bool norm = name.find("norm") != std::string::npos;
+        const double std = 1.0 / std::sqrt(double(p->value.dim(-1)));
+        for (std::int64_t i = 0; i < p->value.numel(); ++i)
+            p->value.data<float>()[i] = float(norm ? 1.0 + 0.2 * generator.normal() : std * generator.normal());
+    }
+    return model;
+}
+
+// A format's rounding error as the logits see it: the RMS error of storing and loading rows of 32
+// Gaussian values (what a Hadamard-rotated head looks like), relative to their RMS: f16 ~2e-4,
+// bf16 ~1.7e-3, q8_0 ~5.4e-3 (steps of a block's max / 127), q4_0 ~8.6e-2 (max / 8).
+double format_epsilon(cpu::kv_type type) {
+    constexpr std::int64_t n = 32 * 1000;
+    std::vector<float> x(std::size_t(n), 0.0f), back(x.size());
+    rng generator(3);
+    for (float& v : x) v = float(generator.normal());
+    std::vector<std::byte> bytes(cpu::kv_row_bytes(type, n));
+    cpu::kv_store_row(type, x.data(), n, bytes.data());
+    cpu::kv_load_row(type, bytes.data(), n, back.data());
+    double error = 0, norm = 0;
+    for (std::size_t i = 0; i < x.size(); ++i) {
+        error += (double(back[i]) - x[i]) * (double(back[i]) - x[i]);
+        norm += double(x[i]) * x[i];
+    }
+    return std::sqrt(error / norm);
+}
+
+// sqrt(mean (a - b)^2) / sqrt(mean b^2)
+double rms_error(const std::vector<double>& a, const std::vector<double>& b) {
+    double error = 0, norm = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        error += (a[i] - b[i]) * (a[i] - b[i]);
+        norm += b[i] * b[i];
+    }
+    return std::sqrt(error / norm);
+}
+
+const cpu::kv_type stored_types[] = {cpu::kv_type::f16, cpu::kv_type::bf16, cpu::kv_type::q8_0, cpu::kv_type::q4_0};
+
+// Every registered method (iterating the registry, as `stretch sweep` does) with every stored type
+// of keys and values, decoded after a 5-token prefill past L_train, against the same decode with the
+// f32 cache. Rounding every key and value with a relative RMS error e moves the logits by e times
+// the network's gain, which the model's scale keeps near 1 (weights of std 1/sqrt(fan_in)):
+// measured between 1.1 and 3.8 e over every method and type, relu^2 the highest (no softmax to
+// saturate). 5 e bounds a correct cache; a misread block, scale or head, or a missing Hadamard
+// un-rotation, is off by O(1), at least 10 e even for q4_0. The floor e / 4 checks that the values
+// really were rounded as the type says.
+TEST(KvCacheTypes, EveryMethodDecodesWithEveryTypeWithinTheFormatsRounding) {
+    constexpr std::int64_t length = 24;  // 1.5 L_train; methods with a learned table stop at L_train
+    int methods = 0;
+    for (const auto* def : variants::all_variants()) {
+        SCOPED_TRACE(def->name);
+        const transformer model = head32_model(def->name);
+        const std::int64_t n = def->learned_rows ? test::tiny_train_len : length;
+        const auto tokens = test::tiny_tokens(n);
+        const auto setup = setup_of(model, def->name, n);
+        const auto want = decoded(model, tokens, setup, 5, 1);
+        for (const cpu::kv_type type : stored_types) {
+            const double err = rms_error(decoded(model, tokens, setup, 5, 1, {type, type}), want);
+            EXPECT_LT(err, 5 * format_epsilon(type)) << cpu::kv_type_name(type);
+            EXPECT_GT(err, format_epsilon(type) / 4) << cpu::kv_type_name(type);
+        }
+        ++methods;
+    }
+    EXPECT_GE(methods, 20);
+}
+
+TEST(KvCacheTypes, KeysAndValuesTakeTheirOwnTypes) {
+    // q4_0 keys with f32 values and the reverse, q8_0 keys with bf16 values: each side's rotation
+    // and rounding on its own, within the bound above for the sum of the two sides' errors.
+    const transformer model = head32_model();
+    const auto tokens = test::tiny_tokens(24);
+    for (const char* spec : {"default", "rerope:window=5"}) {
+        const auto setup = setup_of(model, spec, 24);
+        const auto want = decoded(model, tokens, setup, 5, 1);
+        for (const kv_cache_types types : {kv_cache_types{cpu::kv_type::q4_0, cpu::kv_type::f32},
+                                           kv_cache_types{cpu::kv_type::f32, cpu::kv_type::q4_0},
+                                           kv_cache_types{cpu::kv_type::q8_0, cpu::kv_type::bf16}}) {
+            const double both = (types.k == cpu::kv_type::f32 ? 0 : format_epsilon(types.k)) +
+                                (types.v == cpu::kv_type::f32 ? 0 : format_epsilon(types.v));
+            const double err = rms_error(decoded(model, tokens, setup, 5, 1, types), want);
+            EXPECT_LT(err, 5 * both) << spec;
+            EXPECT_GT(err, both / 20) << spec;
+        }
+    }
+}
+
+TEST(KvCacheTypes, RefusesHeadsThatAreNotWholeBlocksAndGauLayers) {
+    const auto error_of = [](const model_config& c, kv_cache_types types) {
+        try {
+            kv_cache cache(c, 4, dtype::f32, types);
+        } catch (const error& e) {
+            return std::string(e.what());
+        }
+        return std::string();
+    };
+    EXPECT_EQ(error_of(test::tiny_config(), {cpu::kv_type::q8_0, cpu::kv_type::f32}),
+              "--cache-type-k q8_0: the model's head dim 8 is not a multiple of q8_0's 32-value blocks (llama.cpp "
+              "requires the same); expected f32, f16 or bf16 for this model");
+    EXPECT_EQ(error_of(test::tiny_config(), {cpu::kv_type::f16, cpu::kv_type::q4_0}),
+              "--cache-type-v q4_0: the model's head dim 8 is not a multiple of q4_0's 32-value blocks (llama.cpp "
+              "requires the same); expected f32, f16 or bf16 for this model");
+    EXPECT_EQ(error_of(test::tiny_config(), {cpu::kv_type::f16, cpu::kv_type::bf16}), "");
+    EXPECT_EQ(error_of(test::tiny_gau_config(), {cpu::kv_type::f16, cpu::kv_type::f32}),
+              "--cache-type-k f16: GAU layers (block = gau) read their cache as f32 tensors; expected f32 for this model");
+}
+
+TEST(KvCacheTypes, BytesPerTokenAreTheFormatsRowSizes) {
+    // Two layers of one K/V head of 32 values: f32 128 bytes a row, f16 64, q8_0 34, q4_0 18.
+    const model_config c = head32_model().config();
+    EXPECT_EQ(cache_bytes_per_token(c, {}), 2 * (128 + 128));
+    EXPECT_EQ(cache_bytes_per_token(c, {cpu::kv_type::f16, cpu::kv_type::bf16}), 2 * (64 + 64));
+    EXPECT_EQ(cache_bytes_per_token(c, {cpu::kv_type::q8_0, cpu::kv_type::q4_0}), 2 * (34 + 18));
+    EXPECT_EQ(cache_bytes_per_token(c, {}, dtype::f64), 2 * (256 + 256));
 }
 
 }  // namespace

@@ -53,7 +53,8 @@ CLI::App& app() {
                                cli::add_zoo_command})
             add(*a, communicator{});  // the single process
         for (const auto add : {cli::add_eval_command, cli::add_variants_command, cli::add_ppl_command,
-                               cli::add_passkey_command, cli::add_generate_command, cli::add_probe_command})
+                               cli::add_passkey_command, cli::add_ruler_command, cli::add_generate_command,
+                               cli::add_probe_command})
             add(*a);
         // Parse only: once a verb's options are converted and checked, stop before its action
         // (which reads models and files). Its own callback stays: it owns the options' variables.

@@ -25,6 +25,7 @@ template <class T>
 struct forward_scratch {
     std::vector<T> qs, qfs;        // packed scaled queries [query_tile, D]
     std::vector<T> s, far_logits;  // logits [query_tile, key_tile]
+    std::vector<T> k_tile, v_tile; // a stored cache's keys and values, dequantised [key_tile, D]
     std::vector<T> acc;            // [query_tile, D]
     std::vector<T> max, sum;       // running row maximum and denominator
     std::vector<std::pair<std::int64_t, std::int64_t>> key_tiles;  // first and last key of each tile
@@ -45,7 +46,7 @@ void visible_key_tiles(const attention_rules& rules, std::int64_t i_lo, std::int
 }  // namespace
 
 template <class T>
-void attention_forward(const T* q, const T* k, const T* v, T* out, T* log_sum_exp, const attention_dims& d, T scale,
+void attention_forward(const T* q, kv_rows<T> k, kv_rows<T> v, T* out, T* log_sum_exp, const attention_dims& d, T scale,
                        const attention_rules& rules, far_operands<T> far) {
     STRETCH_ASSERT(d.heads % d.heads_kv == 0 && d.time_q <= d.time_k);
     STRETCH_ASSERT(!rules.two_score() || (far.q != nullptr && far.k != nullptr));
@@ -113,7 +114,6 @@ void attention_forward(const T* q, const T* k, const T* v, T* out, T* log_sum_ex
             const unit_geometry ug = geometry_of(u);
             const std::int64_t rows = ug.rows;
             const std::int64_t q_at = (ug.b * d.time_q + ug.r0) * l.q_stride + ug.h0 * dim;
-            const std::int64_t kv_at = ug.b * d.time_k * l.kv_stride + ug.g * dim;
             const T slope = rules.head_slopes.empty() ? T(0) : T(rules.head_slopes[std::size_t(ug.h0)]);
             tiles::pack_queries(q + q_at - ug.r0 * l.q_stride, l.q_stride, ug.r0, ug.positions, heads, dim, scale,
                                 rules, w.qs.data());
@@ -132,9 +132,10 @@ void attention_forward(const T* q, const T* k, const T* v, T* out, T* log_sum_ex
                 if (!blk.any_visible) continue;
                 const std::int64_t cols = blk.cols();
                 T* s = w.s.data();
-                const std::int64_t k_at = kv_at + c0 * l.kv_stride;
-                tiles::block_logits(blk, heads, w.qs.data(), w.qfs.data(), k + k_at, far.k ? far.k + k_at : nullptr,
-                                    l.kv_stride, dim, rules, slope, s, w.far_logits);
+                const auto [keys, k_stride] = tiles::kv_tile(k, d, ug.b, ug.g, c0, cols, w.k_tile);
+                const std::int64_t far_at = (ug.b * d.time_k + c0) * l.kv_stride + ug.g * dim;
+                tiles::block_logits(blk, heads, w.qs.data(), w.qfs.data(), keys, k_stride,
+                                    far.k ? far.k + far_at : nullptr, l.kv_stride, dim, rules, slope, s, w.far_logits);
                 for (std::int64_t r = 0; r < rows; ++r) {
                     T* sr = s + r * key_tile;
                     if (relu2) {
@@ -158,8 +159,8 @@ void attention_forward(const T* q, const T* k, const T* v, T* out, T* log_sum_ex
                     }
                     w.sum[std::size_t(r)] += sum;
                 }
-                gemm<T>(false, false, rows, dim, cols, T(1), s, key_tile, v + k_at, l.kv_stride, T(1), w.acc.data(),
-                        dim);
+                const auto [values, v_stride] = tiles::kv_tile(v, d, ug.b, ug.g, c0, cols, w.v_tile);
+                gemm<T>(false, false, rows, dim, cols, T(1), s, key_tile, values, v_stride, T(1), w.acc.data(), dim);
             }
             if (parts == 1) {
                 for (std::int64_t r = 0; r < rows; ++r)
@@ -199,9 +200,9 @@ void attention_forward(const T* q, const T* k, const T* v, T* out, T* log_sum_ex
     });
 }
 
-template void attention_forward<float>(const float*, const float*, const float*, float*, float*,
+template void attention_forward<float>(const float*, kv_rows<float>, kv_rows<float>, float*, float*,
                                        const attention_dims&, float, const attention_rules&, far_operands<float>);
-template void attention_forward<double>(const double*, const double*, const double*, double*, double*,
+template void attention_forward<double>(const double*, kv_rows<double>, kv_rows<double>, double*, double*,
                                         const attention_dims&, double, const attention_rules&, far_operands<double>);
 
 }  // namespace stretch::cpu

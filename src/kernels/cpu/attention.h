@@ -24,6 +24,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "kernels/cpu/kv_format.h"
+
 namespace stretch::cpu {
 
 struct attention_dims {
@@ -68,8 +70,10 @@ struct far_operands {
 // q [B, T_q, H, D], k/v [B, T_k, H_kv, D], out [B, T_q, H, D]. When log_sum_exp [B, H, T_q] is not
 // null and the normaliser is the softmax, it receives L_i = log sum_j exp(S_ij) per row, all the
 // backward needs besides the output (relu^2 needs nothing: P is a function of S alone).
+// k and v may be a KV cache's rows in a storage type of its own (kv_format.h, T = float): each key
+// and value tile is then dequantised into the thread's scratch as it is read, never the whole cache.
 template <class T>
-void attention_forward(const T* q, const T* k, const T* v, T* out, T* log_sum_exp, const attention_dims& dims,
+void attention_forward(const T* q, kv_rows<T> k, kv_rows<T> v, T* out, T* log_sum_exp, const attention_dims& dims,
                        T scale, const attention_rules& rules = {}, far_operands<T> far = {});
 
 // Gradients accumulate (+=) into dq, dk, dv (and dq_far, dk_far for a two-score variant) from dout,

@@ -123,8 +123,9 @@ void attention_backward(const T* q, const T* k, const T* v, const T* out, const 
                         tiles::pack_queries(far.q + q_at - r0 * l.q_stride, l.q_stride, r0, rows, 1, dim, scale, rules,
                                             w.qfs.data());
                     T* s = w.s.data();
-                    tiles::block_logits(blk, 1, w.qs.data(), w.qfs.data(), k + kv_at, far.k ? far.k + kv_at : nullptr,
-                                        l.kv_stride, dim, rules, slope, s, w.far_logits);
+                    tiles::block_logits(blk, 1, w.qs.data(), w.qfs.data(), k + kv_at, l.kv_stride,
+                                        far.k ? far.k + kv_at : nullptr, l.kv_stride, dim, rules, slope, s,
+                                        w.far_logits);
                     // P, in s (softmax) or beside the logits in p (relu^2, whose Jacobian needs S).
                     T* p = relu2 ? w.p.data() : s;
                     const T* stats = relu2 ? nullptr : log_sum_exp + (b * d.heads + h) * d.time_q + r0;

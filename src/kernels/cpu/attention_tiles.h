@@ -6,7 +6,11 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
+#include <utility>
 #include <vector>
+
+#include "core/error.h"
 
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/gemm.h"
@@ -92,19 +96,19 @@ inline std::int64_t far_prefix(const attention_rules& rules, std::int64_t r, std
 // Logits of a block into s [rows, key_tile] (methods.md eq. 0.2 with the rules of attention.h):
 // c_i scale q_i . k_j near, c_i scale qf_i . kf_j far, minus the ALiBi bias, -infinity where masked.
 // qs / qfs are the packed scaled queries, `heads` rows per position (pack_queries); k / kf point at
-// the block's first key row. The far product is computed only when the block holds far pairs, the
-// near one only when it holds near pairs.
+// the block's first key row, rows k_stride / kf_stride apart. The far product is computed only when
+// the block holds far pairs, the near one only when it holds near pairs.
 template <class T>
-void block_logits(const block& blk, std::int64_t heads, const T* qs, const T* qfs, const T* k, const T* kf,
-                  std::int64_t kv_stride, std::int64_t head_dim, const attention_rules& rules, T slope, T* s,
-                  std::vector<T>& far_scratch) {
+void block_logits(const block& blk, std::int64_t heads, const T* qs, const T* qfs, const T* k, std::int64_t k_stride,
+                  const T* kf, std::int64_t kf_stride, std::int64_t head_dim, const attention_rules& rules, T slope,
+                  T* s, std::vector<T>& far_scratch) {
     const std::int64_t rows = blk.rows() * heads, cols = blk.cols();
     const bool mixed = blk.any_near && blk.any_far;
     gemm<T>(false, true, rows, cols, head_dim, T(1), blk.any_near ? qs : qfs, head_dim, blk.any_near ? k : kf,
-            kv_stride, T(0), s, key_tile);
+            blk.any_near ? k_stride : kf_stride, T(0), s, key_tile);
     if (mixed) {
         far_scratch.resize(std::size_t(query_tile * key_tile));
-        gemm<T>(false, true, rows, cols, head_dim, T(1), qfs, head_dim, kf, kv_stride, T(0), far_scratch.data(),
+        gemm<T>(false, true, rows, cols, head_dim, T(1), qfs, head_dim, kf, kf_stride, T(0), far_scratch.data(),
                 key_tile);
     }
     if (blk.all_visible && !mixed && slope == T(0)) return;
@@ -128,6 +132,25 @@ void block_logits(const block& blk, std::int64_t heads, const T* qs, const T* qf
             if (from < to) std::fill(sr + from, sr + to, neg_inf);
         }
     }
+}
+
+// Rows [c0, c0 + cols) of K/V head g of sequence b, with the distance between their rows: the
+// operand's own memory when it is plain, else those rows dequantised into `tile` [cols, D] (a key
+// tile of a KV cache stored as f16, bf16, q8_0 or q4_0; each head is a whole number of blocks).
+template <class T>
+std::pair<const T*, std::int64_t> kv_tile(const kv_rows<T>& x, const attention_dims& d, std::int64_t b,
+                                           std::int64_t g, std::int64_t c0, std::int64_t cols, std::vector<T>& tile) {
+    const std::int64_t width = d.heads_kv * d.head_dim, first = b * d.time_k + c0;
+    if (x.plain != nullptr) return {x.plain + first * width + g * d.head_dim, width};
+    if constexpr (std::is_same_v<T, float>) {
+        const std::size_t row_bytes = kv_row_bytes(x.type, width), head_at = kv_row_bytes(x.type, g * d.head_dim);
+        tile.resize(std::size_t(key_tile * d.head_dim));
+        kv_load_rows(x.type, x.stored + std::size_t(first) * row_bytes + head_at, row_bytes, cols, d.head_dim,
+                     tile.data());
+        return {tile.data(), d.head_dim};
+    }
+    STRETCH_ASSERT(false && "stored KV rows are read in f32 models only");
+    return {nullptr, 0};
 }
 
 }  // namespace stretch::cpu::tiles
