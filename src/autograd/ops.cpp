@@ -15,25 +15,33 @@ namespace {
 
 void check_same_dtype(const var& a, const var& b) { STRETCH_ASSERT(a->value.type() == b->value.type()); }
 
-// Quantised weights have no f32 values to differentiate: they serve inference only.
-void check_inference(const context& ctx, const var& w, const std::string& op) {
-    if (ctx.recorder != nullptr)
-        fail("{} {}: the weights are quantised ({}), which is inference only; load the model dequantised to train it",
+// Quantised weights have no f32 values to differentiate: they can be frozen (LoRA keeps the base in
+// its blocks), never trained.
+void check_frozen(const context& ctx, const var& w, const std::string& op) {
+    if (ctx.recorder != nullptr && w->requires_grad)
+        fail("{} {}: the weights are quantised ({}), which cannot be trained; load the model dequantised to train them",
              op, w->name, gguf::ggml_type_name(w->quantized->type));
 }
 
 var quantized_linear(context& ctx, const var& x, const var& w, std::string name) {
-    check_inference(ctx, w, "linear");
+    check_frozen(ctx, w, "linear");
     const cpu::quantized_matrix& q = *w->quantized;
     const std::int64_t m = x->value.dim(0), k = x->value.dim(-1);
     STRETCH_ASSERT(q.cols == k && x->value.type() == dtype::f32);
     auto y = make_var(tensor({m, q.rows}), std::move(name));
     cpu::quantized_linear_forward(x->value.data<float>(), q, y->value.data<float>(), m);
+    if (ctx.records({&x})) {
+        node* yp = y.get();
+        ctx.recorder->record(y, [x, w, yp, m] {
+            cpu::quantized_linear_backward_input(yp->grad_buffer().data<float>(), *w->quantized,
+                                                 x->grad_buffer().data<float>(), m);
+        });
+    }
     return y;
 }
 
 var quantized_embedding(context& ctx, const var& table, std::span<const std::int32_t> tokens, std::string name) {
-    check_inference(ctx, table, "embedding");
+    check_frozen(ctx, table, "embedding");
     const cpu::quantized_matrix& q = *table->quantized;
     auto y = make_var(tensor({std::int64_t(tokens.size()), q.cols}), std::move(name));
     for (std::size_t i = 0; i < tokens.size(); ++i) cpu::dequantize_row(q, tokens[i], y->value.data<float>() + i * q.cols);
@@ -69,7 +77,7 @@ var linear(context& ctx, const var& x, const var& w, std::string name) {
 
 var linear_decode(context& ctx, const var& x, const var& w, std::string name) {
     if (!w->quantized) return linear(ctx, x, w, std::move(name));
-    check_inference(ctx, w, "linear");
+    STRETCH_ASSERT(ctx.recorder == nullptr);
     const cpu::quantized_matrix& q = *w->quantized;
     const std::int64_t m = x->value.dim(0);
     STRETCH_ASSERT(q.cols == x->value.dim(-1) && x->value.type() == dtype::f32);
@@ -341,6 +349,43 @@ var attention(context& ctx, const var& q, const var& k, const var& v, const cpu:
                                            rules, far_operands_of<T>(q_far, k_far),
                                            two_score ? q_far->grad_buffer().data<T>() : nullptr,
                                            two_score ? k_far->grad_buffer().data<T>() : nullptr);
+            });
+        });
+    }
+    return y;
+}
+
+var mean_of_rows(context& ctx, const var& x, std::span<const std::pair<std::int64_t, std::int64_t>> ranges,
+                 std::string name) {
+    const std::int64_t rows = x->value.dim(0), c = x->value.dim(1), n = std::int64_t(ranges.size());
+    for (const auto& [first, end] : ranges) STRETCH_ASSERT(0 <= first && first < end && end <= rows);
+    auto y = make_var(tensor({n, c}, x->value.type()), std::move(name));
+    std::vector<std::pair<std::int64_t, std::int64_t>> kept(ranges.begin(), ranges.end());
+    dispatch(x->value.type(), [&](auto t) {
+        using T = decltype(t);
+        const T* px = x->value.data<T>();
+        T* py = y->value.data<T>();
+        for (std::int64_t i = 0; i < n; ++i) {
+            const auto [first, end] = kept[std::size_t(i)];
+            for (std::int64_t j = 0; j < c; ++j) {
+                T sum = 0;
+                for (std::int64_t r = first; r < end; ++r) sum += px[r * c + j];
+                py[i * c + j] = sum / T(end - first);
+            }
+        }
+    });
+    if (ctx.records({&x})) {
+        node* yp = y.get();
+        ctx.recorder->record(y, [x, yp, kept = std::move(kept), c] {
+            dispatch(x->value.type(), [&](auto t) {
+                using T = decltype(t);
+                const T* dy = yp->grad_buffer().data<T>();
+                T* dx = x->grad_buffer().data<T>();
+                for (std::size_t i = 0; i < kept.size(); ++i) {
+                    const auto [first, end] = kept[i];
+                    for (std::int64_t r = first; r < end; ++r)
+                        for (std::int64_t j = 0; j < c; ++j) dx[r * c + j] += dy[std::int64_t(i) * c + j] / T(end - first);
+                }
             });
         });
     }

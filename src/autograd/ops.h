@@ -8,6 +8,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 
 #include "autograd/tape.h"
 #include "kernels/cpu/attention.h"
@@ -49,6 +50,10 @@ var rope(context& ctx, const var& x, std::int64_t batch, std::int64_t time, std:
 var attention(context& ctx, const var& q, const var& k, const var& v, const cpu::attention_dims& dims, double scale,
               std::string name, const cpu::attention_rules& rules = {}, const var& q_far = nullptr,
               const var& k_far = nullptr);
+// y[i, :] = the mean of x's rows [ranges[i].first, ranges[i].second) (x [N, C] -> y [ranges, C]): a
+// sequence's pooled hidden state, its last token's row or the mean over its tokens.
+var mean_of_rows(context& ctx, const var& x, std::span<const std::pair<std::int64_t, std::int64_t>> ranges,
+                 std::string name);
 // The same attention in inference (nothing is recorded) over a KV cache's rows as it stores them
 // (kernels/cpu/kv_format.h: f16, bf16, q8_0 or q4_0 rows, or plain f32), which the kernel
 // dequantises a tile at a time; q is f32.

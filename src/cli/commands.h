@@ -9,6 +9,7 @@
 namespace stretch::cli {
 
 void add_train_command(CLI::App& app, const communicator& world);
+void add_finetune_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_bench_command(CLI::App& app, const communicator& world);
 void add_variants_command(CLI::App& app);

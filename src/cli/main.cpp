@@ -94,6 +94,7 @@ int main(int argc, char** argv) {
     CLI::App app{"stretch: train Transformer language models short, read them long"};
     app.require_subcommand(1);
     stretch::cli::add_train_command(app, world);
+    stretch::cli::add_finetune_command(app);
     stretch::cli::add_eval_command(app);
     stretch::cli::add_bench_command(app, world);
     stretch::cli::add_variants_command(app);

@@ -66,8 +66,16 @@ void write_model_metadata(gguf::writer& out, const model_config& c) {
     out.set_u32(c.arch + ".attention.value_length", static_cast<std::uint32_t>(c.head_width()));
 }
 
-void write_model_weights(gguf::writer& out, const transformer& model) {
-    for (const auto& [name, v] : model.parameters()) out.add_tensor(name, v->value);
+void write_model_weights(gguf::writer& out, const transformer& model,
+                         const std::unordered_map<std::string, tensor>& replacements) {
+    for (const auto& [name, v] : model.parameters()) {
+        if (const auto found = replacements.find(name); found != replacements.end())
+            out.add_tensor(name, found->second);
+        else if (v->quantized)
+            out.add_tensor_bytes(name, {v->quantized->rows, v->quantized->cols}, v->quantized->type, v->quantized->data);
+        else
+            out.add_tensor(name, v->value);
+    }
 }
 
 model_config read_model_config(const gguf::reader& in) {
@@ -147,6 +155,16 @@ std::unique_ptr<transformer> read_model(const gguf::reader& in, quantized_weight
         cpu::dequantize(info.type, in.tensor_bytes(info).data(), v->value.data<float>(), info.numel());
         return v;
     });
+}
+
+void dequantize_weights(transformer& model) {
+    for (const auto& [name, v] : model.parameters()) {
+        if (!v->quantized) continue;
+        const cpu::quantized_matrix& q = *v->quantized;
+        v->value = tensor({q.rows, q.cols});
+        for (std::int64_t r = 0; r < q.rows; ++r) cpu::dequantize_row(q, r, v->value.data<float>() + r * q.cols);
+        v->quantized.reset();
+    }
 }
 
 void read_model_weights(const gguf::reader& in, transformer& model) {

@@ -6,6 +6,8 @@
 #pragma once
 
 #include <memory>
+#include <string>
+#include <unordered_map>
 
 #include "io/gguf.h"
 #include "model/transformer.h"
@@ -13,7 +15,10 @@
 namespace stretch {
 
 void write_model_metadata(gguf::writer& out, const model_config& config);
-void write_model_weights(gguf::writer& out, const transformer& model);
+// Every parameter under its name: f32 values, or the quantised blocks a loaded model kept; a name in
+// `replacements` is written with that tensor instead (a fine-tuned matrix).
+void write_model_weights(gguf::writer& out, const transformer& model,
+                         const std::unordered_map<std::string, tensor>& replacements = {});
 
 // Reads the model's shape; throws stretch::error naming the file and the key (as the file spells
 // it, e.g. gemma3.block_count) that is missing or impossible.
@@ -28,6 +33,9 @@ enum class quantized_weights { dequantize, keep };
 // configuration implies is checked for presence, shape and type, and the memory it needs against
 // what the machine has.
 std::unique_ptr<transformer> read_model(const gguf::reader& in, quantized_weights mode = quantized_weights::dequantize);
+
+// Every matrix a loader kept in its blocks, as f32 values instead (a model about to be trained whole).
+void dequantize_weights(transformer& model);
 
 // Copies every parameter of an existing f32 model from the file (a checkpoint being resumed).
 void read_model_weights(const gguf::reader& in, transformer& model);

@@ -156,34 +156,55 @@ ag::var transformer::forward(ag::context& ctx, std::span<const std::int32_t> tok
 
 ag::var transformer::hidden(ag::context& ctx, std::span<const std::int32_t> tokens, std::int64_t batch,
                             std::int64_t time, const layer_positions& positions, kv_cache* cache,
-                            std::span<const double> drawn) const {
+                            std::span<const double> drawn, const forward_hooks& hooks) const {
     STRETCH_ASSERT(static_cast<std::int64_t>(tokens.size()) == batch * time);
     STRETCH_ASSERT(drawn.empty() || (std::int64_t(drawn.size()) == batch * time && cache == nullptr));
     STRETCH_ASSERT(cache == nullptr || (batch == 1 && ctx.recorder == nullptr));
+    const std::int64_t past = cache != nullptr ? cache->size() : 0;
+    ag::var x = embed(ctx, tokens, batch, time, past, positions);
+    x = run_blocks(ctx, x, batch, time, positions, cache, drawn, hooks);
+    if (cache != nullptr) cache->advance(tokens, positions.global().frequencies(past + time));
+    return final_norm(ctx, x);
+}
+
+ag::var transformer::blocks(ag::context& ctx, const ag::var& x, std::int64_t batch, std::int64_t time,
+                            const layer_positions& positions, const forward_hooks& hooks) const {
+    STRETCH_ASSERT(x->value.dim(0) == batch * time && x->value.dim(1) == config_.d_model);
+    return run_blocks(ctx, x, batch, time, positions, nullptr, {}, hooks);
+}
+
+ag::var transformer::final_norm(ag::context& ctx, const ag::var& x) const {
+    return out_norm_ != nullptr ? ag::rmsnorm(ctx, x, out_norm_, config_.norm_eps, "output_norm") : x;
+}
+
+ag::var transformer::run_blocks(ag::context& ctx, ag::var x, std::int64_t batch, std::int64_t time,
+                                const layer_positions& positions, kv_cache* cache, std::span<const double> drawn,
+                                const forward_hooks& hooks) const {
     STRETCH_ASSERT(positions.n_layers() == config_.n_attention_layers());
+    STRETCH_ASSERT(cache == nullptr || (!hooks.project && !hooks.after_layer));
     const auto& c = config_;
-    const std::int64_t past = cache != nullptr ? cache->size() : 0, time_k = past + time;
+    const std::int64_t past = cache != nullptr ? cache->size() : 0;
     // What each layer's attention needs from its variant (sliding-window layers and HWFA differ).
     const layer_plans layers = plan_layers(positions, past, time, cache != nullptr, drawn);
     if (c.is_gau()) require_flash_positions(c, positions.global(), cache != nullptr);
-
-    ag::var x = embed(ctx, tokens, batch, time, past, positions);
     const block_step step{
-        [&](const ag::var& h, const ag::var& w, const std::string& name) { return ag::linear(ctx, h, w, name); },
+        [&](const ag::var& h, const ag::var& w, const std::string& name) {
+            const ag::var y = ag::linear(ctx, h, w, name);
+            return hooks.project ? hooks.project(ctx, h, w, y) : y;
+        },
         [&](const ag::var& q_raw, const ag::var& k_raw, const ag::var& v, const layer_desc& d, std::int64_t il,
             const std::string& p) {
             const head_shape heads{batch, time, past, d.n_head, d.n_head_kv, d.head_dim, c.rope_pairing};
             return attend(ctx, q_raw, k_raw, v, layers[il], heads, cache, il, p, c.logit_scale());
         }};
+    if (hooks.after_layer) x = hooks.after_layer(ctx, -1, x);
     for (std::int64_t il = 0; il < c.n_attention_layers(); ++il) {
-        if (c.is_gau()) {
+        if (c.is_gau())
             x = gau_forward(ctx, c, gau_layers_[std::size_t(il)], x, layers[il], {batch, time, past, cache}, il);
-            continue;
-        }
-        x = block_forward(ctx, blocks_[static_cast<std::size_t>(il)], x, step, il);
+        else
+            x = block_forward(ctx, blocks_[static_cast<std::size_t>(il)], x, step, il);
+        if (hooks.after_layer) x = hooks.after_layer(ctx, il, x);
     }
-    if (cache != nullptr) cache->advance(tokens, positions.global().frequencies(time_k));
-    if (out_norm_ != nullptr) x = ag::rmsnorm(ctx, x, out_norm_, c.norm_eps, "output_norm");
     return x;
 }
 

@@ -31,6 +31,15 @@ namespace stretch {
 // Makes parameter `name` of `shape`: a zero tensor to initialise, or the file's weights.
 using parameter_source = std::function<ag::var(const std::string& name, const shape_t& shape)>;
 
+// What a fine-tuning method changes in a forward (train/lora.h, train/ladder.h); either may be empty.
+struct forward_hooks {
+    // LoRA: the product a block uses for y = x W^T, given x, W and y (returns y, or y plus its update).
+    std::function<ag::var(ag::context& ctx, const ag::var& x, const ag::var& w, const ag::var& y)> project;
+    // Ladder side-tuning: sees the input of the first block (layer -1) and every block's output
+    // (layer il), and returns what goes on (the same stream, or one with something added).
+    std::function<ag::var(ag::context& ctx, std::int64_t layer, const ag::var& x)> after_layer;
+};
+
 class transformer {
 public:
     // Parameters are allocated (zero) in `type` and then `init`ed or loaded, or come from `source`.
@@ -66,8 +75,16 @@ public:
     // The forward up to the LM head: the final hidden states [B*T, C] (normalised), which
     // `logits` turns into [rows, V]; scoring long windows of a large vocabulary a slice of rows at a
     // time keeps [T, V] out of memory (eval/next_token.h).
+    // `hooks`: a fine-tuning method's changes (no cache).
     ag::var hidden(ag::context& ctx, std::span<const std::int32_t> tokens, std::int64_t batch, std::int64_t time,
-                   const layer_positions& positions, kv_cache* cache = nullptr, std::span<const double> drawn = {}) const;
+                   const layer_positions& positions, kv_cache* cache = nullptr, std::span<const double> drawn = {},
+                   const forward_hooks& hooks = {}) const;
+    // The blocks alone, from an input stream x [B*T, C] instead of the embedding, without the final
+    // norm: a side network's layers (train/ladder.h). No cache, no drawn positions.
+    ag::var blocks(ag::context& ctx, const ag::var& x, std::int64_t batch, std::int64_t time,
+                   const layer_positions& positions, const forward_hooks& hooks = {}) const;
+    // The final norm (none in a Post-LN stack): what `hidden` applies after the blocks.
+    ag::var final_norm(ag::context& ctx, const ag::var& x) const;
     // `independent_rows`: each row's logits as that row would get alone (ag::linear_decode): the
     // next-token rows of a serving batch.
     ag::var logits(ag::context& ctx, const ag::var& hidden, bool independent_rows = false) const;
@@ -113,6 +130,9 @@ private:
     };
     ag::var block_forward(ag::context& ctx, const block& b, const ag::var& x, const block_step& step,
                           std::int64_t il) const;
+    // Every block on x, the rows of `batch` sequences of `time` new tokens after `past` cached ones.
+    ag::var run_blocks(ag::context& ctx, ag::var x, std::int64_t batch, std::int64_t time, const layer_positions& positions,
+                       kv_cache* cache, std::span<const double> drawn, const forward_hooks& hooks) const;
     // The input of the first block: token embeddings (scaled) plus learned or absolute positions
     // of tokens at past .. past + time - 1.
     ag::var embed(ag::context& ctx, std::span<const std::int32_t> tokens, std::int64_t batch, std::int64_t time,

@@ -1,14 +1,16 @@
-// Training checkpoints: one GGUF file holding the model (model/gguf_model.h), the AdamW moments
-// (`optim.m.<name>`, `optim.v.<name>`), the step, the data sampler's random state, a fingerprint of
-// the training data, the rank count and the full run config (`stretch.config`, JSON). Written
-// atomically (temporary file + fsync + rename), so a run killed at any moment leaves the previous
-// checkpoint loadable. The optimizer passed in owns every element (train/adamw.h).
+// Training checkpoints: one GGUF file holding the run's metadata (what its job describes: for
+// `stretch train` the model's shape and vocabulary and the full run config, `stretch.config`, JSON),
+// the step, the data sampler's random state, a fingerprint of the training data, the rank count, the
+// trained parameters under their names and their AdamW moments (`optim.m.<name>`, `optim.v.<name>`).
+// Written atomically (temporary file + fsync + rename), so a run killed at any moment leaves the
+// previous checkpoint loadable. The optimizer passed in owns every element (train/adamw.h).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
-#include "model/transformer.h"
+#include "io/gguf.h"
 #include "train/adamw.h"
 #include "train/run_config.h"
 
@@ -21,12 +23,13 @@ struct training_state {
     std::int64_t ranks = 1;  // the ranks that trained it (files from before data-parallel training: 1)
 };
 
-void save_checkpoint(const std::string& path, const run_config& config, const transformer& model,
-                     adamw& optimizer, const training_state& state);
+// `describe` writes the run's metadata first; the state, the optimizer's parameters and moments follow.
+void save_checkpoint(const std::string& path, const std::function<void(gguf::writer&)>& describe, adamw& optimizer,
+                     const training_state& state);
 
 // The run config stored in a checkpoint (read first, to build the model and optimizer).
 run_config read_checkpoint_config(const std::string& path);
-// Restores weights and moments into objects built from that config; returns the state.
-training_state load_checkpoint(const std::string& path, transformer& model, adamw& optimizer);
+// Restores the parameters' values and moments into an optimizer built from that config; returns the state.
+training_state load_checkpoint(const std::string& path, adamw& optimizer);
 
 }  // namespace stretch

@@ -15,7 +15,8 @@ window_sampler::window_sampler(std::vector<std::vector<std::int32_t>> documents,
     for (std::size_t i = 0; i < documents_.size(); ++i) {
         const auto n = static_cast<std::int64_t>(documents_[i].size());
         if (n < window + 1)
-            fail("--data {}: {} tokens, expected at least n_ctx_train + 1 = {}", names[i], n, window + 1);
+            fail("--data {}: {} tokens, expected at least {} (a window of {} and the next token)", names[i], n,
+                 window + 1, window);
         total += n - window;  // starts 0 .. n - window - 1
         cumulative_starts_.push_back(total);
     }
@@ -43,15 +44,20 @@ batch window_sampler::next(std::int64_t batch_size, const position_draw& draw_po
     return b;
 }
 
+std::uint64_t fnv1a(std::span<const std::int32_t> values, std::uint64_t hash) {
+    for (const std::int32_t t : values) {
+        hash ^= static_cast<std::uint64_t>(t);
+        hash *= 0x100000001b3ULL;
+    }
+    return hash;
+}
+
 std::string window_sampler::fingerprint() const {
-    std::uint64_t hash = 0xcbf29ce484222325ULL;  // FNV-1a, 64-bit
+    std::uint64_t hash = fnv1a({});
     std::string sizes;
     for (const auto& d : documents_) {
         sizes += fmt::format("{}{}", sizes.empty() ? "" : "+", d.size());
-        for (std::int32_t t : d) {
-            hash ^= static_cast<std::uint64_t>(t);
-            hash *= 0x100000001b3ULL;
-        }
+        hash = fnv1a(d, hash);
     }
     return fmt::format("{} tokens, fnv1a {:016x}", sizes, hash);
 }

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -24,20 +25,36 @@ struct batch {
 // The positions of one window of `length` tokens (variants::position_setup::draw_positions).
 using position_draw = std::function<std::vector<double>(rng&, std::int64_t length)>;
 
-class window_sampler {
+// Where a training run's batches come from (train/trainer.h): rows of window() tokens, in an order
+// fixed by a random state that checkpoints save, and a fingerprint of the data (sizes and an FNV-1a
+// hash) that a resume must match, so that resuming on different data is refused instead of silently
+// changing the run.
+class batch_source {
+public:
+    virtual ~batch_source() = default;
+    virtual std::int64_t window() const = 0;
+    // `draw_positions` (random-position training) draws each row's positions with the row.
+    virtual batch next(std::int64_t rows, const position_draw& draw_positions) = 0;
+    virtual std::string state() const = 0;
+    virtual void set_state(const std::string& text, const char* where) = 0;
+    virtual std::string fingerprint() const = 0;
+};
+
+// The FNV-1a 64-bit hash of `values` continued from `hash` (fingerprints).
+std::uint64_t fnv1a(std::span<const std::int32_t> values, std::uint64_t hash = 0xcbf29ce484222325ULL);
+
+class window_sampler : public batch_source {
 public:
     // Throws stretch::error naming the document (by index in `names`) too short for one window.
     window_sampler(std::vector<std::vector<std::int32_t>> documents, std::vector<std::string> names,
                    std::int64_t window, std::uint64_t seed);
 
-    batch next(std::int64_t batch_size, const position_draw& draw_positions = {});
+    std::int64_t window() const override { return window_; }
+    batch next(std::int64_t batch_size, const position_draw& draw_positions) override;
 
-    std::string state() const { return generator_.state(); }
-    void set_state(const std::string& text, const char* where) { generator_.set_state(text, where); }
-
-    // A fingerprint of the training data (sizes and an FNV-1a hash) recorded in checkpoints, so that
-    // resuming on different data is refused instead of silently changing the run.
-    std::string fingerprint() const;
+    std::string state() const override { return generator_.state(); }
+    void set_state(const std::string& text, const char* where) override { generator_.set_state(text, where); }
+    std::string fingerprint() const override;
 
 private:
     std::vector<std::vector<std::int32_t>> documents_;

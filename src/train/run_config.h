@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/numbers.h"
 #include "model/config.h"
 
 namespace stretch {
@@ -35,19 +36,44 @@ struct train_config {
     std::uint64_t seed = 1337;
 };
 
+// How `stretch finetune` adapts a pretrained model (train/finetune.h; methods.md E1-E3). `stretch
+// train` leaves these at their defaults.
+struct finetune_config {
+    // full: every weight; lora: low-rank adapters; lst: a ladder side network; probe: the head alone
+    std::string method = "full";
+    std::string task = "lm";      // lm: next-token cross-entropy; classify: a head on a pooled hidden state
+    std::string objective = "ce";  // classify: ce, hinge (Crammer-Singer), exact, exact_log
+    std::string pooling = "last";  // classify: the last token's hidden state, or the mean over the passage
+    std::int64_t context = 0;      // tokens per training sequence (lm) or passage (classify); 0: n_ctx_train
+    std::int64_t lora_rank = 8;
+    double lora_alpha = 16;
+    std::string lora_targets = "q,k,v,o,gate,up,down";
+    std::int64_t lst_layers = 4, lst_width = 128, lst_heads = 4, lst_ffn = 512;  // Su's LST-CLUE side network
+    double exact_margin = 0;        // clip mu_y - mu_i at this before dividing by sigma; 0: no margin
+    double exact_variance = 1;      // sigma^2 at the first step
+    double exact_min_variance = 0.01;  // sigma^2 at the last (log-linear in between)
+    bool operator==(const finetune_config&) const = default;
+};
+
 struct run_config {
     model_config model;
     train_config train;
+    finetune_config finetune;
 };
 
 // "tiny" (seconds, for tests) or "default" (the demo model).
 run_config preset(const std::string& name);
+// stretch finetune's starting training keys (its model is the one it loads).
+run_config finetune_preset();
 
 // Applies a flat JSON object of keys; `where` names the source (a file) in errors.
 void apply_json(run_config& config, const nlohmann::json& object, const std::string& where);
 // Applies "key=value"; `where` names its source in errors ("--set KEY: found ...").
 void apply_assignment(run_config& config, const std::string& assignment, const std::string& where = "--set");
 void apply_config_file(run_config& config, const std::string& path);
+// Sets key `name` from its text, as --set does; errors name `where` alone (a flag that stands for
+// the key: "--lora-rank: found '0', expected an integer in [1, 65536]").
+void apply_value(run_config& config, const std::string& name, const std::string& text, const std::string& where);
 
 // Fails naming `where` and the first key whose value is outside its range (what --set and a config
 // file are held to; for a config built in code).
@@ -56,9 +82,14 @@ void check_ranges(const run_config& config, const std::string& where);
 // All keys with their current values (what a checkpoint stores and a report prints).
 nlohmann::json to_json(const run_config& config);
 
+// The range of number key `name` (what a flag standing for it shows and checks).
+number_range key_range(const std::string& name);
+
 struct config_key_info {
     std::string name;
     std::string help;
+    bool model = false;     // a field of the model's shape (model/config_fields.h)
+    bool finetune = false;  // a key of stretch finetune alone
 };
 std::vector<config_key_info> config_keys();
 

@@ -191,6 +191,15 @@ op_case cross_entropy_case() {
             }};
 }
 
+op_case mean_of_rows_case() {
+    // Pooling rows of two sequences of 3: row 1 alone, the mean of rows 3-4 and of rows 0-1 (a row in
+    // two ranges sums both); rows 2 and 5 are in none and get exactly zero gradient.
+    return {{random_tensor({6, 4}, 18)}, [](ag::context& ctx, const std::vector<ag::var>& in) {
+                static const std::vector<std::pair<std::int64_t, std::int64_t>> ranges = {{1, 2}, {3, 5}, {0, 2}};
+                return ag::mean_of_rows(ctx, in[0], ranges, "y");
+            }};
+}
+
 // ---- the checks ----
 
 TEST(OpLinear, FiniteDifferences) { check_finite_differences(linear_case()); }
@@ -287,6 +296,9 @@ TEST(OpAttention, FiniteDifferencesWithVariantRules) {
         check_finite_differences(attention_rules_case({2, 2, 6, 4, 2, 3}, two_score, true));
     }
 }
+
+TEST(OpMeanOfRows, FiniteDifferences) { check_finite_differences(mean_of_rows_case()); }
+TEST(OpMeanOfRows, F32BackwardMatchesF64) { check_f32_matches_f64(mean_of_rows_case()); }
 
 TEST(OpCrossEntropy, FiniteDifferencesWithIgnoredTargets) { check_finite_differences(cross_entropy_case()); }
 TEST(OpCrossEntropy, F32BackwardMatchesF64) { check_f32_matches_f64(cross_entropy_case()); }

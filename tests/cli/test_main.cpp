@@ -18,7 +18,8 @@ namespace stretch::test {
 
 namespace {
 
-const char* const verbs[] = {"train", "eval", "bench", "variants", "sweep", "zoo", "ppl", "passkey", "ruler", "generate", "probe"};
+const char* const verbs[] = {"train", "finetune", "eval", "bench", "variants", "sweep", "zoo", "ppl", "passkey", "ruler", "generate",
+                             "probe"};
 
 }  // namespace
 

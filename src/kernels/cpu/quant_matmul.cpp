@@ -169,6 +169,19 @@ void quantized_linear_dequantized(const float* x, const quantized_matrix& w, flo
     });
 }
 
+void quantized_linear_backward_input(const float* dy, const quantized_matrix& w, float* dx, std::int64_t m) {
+    const std::int64_t k = w.cols, n = w.rows;
+    pool().parallel_for(m, [&](std::int64_t i0, std::int64_t i1, int) {
+        thread_local std::vector<float> slab;  // this worker's own
+        for (std::int64_t jb = 0; jb < n; jb += slab_rows) {
+            const std::int64_t rows = std::min(slab_rows, n - jb);
+            slab.resize(std::size_t(rows * k));
+            for (std::int64_t r = 0; r < rows; ++r) dequantize_row(w, jb + r, slab.data() + r * k);
+            gemm<float>(false, false, i1 - i0, k, rows, 1.0f, dy + i0 * n + jb, n, slab.data(), k, 1.0f, dx + i0 * k, k);
+        }
+    });
+}
+
 void quantized_linear_integer(const float* x, const quantized_matrix& w, float* y, std::int64_t m,
                               quant_kernel kernel) {
     const std::int64_t k = w.cols, n = w.rows;

@@ -50,6 +50,11 @@ void quantized_linear_integer(const float* x, const quantized_matrix& w, float* 
                               quant_kernel kernel = best_quant_kernel());
 void quantized_linear_dequantized(const float* x, const quantized_matrix& w, float* y, std::int64_t m);
 
+// dx[M, K] += dy[M, N] W[N, K]: the input's gradient of y = x W^T for a frozen quantised W (LoRA
+// training keeps the base in its blocks, train/lora.h). Slabs of dequantised rows of W through the
+// f32 sgemm, split over the thread pool by rows of dx, so each thread dequantises all of W once.
+void quantized_linear_backward_input(const float* dy, const quantized_matrix& w, float* dx, std::int64_t m);
+
 // Row `r` of W as f32 (an embedding lookup on a quantised table).
 void dequantize_row(const quantized_matrix& w, std::int64_t r, float* out);
 

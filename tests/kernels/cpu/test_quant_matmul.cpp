@@ -156,6 +156,36 @@ TEST(QuantMatmul, DequantizedPathIsTheF32ProductForManyRows) {
         }
 }
 
+// The input gradient through a frozen quantised W (LoRA training): dx += dy W against the f64 product
+// of dy and the dequantised rows, accumulated onto what dx held; bound: f32 accumulation of N terms,
+// N 2^-24 sum |dy w| at worst, 1e-5 of that sum as above (N = 70), on a thread split of dx's rows.
+TEST(QuantMatmul, BackwardInputIsTheProductWithTheDequantisedWeights) {
+    test::thread_count_guard guard;
+    set_threads(3);
+    std::uint64_t seed = 60;
+    for (const ggml_type type : {ggml_type::q8_0, ggml_type::q4_1, ggml_type::q4_k}) {
+        const std::int64_t m = 7, k = 256, n = 70;
+        const auto w = random_matrix(type, n, k, ++seed);
+        std::vector<float> wf(std::size_t(n * k));
+        for (std::int64_t j = 0; j < n; ++j) cpu::dequantize_row(w, j, wf.data() + j * k);
+        const std::vector<float> dy = test::as<float>(test::random_vec(m * n, ++seed));
+        const std::vector<float> start = test::as<float>(test::random_vec(m * k, ++seed));
+        std::vector<float> dx = start;
+        cpu::quantized_linear_backward_input(dy.data(), w, dx.data(), m);
+        for (std::int64_t i = 0; i < m; ++i)
+            for (std::int64_t c = 0; c < k; ++c) {
+                double want = start[std::size_t(i * k + c)], magnitude = std::abs(want);
+                for (std::int64_t j = 0; j < n; ++j) {
+                    const double term = double(dy[std::size_t(i * n + j)]) * double(wf[std::size_t(j * k + c)]);
+                    want += term;
+                    magnitude += std::abs(term);
+                }
+                ASSERT_LE(std::abs(double(dx[std::size_t(i * k + c)]) - want), 1e-5 * magnitude)
+                    << gguf::ggml_type_name(type) << " dx[" << i << ", " << c << "]";
+            }
+    }
+}
+
 TEST(QuantMatmul, RejectsTypesAndShapesItCannotMultiply) {
     std::vector<std::byte> bytes(1024);
     EXPECT_THROW(cpu::make_quantized_matrix(ggml_type::q6_k, 1, 256, bytes.data(), "blk.0.ffn_up.weight"), error);
