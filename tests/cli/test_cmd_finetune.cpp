@@ -132,7 +132,9 @@ TEST_P(CliFinetuneResume, KilledWithSigkillResumesBitIdentical) {
                 << t.name;
     for (const auto& entry : std::filesystem::directory_iterator(whole)) {
         const std::string name = entry.path().filename().string();
-        if (name.ends_with(".gguf")) EXPECT_EQ(read_file(whole + "/" + name), read_file(killed + "/" + name)) << name;
+        if (name.ends_with(".gguf")) {
+            EXPECT_EQ(read_file(whole + "/" + name), read_file(killed + "/" + name)) << name;
+        }
     }
 }
 
