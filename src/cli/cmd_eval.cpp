@@ -11,6 +11,7 @@
 #include "cli/cache_options.h"
 #include "cli/commands.h"
 #include "cli/eval_checks.h"
+#include "cli/model_options.h"
 #include "cli/number_options.h"
 #include "cli/position_options.h"
 #include "core/thread_pool.h"
@@ -107,9 +108,7 @@ void run(const eval_args& a) {
 void add_eval_command(CLI::App& app) {
     auto args = std::make_shared<eval_args>();
     CLI::App* cmd = app.add_subcommand("eval", "loss, perplexity, bits per byte and accuracy per context length");
-    cmd->add_option("-m,--model", args->model, "GGUF model, llama2.c checkpoint, or training output directory")
-        ->required();
-    cmd->add_option("--tokenizer", args->tokenizer, "llama2.c tokenizer.bin (default: beside the model)");
+    add_model_options(cmd, args->model, args->tokenizer);
     cmd->add_option("--text", args->text, "held-out text file")->required();
     cmd->add_option("--lengths", args->lengths, "comma-separated context lengths")->capture_default_str();
     cmd->add_option("--mode", args->mode, "plain, repeated or mixed (half the windows each)")->capture_default_str();

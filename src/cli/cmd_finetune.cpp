@@ -9,9 +9,11 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/model_options.h"
 #include "cli/number_options.h"
 #include "cli/position_options.h"
 #include "cli/ranks.h"
+#include "cli/training_flags.h"
 #include "core/error.h"
 #include "train/finetune.h"
 
@@ -38,13 +40,10 @@ const key_flag key_flags[] = {
 };
 
 struct finetune_args {
-    std::string model, tokenizer, config_file, out, val;
-    std::vector<std::string> assignments, data;
+    std::string model, tokenizer;
+    std::shared_ptr<training_flags> run = std::make_shared<training_flags>();
     std::vector<std::optional<std::string>> keys = std::vector<std::optional<std::string>>(std::size(key_flags));
     std::shared_ptr<position_options> positions = std::make_shared<position_options>();
-    std::int64_t steps = 0, seed = -1;
-    int threads = 0;
-    bool resume = false;
 };
 
 // The model keys (the shape) come from -m: a --config or --set that changes one is refused.
@@ -58,31 +57,17 @@ void refuse_model_keys(const run_config& before, const run_config& after, const 
 }
 
 void run(const finetune_args& a) {
-    use_threads(a.threads, communicator{});
+    use_threads(a.run->threads, communicator{});
     finetune_options options;
     options.config = finetune_preset();
-    if (!a.config_file.empty()) {
-        const run_config before = options.config;
-        apply_config_file(options.config, a.config_file);
-        refuse_model_keys(before, options.config, a.config_file);
-    }
-    for (const auto& s : a.assignments) {
-        const run_config before = options.config;
-        apply_assignment(options.config, s);
-        refuse_model_keys(before, options.config, "--set " + s.substr(0, s.find('=')));
-    }
+    apply_training_flags(options.config, *a.run, refuse_model_keys);
     for (std::size_t i = 0; i < std::size(key_flags); ++i)
         if (a.keys[i]) apply_value(options.config, key_flags[i].key, *a.keys[i], key_flags[i].flag);
-    if (a.seed >= 0) options.config.train.seed = static_cast<std::uint64_t>(a.seed);
     options.model = a.model;
     options.tokenizer = a.tokenizer;
     options.pos = a.positions->pos;
     options.pos_modifiers = a.positions->modifiers;
-    options.data = a.data;
-    options.val = a.val;
-    options.out_dir = a.out;
-    options.resume = a.resume;
-    if (a.steps != 0) options.steps = a.steps;
+    set_run_files(options, *a.run);
     finetune(options);
 }
 
@@ -92,14 +77,12 @@ void add_finetune_command(CLI::App& app) {
     auto args = std::make_shared<finetune_args>();
     CLI::App* cmd = app.add_subcommand("finetune", "adapt a model: full, LoRA or ladder side-tuning, for language "
                                                    "modelling or classification");
-    cmd->add_option("-m,--model", args->model, "GGUF model, llama2.c checkpoint, or training output directory")
-        ->required();
-    cmd->add_option("--tokenizer", args->tokenizer, "llama2.c tokenizer.bin (default: beside the model)");
-    cmd->add_option("--data", args->data, "training text file (lm) or JSONL passages (classify) (repeatable)")->required();
-    cmd->add_option("--val", args->val, "held-out text file or JSONL passages")->required();
-    cmd->add_option("--out", args->out,
-                    "output directory (checkpoint.gguf, log.jsonl; model.gguf, adapter.gguf or finetuned.gguf)")
-        ->required();
+    add_model_options(cmd, args->model, args->tokenizer);
+    add_training_flags(cmd, args->run,
+                       {.data = "training text file (lm) or JSONL passages (classify) (repeatable)",
+                        .val = "held-out text file or JSONL passages",
+                        .out = "output directory (checkpoint.gguf, log.jsonl; model.gguf, adapter.gguf or finetuned.gguf)",
+                        .keys = "training and fine-tuning keys"});
     for (std::size_t i = 0; i < std::size(key_flags); ++i) {
         const key_flag& k = key_flags[i];
         CLI::Option* option = cmd->add_option_function<std::string>(
@@ -107,13 +90,7 @@ void add_finetune_command(CLI::App& app) {
             fmt::format("{} (the key {})", k.help, k.key));
         if (k.number_type != nullptr) option->type_name(k.number_type)->check(in_range(key_range(k.key)));
     }
-    cmd->add_option("--config", args->config_file, "JSON file of training and fine-tuning keys (a flat object)");
-    cmd->add_option("--set", args->assignments, "override one training or fine-tuning key: key=value (repeatable)");
-    cmd->add_option("--steps", args->steps, "optimizer steps (overrides the config)")->check(in_range(step_range));
-    cmd->add_option("--seed", args->seed, "random seed (overrides the config)")->check(in_range(seed_range));
-    add_threads_option(cmd, args->threads);
     add_position_options(cmd, args->positions);
-    cmd->add_flag("--resume", args->resume, "continue from OUT/checkpoint.gguf (with the same -m)");
     cmd->callback([args] { run(*args); });
 }
 

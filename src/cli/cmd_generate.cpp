@@ -11,6 +11,7 @@
 
 #include "cli/cache_options.h"
 #include "cli/commands.h"
+#include "cli/model_options.h"
 #include "cli/number_options.h"
 #include "cli/position_options.h"
 #include "core/error.h"
@@ -81,9 +82,7 @@ void run(const generate_args& a) {
 void add_generate_command(CLI::App& app) {
     auto args = std::make_shared<generate_args>();
     CLI::App* cmd = app.add_subcommand("generate", "sample text from a model with a KV cache");
-    cmd->add_option("-m,--model", args->model, "GGUF model, llama2.c checkpoint, or training output directory")
-        ->required();
-    cmd->add_option("--tokenizer", args->tokenizer, "llama2.c tokenizer.bin (default: beside the model)");
+    add_model_options(cmd, args->model, args->tokenizer);
     cmd->add_option("-p,--prompt", args->prompt, "prompt text")->required();
     cmd->add_option("-n,--n-predict", args->n_predict, "tokens to generate")
         ->capture_default_str()

@@ -9,6 +9,7 @@
 
 #include "cli/cache_options.h"
 #include "cli/commands.h"
+#include "cli/model_options.h"
 #include "cli/number_options.h"
 #include "cli/position_options.h"
 #include "core/error.h"
@@ -89,9 +90,7 @@ void run(const passkey_args& a) {
 void add_passkey_command(CLI::App& app) {
     auto args = std::make_shared<passkey_args>();
     CLI::App* cmd = app.add_subcommand("passkey", "passkey retrieval accuracy over lengths x depths");
-    cmd->add_option("-m,--model", args->model, "GGUF model, llama2.c checkpoint, or training output directory")
-        ->required();
-    cmd->add_option("--tokenizer", args->tokenizer, "llama2.c tokenizer.bin (default: beside the model)");
+    add_model_options(cmd, args->model, args->tokenizer);
     cmd->add_option("--lengths", args->lengths, "prompt lengths in tokens (default: n_ctx_train/2, n_ctx_train)");
     cmd->add_option("--depths", args->depths, "needle depths in [0, 1]")->capture_default_str();
     cmd->add_option("--trials", args->trials, "passkeys per cell")

@@ -10,6 +10,7 @@
 
 #include "cli/cache_options.h"
 #include "cli/commands.h"
+#include "cli/model_options.h"
 #include "cli/number_options.h"
 #include "cli/position_options.h"
 #include "cli/ppl_rolling.h"
@@ -123,9 +124,7 @@ void run(const ppl_args& a) {
 void add_ppl_command(CLI::App& app) {
     auto args = std::make_shared<ppl_args>();
     CLI::App* cmd = app.add_subcommand("ppl", "perplexity as llama.cpp's llama-perplexity computes it");
-    cmd->add_option("-m,--model", args->model, "GGUF model, llama2.c checkpoint, or training output directory")
-        ->required();
-    cmd->add_option("--tokenizer", args->tokenizer, "llama2.c tokenizer.bin (default: beside the model)");
+    add_model_options(cmd, args->model, args->tokenizer);
     cmd->add_option("-f,--file", args->text, "text file")->required();
     cmd->add_option("-c,--ctx-size", args->n_ctx, "context (chunk) size in tokens")
         ->capture_default_str()

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/model_options.h"
 #include "cli/number_options.h"
 #include "cli/position_options.h"
 #include "core/error.h"
@@ -102,9 +103,7 @@ void run(const ruler_args& a) {
 void add_ruler_command(CLI::App& app) {
     auto args = std::make_shared<ruler_args>();
     CLI::App* cmd = app.add_subcommand("ruler", "RULER's synthetic tasks (NIAH, variable tracking, common/frequent words)");
-    cmd->add_option("-m,--model", args->model, "GGUF model, llama2.c checkpoint, or training output directory")
-        ->required();
-    cmd->add_option("--tokenizer", args->tokenizer, "llama2.c tokenizer.bin (default: beside the model)");
+    add_model_options(cmd, args->model, args->tokenizer);
     cmd->add_option("--lengths", args->lengths, "target lengths in model tokens, prompt and answer (default: n_ctx_train)");
     cmd->add_option("--tasks", args->tasks, "comma-separated task names, or all")->capture_default_str();
     cmd->add_option("--samples", args->samples, "samples per task and length")

@@ -11,6 +11,7 @@
 
 #include "cli/cache_options.h"
 #include "cli/commands.h"
+#include "cli/model_options.h"
 #include "cli/position_options.h"
 #include "core/error.h"
 #include "model/load.h"
@@ -71,9 +72,7 @@ void add_serve_command(CLI::App& app) {
     auto args = std::make_shared<serve_args>();
     serve::server_options& o = args->options;
     CLI::App* cmd = app.add_subcommand("serve", "OpenAI-compatible HTTP server (completions, chat, tokenizer, metrics)");
-    cmd->add_option("-m,--model", args->model, "GGUF model, llama2.c checkpoint, or training output directory")
-        ->required();
-    cmd->add_option("--tokenizer", args->tokenizer, "llama2.c tokenizer.bin (default: beside the model)");
+    add_model_options(cmd, args->model, args->tokenizer);
     cmd->add_option("--host", o.host, "address to listen on")->capture_default_str();
     cmd->add_option("--port", o.port, "port (0: any free one)")->capture_default_str()->check(CLI::Range(0, 65535));
     cmd->add_option("--parallel", o.engine.slots, "requests decoded together (slots)")->capture_default_str()

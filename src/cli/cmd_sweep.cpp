@@ -16,6 +16,7 @@
 
 #include "cli/commands.h"
 #include "cli/eval_checks.h"
+#include "cli/model_options.h"
 #include "cli/number_options.h"
 #include "cli/position_options.h"
 #include "cli/ranks.h"
@@ -168,9 +169,7 @@ void run(sweep_args a, const communicator& world) {
 void add_sweep_command(CLI::App& app, const communicator& world) {
     auto args = std::make_shared<sweep_args>();
     CLI::App* cmd = app.add_subcommand("sweep", "evaluate methods x lengths x modes: tables, plot and leaderboard");
-    cmd->add_option("-m,--model", args->model, "GGUF model, llama2.c checkpoint, or training output directory")
-        ->required();
-    cmd->add_option("--tokenizer", args->tokenizer, "llama2.c tokenizer.bin (default: beside the model)");
+    add_model_options(cmd, args->model, args->tokenizer);
     cmd->add_option("--text", args->text, "held-out text file")->required();
     cmd->add_option("--method", args->methods,
                     "a method spec (repeatable; see `stretch variants`); default: every method");

@@ -4,18 +4,14 @@
 // one-line errors for bad input.
 #include <gtest/gtest.h>
 
-#include <signal.h>
-#include <sys/wait.h>
-
-#include <chrono>
 #include <filesystem>
 #include <sstream>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "io/gguf.h"
 #include "support/cli.h"
+#include "support/training_run.h"
 
 namespace stretch::test {
 
@@ -57,14 +53,6 @@ const passage_files& passages() {
     return files;
 }
 
-std::vector<nlohmann::json> read_log(const std::string& dir) {
-    std::vector<nlohmann::json> lines;
-    std::istringstream in(read_file(dir + "/log.jsonl"));
-    for (std::string line; std::getline(in, line);)
-        if (!line.empty()) lines.push_back(nlohmann::json::parse(line));
-    return lines;
-}
-
 struct finetune_case {
     const char* method;
     const char* task;
@@ -96,33 +84,13 @@ TEST_P(CliFinetuneResume, KilledWithSigkillResumesBitIdentical) {
     const std::string whole = fresh_dir("ftwhole"), killed = fresh_dir("ftkilled");
     const auto w = run_command(stretch_binary() + " finetune " + finetune_args(c, whole, steps));
     ASSERT_EQ(w.status, 0) << w.output;
-    const pid_t child = fork();
-    ASSERT_GE(child, 0);
-    if (child == 0) {
-        const std::string command = "exec " + stretch_binary() + " finetune " + finetune_args(c, killed, steps) + " 2>/dev/null";
-        execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
-        _exit(127);
-    }
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (std::filesystem::exists(killed + "/checkpoint.gguf") && read_log(killed).size() > 30) break;
-        std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    }
-    kill(child, SIGKILL);
-    int status = 0;
-    waitpid(child, &status, 0);
-    ASSERT_TRUE(WIFSIGNALED(status)) << "the run finished before it could be killed; make it longer";
+    ASSERT_TRUE(killed_after_checkpoint("finetune " + finetune_args(c, killed, steps), killed, 30))
+        << "the run finished before it could be killed; make it longer";
     ASSERT_LT(read_log(killed).size(), std::size_t(steps)) << "killed after its last step; make it longer";
 
     const auto resumed = run_command(stretch_binary() + " finetune " + finetune_args(c, killed, steps) + " --resume");
     ASSERT_EQ(resumed.status, 0) << resumed.output;
-    const auto a = read_log(whole), b = read_log(killed);
-    ASSERT_EQ(a.size(), b.size());
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        ASSERT_EQ(a[i]["step"], b[i]["step"]);
-        EXPECT_EQ(a[i]["loss"].get<double>(), b[i]["loss"].get<double>()) << "step " << a[i]["step"];
-        EXPECT_EQ(a[i].value("val_loss", -1.0), b[i].value("val_loss", -1.0)) << "step " << a[i]["step"];
-    }
+    EXPECT_TRUE(same_log(whole, killed));
     const auto checkpoint = gguf::reader::open(whole + "/checkpoint.gguf");
     if (std::string(c.method) == "lst")  // the backbone has no trained values and no optimizer state to save
         for (const auto& t : checkpoint.tensors())

@@ -19,6 +19,7 @@
 #include "io/gguf.h"
 
 #include "support/cli.h"
+#include "support/training_run.h"
 
 namespace stretch::test {
 
@@ -28,14 +29,6 @@ std::string tiny_args(const std::string& out, int steps) {
     return "--preset tiny --threads 2 --data " + data_file("austen-emma.txt") + " --data " +
            data_file("austen-northangerabbey.txt") + " --val " + data_file("austen-persuasion.txt") +
            " --steps " + std::to_string(steps) + " --set checkpoint_every=25 --out " + out;
-}
-
-std::vector<nlohmann::json> read_log(const std::string& dir) {
-    std::vector<nlohmann::json> lines;
-    std::istringstream in(read_file(dir + "/log.jsonl"));
-    for (std::string line; std::getline(in, line);)
-        if (!line.empty()) lines.push_back(nlohmann::json::parse(line));
-    return lines;
 }
 
 }  // namespace
@@ -53,33 +46,12 @@ TEST_P(CliTrainResume, KilledWithSigkillResumesBitIdentical) {
     ASSERT_EQ(run_command(stretch_binary() + " train " + tiny_args(whole, steps)).status, 0);
 
     // Start the same run, kill it once it has checkpointed and moved on, at whatever moment that is.
-    const pid_t child = fork();
-    ASSERT_GE(child, 0);
-    if (child == 0) {
-        const std::string command = "exec " + stretch_binary() + " train " + tiny_args(killed, steps) + " 2>/dev/null";
-        execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
-        _exit(127);
-    }
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (std::filesystem::exists(killed + "/checkpoint.gguf") && read_log(killed).size() > 60) break;
-        std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    }
-    kill(child, SIGKILL);
-    int status = 0;
-    waitpid(child, &status, 0);
-    ASSERT_TRUE(WIFSIGNALED(status)) << "the run finished before it could be killed; make it longer";
+    ASSERT_TRUE(killed_after_checkpoint("train " + tiny_args(killed, steps), killed, 60))
+        << "the run finished before it could be killed; make it longer";
 
     const auto resumed = run_command(stretch_binary() + " train " + tiny_args(killed, steps) + " --resume");
     ASSERT_EQ(resumed.status, 0) << resumed.output;
-    const auto a = read_log(whole), b = read_log(killed);
-    ASSERT_EQ(a.size(), b.size());
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        ASSERT_EQ(a[i]["step"], b[i]["step"]);
-        // Bit-identical: the JSON numbers are printed with round-trip precision.
-        EXPECT_EQ(a[i]["loss"].get<double>(), b[i]["loss"].get<double>()) << "step " << a[i]["step"];
-        EXPECT_EQ(a[i].value("val_loss", -1.0), b[i].value("val_loss", -1.0)) << "step " << a[i]["step"];
-    }
+    EXPECT_TRUE(same_log(whole, killed));
     EXPECT_EQ(read_file(whole + "/model.gguf"), read_file(killed + "/model.gguf"));
 }
 
@@ -314,7 +286,7 @@ TEST(CliTrain, ASecondRunIntoTheSameFolderIsRefused) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     while (!std::filesystem::exists(out + "/checkpoint.gguf") && std::chrono::steady_clock::now() < deadline)
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    for (const std::string verb : {" train " + tiny_args(out, 5), " train " + tiny_args(out, 5) + " --resume"}) {
+    for (const std::string& verb : {" train " + tiny_args(out, 5), " train " + tiny_args(out, 5) + " --resume"}) {
         const auto second = run_command(stretch_binary() + verb);
         EXPECT_TRUE(one_line_error(second, "--out " + out + ": another stretch run (pid " + std::to_string(child) +
                                                ") is writing into this folder; expected a folder of its own"));
@@ -355,7 +327,7 @@ TEST(CliTrain, AFailedLogWriteIsAnError) {
 TEST(CliTrain, AnOutputPathThatIsNotAFolderIsNamed) {
     const std::string dir = fresh_dir("outfile");
     write_file(dir + "/file", "x");
-    for (const std::string bad : {dir + "/file", dir + "/file/below"}) {
+    for (const std::string& bad : {dir + "/file", dir + "/file/below"}) {
         const auto r = run_command(stretch_binary() + " train " + tiny_args(bad, 2));
         EXPECT_TRUE(one_line_error(r, "--out " + bad + ": cannot create the folder: Not a directory")) << bad;
     }
@@ -373,14 +345,6 @@ std::string rank_args(const std::string& out, int steps) {
     return "--preset tiny --threads 1 --data " + data_file("austen-emma.txt") + " --data " +
            data_file("austen-northangerabbey.txt") + " --val " + data_file("austen-persuasion.txt") + " --steps " +
            std::to_string(steps) + " --set checkpoint_every=25 --out " + out;
-}
-
-void expect_same_log(const std::string& a_dir, const std::string& b_dir) {
-    const auto a = read_log(a_dir), b = read_log(b_dir);
-    ASSERT_EQ(a.size(), b.size());
-    for (std::size_t i = 0; i < a.size(); ++i)
-        for (const char* key : {"step", "loss", "grad_norm", "val_loss"})
-            EXPECT_EQ(a[i].value(key, -1.0), b[i].value(key, -1.0)) << key << " at line " << i;
 }
 
 // Every tensor of two checkpoints (weights and both moments), byte for byte.
@@ -407,7 +371,7 @@ TEST(CliTrainMpi, TwoRanksEqualOneProcess) {
     EXPECT_NE(r.output.find("data-parallel: 2 ranks x 1 slice(s) of 2 sequences"), std::string::npos) << r.output;
     ASSERT_EQ(run_command(stretch_binary() + " train " + rank_args(sliced, 30) + " --set micro_batches=2").status, 0);
     ASSERT_EQ(run_command(stretch_binary() + " train " + rank_args(whole, 30)).status, 0);
-    expect_same_log(two, sliced);
+    EXPECT_TRUE(same_log(two, sliced));
     expect_same_tensors(two + "/checkpoint.gguf", sliced + "/checkpoint.gguf");
     // One piece: the backward's GEMMs add the same products grouped otherwise (f32 rounding, ~1e-7),
     // and 30 AdamW steps carry it on. Measured 2.4e-7 at most; 1e-4 leaves 400x, while the loss of
@@ -428,7 +392,7 @@ TEST(CliTrainMpi, ZeroOneEqualsThePlainMean) {
     const auto r = run_command(mpirun(2) + stretch_binary() + " train " + rank_args(zero, 30) + " --set zero=1");
     ASSERT_EQ(r.status, 0) << r.output;
     EXPECT_NE(r.output.find("AdamW moments sharded (ZeRO-1)"), std::string::npos) << r.output;
-    expect_same_log(plain, zero);
+    EXPECT_TRUE(same_log(plain, zero));
     expect_same_tensors(plain + "/checkpoint.gguf", zero + "/checkpoint.gguf");
 }
 
@@ -488,7 +452,7 @@ TEST(CliTrainMpi, AKilledRankStopsTheJobAndTheResumedRunMatchesAnUninterruptedOn
     EXPECT_NO_THROW(gguf::reader::open(killed + "/checkpoint.gguf"));
     const auto resumed = run_command(mpirun(2) + stretch_binary() + " train " + rank_args(killed, steps) + args + " --resume");
     ASSERT_EQ(resumed.status, 0) << resumed.output;
-    expect_same_log(whole, killed);
+    EXPECT_TRUE(same_log(whole, killed));
     EXPECT_EQ(read_file(whole + "/model.gguf"), read_file(killed + "/model.gguf"));
 }
 
