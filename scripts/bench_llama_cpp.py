@@ -8,6 +8,8 @@ Figures (each the best of --repeat runs, like stretch's):
   decode_tokens_per_s          `decode` tokens, one at a time, after that prefill
   cached_decode_tokens_per_s   `cached_decode` tokens, one at a time, after `cached` tokens in the cache
 Token i of a run is 1 + (i * 7919) mod (vocab - 1): no tokenizer, the same ids as stretch.
+--flash-attn 0|1 sets llama.cpp's flash attention (off is llama-cpp-python's default); `stretch bench`
+runs both and keeps the faster per figure (issue 19: each peer at its best).
 """
 import argparse
 import json
@@ -29,12 +31,13 @@ def main():
     p.add_argument("--cached", type=int, default=8192)
     p.add_argument("--cached-decode", type=int, default=32)
     p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--flash-attn", type=int, choices=(0, 1), default=0)
     a = p.parse_args()
 
     batch = max(512, a.prefill)
     llm = llama_cpp.Llama(model_path=a.model, n_ctx=max(a.prefill + a.decode, a.cached + a.cached_decode),
                           n_batch=batch, n_ubatch=batch, n_threads=a.threads, n_threads_batch=a.threads,
-                          logits_all=False, verbose=False)
+                          flash_attn=bool(a.flash_attn), logits_all=False, verbose=False)
     vocab = llm.n_vocab()
 
     def timed(tokens):
@@ -58,6 +61,7 @@ def main():
     print(json.dumps({
         "peer": "llama.cpp (llama-cpp-python %s)" % llama_cpp.__version__,
         "threads": a.threads,
+        "flash_attn": a.flash_attn,
         "prefill": a.prefill, "decode": a.decode, "cached": a.cached, "cached_decode": a.cached_decode,
         "prefill_tokens_per_s": a.prefill / min(prefill_s),
         "decode_tokens_per_s": a.decode / min(decode_s),

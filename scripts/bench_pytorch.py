@@ -12,9 +12,15 @@ config says so. Every step is stretch's trainer step: forward, mean cross-entrop
 gradient-norm clipping, AdamW (decay on matrices only), zero_grad, on random tokens.
 
 Run with Debian's python3-torch (`apt-get install python3-torch`), i.e. /usr/bin/python3. Prints
-one JSON object: tokens_per_s, parameters, threads, torch version.
+one JSON object: tokens_per_s, parameters, threads, torch version, the OpenBLAS core type in use.
+
+With --gemm-probe SECONDS it trains nothing and prints the GFLOP/s of the model's largest training
+products (the FFN's forward and both backward products, torch.mm through OpenBLAS) instead:
+`stretch bench` runs the probe under each OPENBLAS_CORETYPE and runs the peer with the fastest
+(Debian's OpenBLAS picks SSE3 kernels on CPUs it does not recognise: issue 19).
 """
 import argparse
+import ctypes
 import json
 import math
 import os
@@ -122,6 +128,37 @@ class Transformer(nn.Module):
         return self.output(self.norm(x))
 
 
+def openblas_core():
+    """The core type of the OpenBLAS this process loaded (torch links it as libblas), or "none" when
+    its BLAS is not OpenBLAS."""
+    for line in open("/proc/self/maps"):
+        fields = line.split()
+        if len(fields) < 6 or "blas" not in os.path.basename(fields[5]):
+            continue
+        try:
+            get = ctypes.CDLL(fields[5]).openblas_get_corename
+        except (OSError, AttributeError):
+            continue
+        get.restype = ctypes.c_char_p
+        return get().decode()
+    return "none"
+
+
+def gemm_probe(a, seconds):
+    """GFLOP/s of the FFN's products in a training step: x W^T, dy W and dy^T x, best of each."""
+    rows = a.batch_size * a.n_ctx_train
+    x, w, dy = torch.randn(rows, a.d_model), torch.randn(a.d_ff, a.d_model), torch.randn(rows, a.d_ff)
+    products = [lambda: torch.mm(x, w.t()), lambda: torch.mm(dy, w), lambda: torch.mm(dy.t(), x)]
+    best = [float("inf")] * len(products)
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds or best[-1] == float("inf"):
+        for i, product in enumerate(products):
+            t = time.perf_counter()
+            product()
+            best[i] = min(best[i], time.perf_counter() - t)
+    return 2.0 * rows * a.d_model * a.d_ff * len(products) / sum(best) * 1e-9
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--threads", type=int, required=True)
@@ -144,9 +181,13 @@ def main():
     p.add_argument("--beta2", type=float, default=0.95)
     p.add_argument("--adam-eps", type=float, default=1e-8)
     p.add_argument("--grad-clip", type=float, default=1.0)
+    p.add_argument("--gemm-probe", type=float, default=0.0, metavar="SECONDS")
     a = p.parse_args()
 
     torch.set_num_threads(a.threads)
+    if a.gemm_probe > 0:
+        print(json.dumps({"gemm_gflops": gemm_probe(a, a.gemm_probe), "openblas_core": openblas_core()}))
+        return
     torch.manual_seed(1337)
     model = Transformer(a)
     parameters = list(model.parameters())  # a tied weight is listed once
@@ -175,6 +216,7 @@ def main():
         "parameters": sum(w.numel() for w in parameters),
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,
+        "openblas_core": openblas_core(),
     }))
 
 

@@ -1,5 +1,6 @@
 #include "cli/bench_inference.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <tuple>
 
@@ -8,6 +9,7 @@
 
 #include "cli/cache_options.h"
 #include "cli/number_options.h"
+#include "core/cpu_info.h"
 #include "core/thread_pool.h"
 #include "io/atomic_file.h"
 #include "io/json_text.h"
@@ -41,11 +43,43 @@ void add_inference_bench_options(CLI::App* cmd, const std::shared_ptr<inference_
         ->capture_default_str();
 }
 
+namespace {
+
+// llama.cpp on the same file, ids and threads, with flash attention off and on: each figure beside
+// the faster of the two (the peer at its best; which one wins differs by figure and CPU).
+nlohmann::json run_llama_cpp_peer(const inference_bench_args& a, const inference_figures& ours) {
+    const auto& r = a.request;
+    inference_figures runs[2];
+    for (const bool flash_attn : {false, true}) {
+        std::printf("\npeer   %s\n", llama_cpp_command(a.llama_python, a.peer_llama_cpp, r, pool().size(), flash_attn).c_str());
+        runs[flash_attn] = measure_llama_cpp(a.llama_python, a.peer_llama_cpp, r, pool().size(), flash_attn);
+    }
+    nlohmann::json report;
+    std::printf("%-30s %10s %17s %8s %10s\n", "figure (tokens/s)", "stretch", "llama.cpp FA off", "FA on", "ratio");
+    for (const auto& [name, field, key] :
+         {std::tuple{"prefill", &inference_figures::prefill_tokens_per_s, "prefill"},
+          {"decode", &inference_figures::decode_tokens_per_s, "decode"},
+          {"decode after the long cache", &inference_figures::cached_decode_tokens_per_s, "cached_decode"}}) {
+        const double off = runs[0].*field, on = runs[1].*field, best = std::max(off, on);
+        std::printf("%-30s %10.1f %17.1f %8.1f %9.2fx  (vs FA %s)\n", name, ours.*field, off, on, ours.*field / best,
+                    on > off ? "on" : "off");
+        report[std::string("llama_cpp_") + key + "_tokens_per_s"] = best;
+        report[std::string("llama_cpp_") + key + "_flash_attn"] = on > off;
+        report[std::string("llama_cpp_") + key + "_tokens_per_s_flash_attn_off"] = off;
+        report[std::string("llama_cpp_") + key + "_tokens_per_s_flash_attn_on"] = on;
+        report[std::string(key) + "_ratio_vs_llama_cpp"] = ours.*field / best;
+    }
+    return report;
+}
+
+}  // namespace
+
 void run_inference_bench(inference_bench_args a, const std::string& json) {
     a.request.weights = a.dequantize ? quantized_weights::dequantize : quantized_weights::keep;
     const inference_figures f = measure_inference(a.request);
     const auto& r = a.request;
     const double decode_gb_s = f.weight_bytes * f.decode_tokens_per_s * 1e-9;
+    std::printf("cpu    %s\n", cpu_model_name().c_str());
     std::printf("model  %s, weights %s (%.1f MB streamed per decoded token), %s dot products, threads %d\n",
                 r.model.c_str(), a.dequantize ? "dequantised to f32" : "quantised", f.weight_bytes * 1e-6,
                 cpu::quant_kernel_name(cpu::best_quant_kernel()), pool().size());
@@ -62,7 +96,8 @@ void run_inference_bench(inference_bench_args a, const std::string& json) {
                 100 * decode_gb_s / f.stream_gb_per_s);
     std::printf("%-42s %12.1f\n", fmt::format("decode {} tokens after {} cached", r.cached_decode, r.cached).c_str(),
                 f.cached_decode_tokens_per_s);
-    nlohmann::json report = {{"model", r.model},
+    nlohmann::json report = {{"cpu", cpu_model_name()},
+                             {"model", r.model},
                              {"threads", pool().size()},
                              {"weights", a.dequantize ? "dequantized" : "quantized"},
                              {"kernel", cpu::quant_kernel_name(cpu::best_quant_kernel())},
@@ -81,19 +116,7 @@ void run_inference_bench(inference_bench_args a, const std::string& json) {
                              {"decode_tokens_per_s", f.decode_tokens_per_s},
                              {"decode_weight_gb_per_s", decode_gb_s},
                              {"cached_decode_tokens_per_s", f.cached_decode_tokens_per_s}};
-    if (!a.peer_llama_cpp.empty()) {
-        std::printf("\npeer   %s\n", llama_cpp_command(a.llama_python, a.peer_llama_cpp, r, pool().size()).c_str());
-        const inference_figures p = measure_llama_cpp(a.llama_python, a.peer_llama_cpp, r, pool().size());
-        std::printf("%-42s %12s %12s %10s\n", "figure", "stretch", "llama.cpp", "ratio");
-        for (const auto& [name, ours, theirs, key] :
-             {std::tuple{"prefill", f.prefill_tokens_per_s, p.prefill_tokens_per_s, "prefill"},
-              {"decode", f.decode_tokens_per_s, p.decode_tokens_per_s, "decode"},
-              {"decode after the long cache", f.cached_decode_tokens_per_s, p.cached_decode_tokens_per_s, "cached_decode"}}) {
-            std::printf("%-42s %12.1f %12.1f %9.2fx\n", name, ours, theirs, ours / theirs);
-            report[std::string("llama_cpp_") + key + "_tokens_per_s"] = theirs;
-            report[std::string(key) + "_ratio_vs_llama_cpp"] = ours / theirs;
-        }
-    }
+    if (!a.peer_llama_cpp.empty()) report.update(run_llama_cpp_peer(a, f));
     if (!json.empty()) {
         write_json_atomic(json, report);
     }

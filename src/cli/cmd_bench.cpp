@@ -15,6 +15,7 @@
 #include "cli/commands.h"
 #include "cli/number_options.h"
 #include "cli/ranks.h"
+#include "core/cpu_info.h"
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "eval/attention_bench.h"
@@ -41,6 +42,32 @@ struct bench_args {
     std::shared_ptr<inference_bench_args> inference = std::make_shared<inference_bench_args>();  // --model
 };
 
+// PyTorch CPU on the same model, steps and threads, with the OpenBLAS core type that is fastest here.
+nlohmann::json run_pytorch_peer(const bench_args& a, const run_config& config, std::int64_t warmup, double tokens_per_s) {
+    const openblas_choice blas = fastest_openblas_core(a.python, a.peer_pytorch, config, pool().size());
+    std::printf("\npeer   PyTorch's OpenBLAS, GEMM probe per OPENBLAS_CORETYPE (the FFN's training products):\n");
+    nlohmann::json probes = nlohmann::json::array();
+    for (const openblas_probe& p : blas.probes) {
+        const std::string given = p.coretype.empty() ? "(unset)" : p.coretype;
+        if (p.core.empty()) std::printf("         %-16s failed (not runnable on this CPU)\n", given.c_str());
+        else std::printf("         %-16s %8.1f GFLOP/s  (ran %s kernels)\n", given.c_str(), p.gemm_gflops, p.core.c_str());
+        probes.push_back({{"coretype", p.coretype}, {"core", p.core}, {"gemm_gflops", p.gemm_gflops}});
+    }
+    std::printf("peer   %s\n",
+                pytorch_command(a.python, a.peer_pytorch, config, pool().size(), a.train_steps, warmup, blas.coretype).c_str());
+    const pytorch_figure torch =
+        measure_pytorch_training(a.python, a.peer_pytorch, config, pool().size(), a.train_steps, warmup, blas.coretype);
+    std::printf("peer   PyTorch %s CPU (OpenBLAS %s kernels), same model, steps and threads: %.0f tokens/s; "
+                "stretch / PyTorch = %.2fx\n",
+                torch.torch_version.c_str(), torch.openblas_core.c_str(), torch.tokens_per_s, tokens_per_s / torch.tokens_per_s);
+    return {{"pytorch_train_tokens_per_s", torch.tokens_per_s},
+            {"pytorch_version", torch.torch_version},
+            {"pytorch_openblas_coretype", blas.coretype},
+            {"pytorch_openblas_core", torch.openblas_core},
+            {"pytorch_openblas_probes", probes},
+            {"train_speedup_vs_pytorch", tokens_per_s / torch.tokens_per_s}};
+}
+
 void run(const bench_args& a) {
     if (a.threads != 0) set_threads(a.threads);
     const run_config config = preset("default");
@@ -50,7 +77,7 @@ void run(const bench_args& a) {
     const double peak = measure_fma_peak_gflops(a.seconds);
     const double square = measure_square_sgemm(2048, a.seconds);
     const double openblas_square = measure_openblas_square_sgemm(2048, a.seconds);
-    std::printf("threads %d\n", pool().size());
+    std::printf("cpu    %s, threads %d\n", cpu_model_name().c_str(), pool().size());
     std::printf("limit  FMA peak (independent FMAs, all threads)      %8.1f GFLOP/s\n", peak);
     std::printf("limit  sgemm 2048^3 (%s, split by rows)  %8.1f GFLOP/s  (%.0f%% of FMA peak)\n",
                 cpu::f32_gemm_name().c_str(), square, 100 * square / peak);
@@ -80,7 +107,8 @@ void run(const bench_args& a) {
     const double tokens_per_s = measure_training_tokens_per_s(config, a.train_steps, warmup);
     std::printf("\ntraining, default model (%lld parameters, batch %lld x %lld): %.0f tokens/s\n",
                 (long long)m.n_parameters(), (long long)config.train.batch_size, (long long)m.n_ctx_train, tokens_per_s);
-    nlohmann::json report = {{"threads", pool().size()},
+    nlohmann::json report = {{"cpu", cpu_model_name()},
+                             {"threads", pool().size()},
                              {"fma_peak_gflops", peak},
                              {"square_sgemm_gflops", square},
                              {"f32_gemm", cpu::f32_gemm_name()},
@@ -89,16 +117,7 @@ void run(const bench_args& a) {
                              {"gemm", gemms},
                              {"attention", attention},
                              {"train_tokens_per_s", tokens_per_s}};
-    if (!a.peer_pytorch.empty()) {
-        std::printf("peer   %s\n", pytorch_command(a.python, a.peer_pytorch, config, pool().size(), a.train_steps, warmup).c_str());
-        const pytorch_figure torch =
-            measure_pytorch_training(a.python, a.peer_pytorch, config, pool().size(), a.train_steps, warmup);
-        std::printf("peer   PyTorch %s CPU, same model, steps and threads: %.0f tokens/s; stretch / PyTorch = %.2fx\n",
-                    torch.torch_version.c_str(), torch.tokens_per_s, tokens_per_s / torch.tokens_per_s);
-        report["pytorch_train_tokens_per_s"] = torch.tokens_per_s;
-        report["pytorch_version"] = torch.torch_version;
-        report["train_speedup_vs_pytorch"] = tokens_per_s / torch.tokens_per_s;
-    }
+    if (!a.peer_pytorch.empty()) report.update(run_pytorch_peer(a, config, warmup, tokens_per_s));
     if (!a.json.empty()) {
         write_json_atomic(a.json, report);
     }
@@ -115,12 +134,13 @@ void run_distributed(const bench_args& a, const communicator& world) {
     const run_config config = preset("default");
     const std::int64_t warmup = 2;
     const double tokens_per_s = measure_training_tokens_per_s(config, a.train_steps, warmup, world);
-    nlohmann::json report = {{"ranks", world.size()}, {"threads_per_rank", pool().size()},
+    nlohmann::json report = {{"cpu", cpu_model_name()},
+                             {"ranks", world.size()}, {"threads_per_rank", pool().size()},
                              {"train_tokens_per_s", tokens_per_s}};
     if (world.root())
-        std::printf("ranks %d x threads %d: training, default model (%lld parameters, global batch %lld x %lld): "
+        std::printf("cpu    %s\nranks %d x threads %d: training, default model (%lld parameters, global batch %lld x %lld): "
                     "%.0f tokens/s\n",
-                    world.size(), pool().size(), (long long)config.model.n_parameters(),
+                    cpu_model_name().c_str(), world.size(), pool().size(), (long long)config.model.n_parameters(),
                     (long long)config.train.batch_size, (long long)config.model.n_ctx_train, tokens_per_s);
     if (world.size() > 1) {
         const std::int64_t floats = a.reduce_floats > 0 ? a.reduce_floats : config.model.n_parameters();

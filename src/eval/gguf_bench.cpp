@@ -134,16 +134,17 @@ inference_figures measure_inference(const inference_bench_request& r) {
 }
 
 std::string llama_cpp_command(const std::string& python, const std::string& script, const inference_bench_request& r,
-                              int threads) {
-    return fmt::format("{} {} --model {} --threads {} --prefill {} --decode {} --cached {} --cached-decode {} --repeat {}",
-                       shell_quote(python), shell_quote(script), shell_quote(r.model), threads, r.prefill, r.decode,
-                       r.cached, r.cached_decode, r.repeat);
+                              int threads, bool flash_attn) {
+    return fmt::format(
+        "{} {} --model {} --threads {} --prefill {} --decode {} --cached {} --cached-decode {} --repeat {} --flash-attn {}",
+        shell_quote(python), shell_quote(script), shell_quote(r.model), threads, r.prefill, r.decode, r.cached,
+        r.cached_decode, r.repeat, flash_attn ? 1 : 0);
 }
 
 inference_figures measure_llama_cpp(const std::string& python, const std::string& script, const inference_bench_request& r,
-                                    int threads) {
+                                    int threads, bool flash_attn) {
     const nlohmann::json answer =
-        run_peer_script(llama_cpp_command(python, script, r, threads), "--peer-llama-cpp",
+        run_peer_script(llama_cpp_command(python, script, r, threads, flash_attn), "--peer-llama-cpp",
                         "needs llama-cpp-python: pip install llama-cpp-python; --llama-python names the interpreter");
     inference_figures f;
     for (auto [key, field] : {std::pair{"prefill_tokens_per_s", &inference_figures::prefill_tokens_per_s},

@@ -37,11 +37,12 @@ inference_figures measure_inference(const inference_bench_request& request);
 // The same three tokens/s figures from llama.cpp: `python script` (scripts/bench_llama_cpp.py, with
 // llama-cpp-python) on the same file, token ids, counts and `threads`. Throws stretch::error naming
 // the script when it cannot run or answers something else.
+// `flash_attn`: llama.cpp's flash attention on or off (the caller runs both: the peer at its best).
 inference_figures measure_llama_cpp(const std::string& python, const std::string& script,
-                                    const inference_bench_request& request, int threads);
+                                    const inference_bench_request& request, int threads, bool flash_attn);
 // The command line measure_llama_cpp runs (printed by `stretch bench` so it can be rerun by hand).
 std::string llama_cpp_command(const std::string& python, const std::string& script,
-                              const inference_bench_request& request, int threads);
+                              const inference_bench_request& request, int threads, bool flash_attn);
 
 // GB/s of a sum over a buffer far larger than the caches, split over the pool's threads.
 double measure_stream_gb_per_s(double seconds);
