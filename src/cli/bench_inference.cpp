@@ -86,9 +86,15 @@ void run_inference_bench(inference_bench_args a, const std::string& json) {
     std::printf("cache  keys %s, values %s: %.0f bytes per cached token\n", cpu::kv_type_name(r.cache_types.k),
                 cpu::kv_type_name(r.cache_types.v), f.cache_bytes_per_token);
     std::printf("limit  memory read bandwidth (streaming sum, all threads)   %8.1f GB/s\n", f.stream_gb_per_s);
+    if (f.int8_dot_peak_gops > 0)
+        std::printf("limit  integer dot peak (%s, all threads)           %8.1f GOP/s\n",
+                    cpu::quant_kernel_name(cpu::best_quant_kernel()), f.int8_dot_peak_gops);
     if (f.integer_product_gops > 0)
-        std::printf("kernel ffn_up of layer 0 with %lld rows: integer dots %.1f GOP/s, dequantised sgemm %.1f GOP/s\n",
-                    (long long)r.prefill, f.integer_product_gops, f.dequantized_sgemm_gops);
+        std::printf("kernel ffn_up of layer 0 with %lld rows: integer dots %.1f GOP/s (%.0f%% of the integer dot peak), "
+                    "dequantised sgemm %.1f GOP/s\n",
+                    (long long)r.prefill, f.integer_product_gops,
+                    f.int8_dot_peak_gops > 0 ? 100 * f.integer_product_gops / f.int8_dot_peak_gops : 0.0,
+                    f.dequantized_sgemm_gops);
     std::printf("\n%-42s %12s\n", "figure", "tokens/s");
     std::printf("%-42s %12.1f\n", fmt::format("prefill {} tokens", r.prefill).c_str(), f.prefill_tokens_per_s);
     std::printf("%-42s %12.1f   (%.1f GB/s of weights, %.0f%% of the bandwidth)\n",
@@ -109,6 +115,7 @@ void run_inference_bench(inference_bench_args a, const std::string& json) {
                              {"cache_type_v", cpu::kv_type_name(r.cache_types.v)},
                              {"cache_bytes_per_token", f.cache_bytes_per_token},
                              {"stream_gb_per_s", f.stream_gb_per_s},
+                             {"int8_dot_peak_gops", f.int8_dot_peak_gops},
                              {"weight_bytes", f.weight_bytes},
                              {"integer_product_gops", f.integer_product_gops},
                              {"dequantized_sgemm_gops", f.dequantized_sgemm_gops},

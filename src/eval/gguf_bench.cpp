@@ -10,6 +10,7 @@
 #include "core/rng.h"
 #include "core/thread_pool.h"
 #include "eval/peer_process.h"
+#include "eval/throughput.h"
 #include "generate/generator.h"
 #include "io/json_text.h"
 #include "kernels/cpu/quant_matmul.h"
@@ -106,6 +107,7 @@ inference_figures measure_inference(const inference_bench_request& r) {
     out.weight_bytes = weight_bytes(model);
     out.cache_bytes_per_token = double(cache_bytes_per_token(model.config(), r.cache_types));
     out.stream_gb_per_s = measure_stream_gb_per_s(1.0);
+    out.int8_dot_peak_gops = measure_int8_dot_peak_gops(0.5);
     measure_products(model, r.prefill, r.repeat, out);
 
     const layer_positions short_setup = model.positions(spec, r.prefill + r.decode, "bench");

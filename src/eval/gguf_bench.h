@@ -28,6 +28,7 @@ struct inference_figures {
     double weight_bytes = 0;       // every parameter once: what one decoded token streams
     double cache_bytes_per_token = 0;  // keys and values of one cached token, every layer
     double stream_gb_per_s = 0;    // the machine's read bandwidth, all threads
+    double int8_dot_peak_gops = 0;  // the integer dot instruction's peak, all threads (0: portable kernel)
     // One prefill-shaped product (ffn_up of layer 0, M = prefill rows) both ways (kernels/cpu/quant_matmul.h).
     double integer_product_gops = 0, dequantized_sgemm_gops = 0;
 };

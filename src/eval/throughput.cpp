@@ -14,6 +14,7 @@
 #include "core/rng.h"
 #include "core/thread_pool.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/quant_matmul.h"
 #include "model/transformer.h"
 #include "train/adamw.h"
 #include "train/data_parallel.h"
@@ -93,6 +94,23 @@ double measure_fma_peak_gflops(double seconds) {
         for (double d : done) flops += d;
     });
     return flops / t * 1e-9;
+}
+
+double measure_int8_dot_peak_gops(double seconds) {
+    const cpu::quant_kernel kernel = cpu::best_quant_kernel();
+    if (cpu::int8_dot_loop(kernel, 1) == 0) return 0;
+    auto& tp = pool();
+    const std::int64_t iterations = 2'000'000;
+    double ops = 0;
+    const double t = best_time(seconds, [&] {
+        std::vector<double> done(static_cast<std::size_t>(tp.size()));
+        tp.parallel_for(tp.size(), [&](std::int64_t b, std::int64_t e, int thread) {
+            for (std::int64_t i = b; i < e; ++i) done[std::size_t(thread)] += cpu::int8_dot_loop(kernel, iterations);
+        });
+        ops = 0;
+        for (double d : done) ops += d;
+    });
+    return ops / t * 1e-9;
 }
 
 gemm_figure measure_linear(std::int64_t m, std::int64_t k, std::int64_t n, double seconds) {

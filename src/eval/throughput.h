@@ -22,6 +22,9 @@ double best_time(double seconds, const std::function<void()>& fn);
 
 // f32 GFLOP/s of independent FMAs on all pool threads for about `seconds`.
 double measure_fma_peak_gflops(double seconds);
+// GOP/s of the quantised products' integer dot instruction (cpu::int8_dot_loop of the kernel
+// best_quant_kernel() chose) on all pool threads for about `seconds`; 0 for the portable kernel.
+double measure_int8_dot_peak_gops(double seconds);
 
 // GFLOP/s of cpu::linear_forward / linear_backward (dx and dw) for y[M,N] = x[M,K] w[N,K]^T,
 // the best of repeated runs lasting about `seconds` in all.

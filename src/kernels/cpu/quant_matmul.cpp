@@ -79,6 +79,10 @@ const char* quant_kernel_name(quant_kernel kernel) {
     return kernel == quant_kernel::avx512_vnni ? "avx512_vnni" : "portable";
 }
 
+double int8_dot_loop(quant_kernel kernel, std::int64_t iterations) {
+    return kernel == quant_kernel::avx512_vnni ? int8_dot_loop_avx512_vnni(iterations) : 0.0;
+}
+
 void quantize_rows_q8(const float* x, std::int64_t r0, std::int64_t r1, q8_rows& out) {
     const std::int64_t k = out.cols, nb = k / 32;
     for (std::int64_t r = r0; r < r1; ++r)

@@ -41,6 +41,13 @@ enum class quant_kernel { portable, avx512_vnni };
 quant_kernel best_quant_kernel();
 const char* quant_kernel_name(quant_kernel kernel);
 
+// Integer operations (a u8 x s8 multiply-add counts 2) done by `iterations` rounds of a register-only
+// loop of the kernel's dot instruction on 12 independent accumulators (vpdpbusd for avx512_vnni):
+// what `stretch bench` divides by the time to get the integer-dot peak, beside which it reports the
+// products, as it reports f32 products beside the FMA peak. 0 for the portable kernel (no such
+// instruction to measure).
+double int8_dot_loop(quant_kernel kernel, std::int64_t iterations);
+
 // y[M, N] = x[M, K] W^T with N = w.rows, K = w.cols, split over the thread pool by output rows of W:
 // integer dot products for M < 16 (decode), f32 sgemm on dequantised slabs of W from M = 16 on,
 // where each weight is reused enough for the BLAS to win (measured: docs/performance.md).
@@ -92,6 +99,8 @@ void dot_rows_portable(const quantized_matrix& w, std::int64_t w_row, const q8_r
                        int count, float* out);
 void dot_rows_avx512_vnni(const quantized_matrix& w, std::int64_t w_row, const q8_rows& x, const std::int64_t* x_rows,
                           int count, float* out);
+// The register-only loop of int8_dot_loop for avx512_vnni.
+double int8_dot_loop_avx512_vnni(std::int64_t iterations);
 // The portable dot of blocks [b0, b1) of 32 values (the AVX-512 kernel's tail of an odd block count).
 float dot_blocks_portable(gguf::ggml_type type, const std::byte* w_row, const q8_rows& x, std::int64_t x_row,
                           std::int64_t b0, std::int64_t b1);

@@ -161,6 +161,22 @@ void dot_rows_avx512_vnni(const quantized_matrix& w, std::int64_t w_row, const q
     }
 }
 
+STRETCH_VNNI double int8_dot_loop_avx512_vnni(std::int64_t iterations) {
+    // 12 accumulators cover vpdpbusd's latency (5 cycles) times its ports (up to 2) with room to spare.
+    __m512i acc[12];
+    for (int i = 0; i < 12; ++i) acc[i] = _mm512_set1_epi32(i);
+    const __m512i u = _mm512_set1_epi8(3), s = _mm512_set1_epi8(-2);
+    for (std::int64_t it = 0; it < iterations; ++it)
+        for (int i = 0; i < 12; ++i) acc[i] = _mm512_dpbusd_epi32(acc[i], u, s);
+    __m512i sum = acc[0];
+    for (int i = 1; i < 12; ++i) sum = _mm512_add_epi32(sum, acc[i]);
+    alignas(64) std::int32_t lanes[16];
+    _mm512_store_si512(lanes, sum);  // not _mm512_reduce_add_epi32: GCC 12's trips -Wuninitialized (bug 105593)
+    volatile std::int32_t sink = lanes[0];
+    (void)sink;
+    return double(iterations) * 12 * 64 * 2;
+}
+
 }  // namespace stretch::cpu
 
 #else
@@ -169,6 +185,11 @@ namespace stretch::cpu {
 
 void dot_rows_avx512_vnni(const quantized_matrix&, std::int64_t, const q8_rows&, const std::int64_t*, int, float*) {
     STRETCH_ASSERT(false);  // best_quant_kernel() never picks it off x86-64
+}
+
+double int8_dot_loop_avx512_vnni(std::int64_t) {
+    STRETCH_ASSERT(false);  // best_quant_kernel() never picks it off x86-64
+    return 0;
 }
 
 }  // namespace stretch::cpu
