@@ -81,36 +81,36 @@ std::vector<double> best_times(double seconds, const std::vector<std::function<v
 
 double best_time(double seconds, const std::function<void()>& fn) { return best_times(seconds, {fn})[0]; }
 
-double measure_fma_peak_gflops(double seconds) {
-    auto& tp = pool();
-    const std::int64_t iterations = 2'000'000;
-    double flops = 0;
-    const double t = best_time(seconds, [&] {
-        std::vector<double> done(static_cast<std::size_t>(tp.size()));
-        tp.parallel_for(tp.size(), [&](std::int64_t b, std::int64_t e, int thread) {
-            for (std::int64_t i = b; i < e; ++i) done[std::size_t(thread)] += fma_loop(iterations);
-        });
-        flops = 0;
-        for (double d : done) flops += d;
-    });
-    return flops / t * 1e-9;
-}
+namespace {
 
-double measure_int8_dot_peak_gops(double seconds) {
-    const cpu::quant_kernel kernel = cpu::best_quant_kernel();
-    if (cpu::int8_dot_loop(kernel, 1) == 0) return 0;
+// G-operations per second of `loop` (which returns the operations it did) run on every pool thread
+// at once, the best of repeated runs lasting about `seconds`.
+double measure_peak(double seconds, const std::function<double()>& loop) {
     auto& tp = pool();
-    const std::int64_t iterations = 2'000'000;
     double ops = 0;
     const double t = best_time(seconds, [&] {
         std::vector<double> done(static_cast<std::size_t>(tp.size()));
         tp.parallel_for(tp.size(), [&](std::int64_t b, std::int64_t e, int thread) {
-            for (std::int64_t i = b; i < e; ++i) done[std::size_t(thread)] += cpu::int8_dot_loop(kernel, iterations);
+            for (std::int64_t i = b; i < e; ++i) done[std::size_t(thread)] += loop();
         });
         ops = 0;
         for (double d : done) ops += d;
     });
     return ops / t * 1e-9;
+}
+
+constexpr std::int64_t peak_iterations = 2'000'000;
+
+}  // namespace
+
+double measure_fma_peak_gflops(double seconds) {
+    return measure_peak(seconds, [] { return fma_loop(peak_iterations); });
+}
+
+double measure_int8_dot_peak_gops(double seconds) {
+    const cpu::quant_kernel kernel = cpu::best_quant_kernel();
+    if (cpu::int8_dot_loop(kernel, 1) == 0) return 0;
+    return measure_peak(seconds, [kernel] { return cpu::int8_dot_loop(kernel, peak_iterations); });
 }
 
 gemm_figure measure_linear(std::int64_t m, std::int64_t k, std::int64_t n, double seconds) {
