@@ -38,7 +38,9 @@ double fma_loop(std::int64_t iterations) {
         for (int i = 0; i < 12; ++i) acc[i] = _mm512_fmadd_ps(acc[i], a, b);
     __m512 sum = acc[0];
     for (int i = 1; i < 12; ++i) sum = _mm512_add_ps(sum, acc[i]);
-    volatile float sink = _mm512_reduce_add_ps(sum);
+    alignas(64) float lanes[16];
+    _mm512_store_ps(lanes, sum);  // not _mm512_reduce_add_ps: GCC 12's trips -Wuninitialized (bug 105593)
+    volatile float sink = lanes[0];
     (void)sink;
     return double(iterations) * 12 * 16 * 2;
 #elif defined(__AVX2__) && defined(__FMA__)
