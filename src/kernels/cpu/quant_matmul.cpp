@@ -65,22 +65,43 @@ quantized_matrix make_quantized_matrix(ggml_type type, std::int64_t rows, std::i
     return w;
 }
 
-quant_kernel best_quant_kernel() {
+bool quant_kernel_supported(quant_kernel kernel) {
 #if defined(__x86_64__) && defined(__GNUC__)
-    // The kernel also converts half-precision scales (F16C), which every AVX-512 CPU has; clang 14's
+    // The kernels also convert half-precision scales (F16C), which every AVX2 CPU has; clang 14's
     // __builtin_cpu_supports cannot name "f16c" (the fuzz build compiles this file with clang).
-    static const bool vnni = __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw");
-    if (vnni) return quant_kernel::avx512_vnni;
+    static const bool avx512_vnni = __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw");
+    static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    switch (kernel) {
+        case quant_kernel::avx512_vnni: return avx512_vnni;
+        case quant_kernel::avx2: return avx2;
+        case quant_kernel::portable: return true;
+    }
 #endif
+    return kernel == quant_kernel::portable;
+}
+
+quant_kernel best_quant_kernel() {
+    for (const quant_kernel k : {quant_kernel::avx512_vnni, quant_kernel::avx2})
+        if (quant_kernel_supported(k)) return k;
     return quant_kernel::portable;
 }
 
 const char* quant_kernel_name(quant_kernel kernel) {
-    return kernel == quant_kernel::avx512_vnni ? "avx512_vnni" : "portable";
+    switch (kernel) {
+        case quant_kernel::avx512_vnni: return "avx512_vnni";
+        case quant_kernel::avx2: return "avx2";
+        case quant_kernel::portable: break;
+    }
+    return "portable";
 }
 
 double int8_dot_loop(quant_kernel kernel, std::int64_t iterations) {
-    return kernel == quant_kernel::avx512_vnni ? int8_dot_loop_avx512_vnni(iterations) : 0.0;
+    switch (kernel) {
+        case quant_kernel::avx512_vnni: return int8_dot_loop_avx512_vnni(iterations);
+        case quant_kernel::avx2: return int8_dot_loop_avx2(iterations);
+        case quant_kernel::portable: break;
+    }
+    return 0.0;
 }
 
 void quantize_rows_q8(const float* x, std::int64_t r0, std::int64_t r1, q8_rows& out) {
@@ -203,7 +224,9 @@ void quantized_linear_integer(const float* x, const quantized_matrix& w, float* 
         quantize_rows_q8(x, 0, 1, xq);
     else
         tp.parallel_for(m, [&](std::int64_t r0, std::int64_t r1, int) { quantize_rows_q8(x, r0, r1, xq); });
-    const auto dot_rows = kernel == quant_kernel::avx512_vnni ? dot_rows_avx512_vnni : dot_rows_portable;
+    const auto dot_rows = kernel == quant_kernel::avx512_vnni ? dot_rows_avx512_vnni
+                          : kernel == quant_kernel::avx2      ? dot_rows_avx2
+                                                              : dot_rows_portable;
     // Output rows of W split over threads; each weight row meets the activation rows four at a time,
     // so its blocks are unpacked once per four rows of x.
     tp.parallel_for(n, [&](std::int64_t j0, std::int64_t j1, int) {

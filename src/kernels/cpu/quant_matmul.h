@@ -4,8 +4,9 @@
 // and the integer block sum, ggml's Q8_1, whose sum carries Q4_0's offset and Q4_1's / Q4_K's min
 // term), then each output is a sum over blocks of integer dot products times the two scales.
 // Hand-written integer kernels are what the field uses for this (ggml, llama.cpp, llamafile's
-// tinyBLAS): no BLAS multiplies 4-bit by 8-bit integers. Two implementations of the block dot
-// products: a portable scalar one, and AVX-512 VNNI (vpdpbusd, u8 x s8 -> s32), chosen at run time.
+// tinyBLAS): no BLAS multiplies 4-bit by 8-bit integers. Three implementations of the block dot
+// products, chosen at run time: AVX-512 VNNI (vpdpbusd, u8 x s8 -> s32), AVX2 (vpmaddubsw +
+// vpmaddwd) and a portable scalar one.
 // Activation quantisation is the only approximation: its relative error is at most 1/254 of each
 // block's largest |x| per value (round to nearest on a grid of max|x|/127).
 #pragma once
@@ -36,13 +37,16 @@ bool can_multiply_quantized(gguf::ggml_type type);
 quantized_matrix make_quantized_matrix(gguf::ggml_type type, std::int64_t rows, std::int64_t cols,
                                        const void* bytes, const std::string& name);
 
-enum class quant_kernel { portable, avx512_vnni };
-// AVX-512 VNNI where the CPU has it (and the compiler could build it), else portable.
+enum class quant_kernel { portable, avx2, avx512_vnni };
+// Whether this CPU runs the kernel (portable: always).
+bool quant_kernel_supported(quant_kernel kernel);
+// The fastest supported: AVX-512 VNNI, else AVX2, else portable.
 quant_kernel best_quant_kernel();
 const char* quant_kernel_name(quant_kernel kernel);
 
 // Integer operations (a u8 x s8 multiply-add counts 2) done by `iterations` rounds of a register-only
-// loop of the kernel's dot instruction on 12 independent accumulators (vpdpbusd for avx512_vnni):
+// loop of the kernel's dot instructions on 12 independent accumulators (vpdpbusd for avx512_vnni,
+// vpmaddubsw + vpmaddwd for avx2):
 // what `stretch bench` divides by the time to get the integer-dot peak, beside which it reports the
 // products, as it reports f32 products beside the FMA peak. 0 for the portable kernel (no such
 // instruction to measure).
@@ -99,8 +103,11 @@ void dot_rows_portable(const quantized_matrix& w, std::int64_t w_row, const q8_r
                        int count, float* out);
 void dot_rows_avx512_vnni(const quantized_matrix& w, std::int64_t w_row, const q8_rows& x, const std::int64_t* x_rows,
                           int count, float* out);
-// The register-only loop of int8_dot_loop for avx512_vnni.
+void dot_rows_avx2(const quantized_matrix& w, std::int64_t w_row, const q8_rows& x, const std::int64_t* x_rows,
+                   int count, float* out);
+// The register-only loops of int8_dot_loop.
 double int8_dot_loop_avx512_vnni(std::int64_t iterations);
+double int8_dot_loop_avx2(std::int64_t iterations);
 // The portable dot of blocks [b0, b1) of 32 values (the AVX-512 kernel's tail of an odd block count).
 float dot_blocks_portable(gguf::ggml_type type, const std::byte* w_row, const q8_rows& x, std::int64_t x_row,
                           std::int64_t b0, std::int64_t b1);

@@ -74,9 +74,11 @@ reference reference_product(const cpu::quantized_matrix& w, const ref::vec& x, s
     return r;
 }
 
+// Every kernel this CPU runs.
 std::vector<cpu::quant_kernel> kernels() {
-    std::vector<cpu::quant_kernel> all{cpu::quant_kernel::portable};
-    if (cpu::best_quant_kernel() == cpu::quant_kernel::avx512_vnni) all.push_back(cpu::quant_kernel::avx512_vnni);
+    std::vector<cpu::quant_kernel> all;
+    for (const auto k : {cpu::quant_kernel::portable, cpu::quant_kernel::avx2, cpu::quant_kernel::avx512_vnni})
+        if (cpu::quant_kernel_supported(k)) all.push_back(k);
     return all;
 }
 
