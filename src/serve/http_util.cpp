@@ -2,7 +2,7 @@
 
 #include <array>
 
-#include <httplib.h>
+#include "serve/http.h"
 
 namespace stretch::serve {
 

@@ -4,9 +4,9 @@
 #include <ctime>
 #include <filesystem>
 
-#include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "serve/http.h"
 #include "serve/http_util.h"
 #include "serve/request.h"
 
