@@ -45,11 +45,12 @@ def save_results(path, settings, cells):
     os.replace(tmp, path)
 
 
-def measure(a, spec, lengths):
+def measure(a, spec, lengths, sample_tokens):
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "r.json")
         cmd = [stretch, "eval", "-m", a.model, "--text", a.text, "--lengths", ",".join(map(str, lengths)),
                "--score", f"last:{a.last}", "--tokens", str(a.last * a.samples), "--pos", spec,
+               "--sample-tokens", str(sample_tokens),
                "--threads", str(a.threads), "--json", out]
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         return json.load(open(out))["results"]
@@ -70,12 +71,13 @@ def main():
     a = p.parse_args()
     lengths = [a.ctx * int(m) for m in a.multiples.split(",")]
     specs = [s for m in a.methods.split(",") for s in (m, m + "+logn")]
+    # Every cell's samples are the longest length + 1 tokens: the same targets at every length.
     settings = {"model": os.path.basename(a.model), "text": os.path.basename(a.text), "last": a.last,
-                "samples": a.samples}
+                "samples": a.samples, "sample_tokens": max(lengths) + 1}
     cells = load_results(a.results, settings)
     for spec in [] if a.print_only else specs:
         for length in [n for n in lengths if (spec, n) not in cells]:  # one cell at a time, each saved
-            [r] = measure(a, spec, [length])
+            [r] = measure(a, spec, [length], max(lengths) + 1)
             cells[(spec, length)] = {"spec": spec, "length": length, "loss": r["loss"], "seconds": r["seconds"],
                                      "tokens": r["tokens"], "targets_hash": r["targets_hash"], "threads": a.threads}
             print(f"{spec} L={length}: {r['loss']:.4f} ({r['tokens']} tokens, {r['seconds']:.1f} s)", file=sys.stderr)

@@ -33,11 +33,25 @@ struct eval_args {
     std::string score = "all";
     std::string apply = "always";
     std::string json;
-    std::int64_t tokens = 16384, bucket = 256;
+    std::int64_t tokens = 16384, bucket = 256, sample_tokens = 0;
     int threads = 0;
     kv_cache_types cache_types;
     std::shared_ptr<position_options> positions = std::make_shared<position_options>();
 };
+
+// G3's samples: each the longest length + 1 tokens unless --sample-tokens says more (a table whose
+// lengths run separately gives every run its longest length + 1, so all score the same targets).
+std::int64_t g3_sample_tokens(const eval_request& request, std::int64_t given) {
+    const std::int64_t longest = *std::max_element(request.lengths.begin(), request.lengths.end());
+    if (given == 0) return request.score.last_n > 0 ? longest + 1 : 0;
+    if (request.score.last_n == 0)
+        fail("--sample-tokens {}: G3's samples exist only with --score last:N; found --score {}", given,
+             request.score.text());
+    if (given < longest + 1)
+        fail("--sample-tokens {}: shorter than the longest length {} + 1; expected at least {}", given, longest,
+             longest + 1);
+    return given;
+}
 
 void run(const eval_args& a) {
     if (a.threads != 0) set_threads(a.threads);
@@ -55,7 +69,7 @@ void run(const eval_args& a) {
     const std::int64_t n_ctx = config.n_ctx_train;
     request.apply = parse_apply_rule(a.apply);
     use_tokenizer(request, *m.tok);
-    request.sample_tokens = request.score.last_n > 0 ? *std::max_element(request.lengths.begin(), request.lengths.end()) + 1 : 0;
+    request.sample_tokens = g3_sample_tokens(request, a.sample_tokens);
     check_eval_request(request, n_ctx);
     check_cache_types(config, a.cache_types);
     require_eval_memory(config, request.lengths, a.cache_types);
@@ -122,6 +136,10 @@ void add_eval_command(CLI::App& app) {
     cmd->add_option("--apply", args->apply, "always, or beyond_train (up to L_train the model runs its own encoding; methods.md G1)")->capture_default_str();
     cmd->add_option("--tokens", args->tokens, "scored tokens per length (at least one window)")
         ->capture_default_str()
+        ->check(in_range(token_range));
+    cmd->add_option("--sample-tokens", args->sample_tokens,
+                    "with --score last:N, tokens per sample (default: the longest length + 1); runs of one "
+                    "table's lengths given separately share it, and so score the same targets")
         ->check(in_range(token_range));
     cmd->add_option("--json", args->json, "also write the results as JSON to this file");
     add_threads_option(cmd, args->threads);

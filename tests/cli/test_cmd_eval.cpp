@@ -66,6 +66,33 @@ TEST(CliEval, JsonHasOneConsistentRowPerLength) {
     EXPECT_EQ(report["apply"], "always");
 }
 
+// A G3 table measured one length per run (scripts/g3_table.py --results): with the table's longest
+// length + 1 as --sample-tokens, each run scores the same targets, with the losses of the run that
+// holds every length.
+TEST(CliEval, SampleTokensLetSeparateRunsScoreTheSameTargets) {
+    const std::string dir = fresh_dir("evalsample");
+    const std::string base = stretch_binary() + " eval --model " + tiny_model() + " --text " +
+                             data_file("austen-persuasion.txt") + " --score last:16 --tokens 256 --threads 2";
+    ASSERT_EQ(run_command(base + " --lengths 32,64 --json " + dir + "/both.json").status, 0);
+    const auto both = nlohmann::json::parse(read_file(dir + "/both.json"))["results"];
+    for (std::size_t i = 0; i < 2; ++i) {
+        const std::string length = i == 0 ? "32" : "64";
+        const auto r = run_command(base + " --lengths " + length + " --sample-tokens 65 --json " + dir + "/one.json");
+        ASSERT_EQ(r.status, 0) << r.output;
+        const auto one = nlohmann::json::parse(read_file(dir + "/one.json"))["results"][0];
+        EXPECT_EQ(one["targets_hash"], both[i]["targets_hash"]) << length;
+        EXPECT_EQ(one["loss"].get<double>(), both[i]["loss"].get<double>()) << length;  // the same windows, bit for bit
+    }
+    // Alone, the 32-token run's samples are 33 tokens: other targets.
+    ASSERT_EQ(run_command(base + " --lengths 32 --json " + dir + "/alone.json").status, 0);
+    EXPECT_NE(nlohmann::json::parse(read_file(dir + "/alone.json"))["results"][0]["targets_hash"], both[0]["targets_hash"]);
+    EXPECT_TRUE(one_line_error(run_command(base + " --lengths 32,64 --sample-tokens 64"),
+                               "--sample-tokens 64: shorter than the longest length 64 + 1; expected at least 65"));
+    EXPECT_TRUE(one_line_error(run_command(stretch_binary() + " eval --model " + tiny_model() + " --text " +
+                                           data_file("austen-persuasion.txt") + " --lengths 32 --sample-tokens 65"),
+                               "--sample-tokens 65: G3's samples exist only with --score last:N; found --score all"));
+}
+
 TEST(CliEval, ImpossibleLengthsAreOneLineErrors) {
     const std::string base = stretch_binary() + " eval --model " + tiny_model() + " --text " + data_file("austen-persuasion.txt");
     for (const std::string bad : {"0", "-5", "abc", "32,,64", "1.5"}) {
