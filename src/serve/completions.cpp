@@ -4,11 +4,11 @@
 #include <ctime>
 #include <random>
 
+#include <httplib.h>
 #include <nlohmann/json.hpp>
 
 #include "io/chat_template.h"
 #include "serve/choice.h"
-#include "serve/http.h"
 #include "serve/http_util.h"
 #include "serve/positions.h"
 #include "serve/request.h"

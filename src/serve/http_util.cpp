@@ -2,7 +2,7 @@
 
 #include <array>
 
-#include "serve/http.h"
+#include <httplib.h>
 
 namespace stretch::serve {
 

@@ -1,12 +1,16 @@
 #include "serve/server.h"
 
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 
+#include <httplib.h>
 #include <nlohmann/json.hpp>
 
-#include "serve/http.h"
 #include "serve/http_util.h"
 #include "serve/request.h"
 
@@ -28,6 +32,10 @@ server::server(const loaded_model& model, server_options options)
                             ? options_.http_threads
                             : int(options_.engine.slots + options_.engine.queue + 8);
     http_->new_task_queue = [threads] { return new httplib::ThreadPool(std::size_t(threads)); };
+    http_->set_socket_options([this](socket_t sock) {
+        httplib::default_socket_options(sock);
+        listening_socket_ = sock;
+    });
     http_->set_payload_max_length(std::size_t(options_.max_body_bytes));
     http_->set_read_timeout(options_.io_timeout_s, 0);
     http_->set_write_timeout(options_.io_timeout_s, 0);
@@ -46,6 +54,13 @@ int server::bind() {
     if (port <= 0)
         fail("--host {} --port {}: cannot listen there (in use, or not an address of this machine)", options_.host,
              options_.port);
+    // Debian's cpp-httplib is a compiled library that listens with a backlog of 5 pending connections:
+    // 64 clients connecting at once on a busy 2-core machine overflowed it (the kernel logged
+    // "Possible SYN flooding" and 17 of 1000 requests were reset: docs/serve.md). Listening again on
+    // the bound socket raises the backlog to the kernel's maximum (SOMAXCONN, capped by
+    // net.core.somaxconn), so the accept thread can catch up instead.
+    if (::listen(listening_socket_, SOMAXCONN) != 0)
+        fail("--host {} --port {}: cannot raise the listen backlog: {}", options_.host, options_.port, std::strerror(errno));
     return port;
 }
 

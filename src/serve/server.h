@@ -70,6 +70,7 @@ private:
     std::unique_ptr<engine> engine_;
     metrics metrics_;
     std::unique_ptr<httplib::Server> http_;
+    int listening_socket_ = -1;  // the socket http_ made in bind()
     std::atomic<std::uint64_t> next_id_{0};
 };
 
