@@ -68,6 +68,8 @@ public:
     // > 0: keys are L2-normalised per head with this epsilon (KeyNorm).
     double key_norm_eps() const;
     bool qk_bias() const { return position_.def->qk_bias; }
+    // The initial logit of learned attention sinks when a term of the spec trains them; none otherwise.
+    std::optional<double> learned_sink_init() const;
     // Rows of the learned position table the model needs (0: none).
     std::int64_t learned_rows() const {
         return position_.def->learned_rows ? position_.def->learned_rows(position_.values, context_) : 0;
