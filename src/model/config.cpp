@@ -1,6 +1,5 @@
 #include "model/config.h"
 
-#include <algorithm>
 #include <cmath>
 #include <string_view>
 
@@ -45,8 +44,7 @@ void model_config::validate(const char* where) const {
     const variants::position_spec spec = variants::parse_spec(pos, fmt::format("{}: pos", where));
     if (spec.position.def->qk_bias && (attn_bias.find('q') != std::string::npos || attn_bias.find('k') != std::string::npos))
         fail("{}: pos = '{}' adds q/k biases, and attn_bias = '{}' has them already", where, pos, attn_bias);
-    const auto trains_sinks = [](const variants::spec_term& t) { return bool(t.def->learned_sink_init); };
-    if (std::any_of(spec.modifiers.begin(), spec.modifiers.end(), trains_sinks) || trains_sinks(spec.position)) {
+    if (variants::trains_learned_sinks(spec)) {
         if (is_gau()) fail("{}: pos = '{}' trains learned sinks, which need block = transformer (softmax heads)", where, pos);
         for (const auto& m : spec.modifiers)
             if (m.def->relu2_divisor)

@@ -251,6 +251,12 @@ bool position_setup::rotations_only() const {
     return plain(position_) && std::all_of(modifiers_.begin(), modifiers_.end(), plain);
 }
 
+bool trains_learned_sinks(const position_spec& spec) {
+    return bool(spec.position.def->learned_sink_init) ||
+           std::any_of(spec.modifiers.begin(), spec.modifiers.end(),
+                       [](const spec_term& m) { return bool(m.def->learned_sink_init); });
+}
+
 std::optional<double> position_setup::learned_sink_init() const {
     for (const auto& m : modifiers_)
         if (m.def->learned_sink_init) return m.def->learned_sink_init(m.values);

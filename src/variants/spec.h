@@ -36,6 +36,8 @@ struct position_spec {
 
 // `where` names the flag or config key in errors ("--pos", "sweep.json: methods[2]").
 position_spec parse_spec(const std::string& text, const std::string& where);
+// Whether a term of the spec trains learned attention sinks (variant_def::learned_sink_init).
+bool trains_learned_sinks(const position_spec& spec);
 // Joins a --pos value and --logn style flags: "rerope:window=64" + {"logn"}.
 position_spec parse_spec_with_modifiers(const std::string& text, const std::vector<std::string>& modifiers,
                                         const std::string& where);
