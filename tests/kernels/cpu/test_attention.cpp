@@ -191,7 +191,9 @@ void check_against_ref(const shape& sh, rule_set which, double tol) {
     cpu::attention_backward<T>(qt.data(), kt.data(), vt.data(), out.data(), lse.data(), as<T>(dout).data(), dq.data(),
                                dk.data(), dv.data(), d, T(scale), rules.cpu, far, two_score ? dqf.data() : nullptr,
                                two_score ? dkf.data() : nullptr, sinks ? dsink.data() : nullptr);
-    if (sinks) EXPECT_LT(max_scaled_error(increment(dsink, dsink0), dsink_want), tol) << "d_sink";
+    if (sinks) {
+        EXPECT_LT(max_scaled_error(increment(dsink, dsink0), dsink_want), tol) << "d_sink";
+    }
     EXPECT_LT(max_scaled_error(increment(dq, dq0), dq_want), tol) << "dq";
     EXPECT_LT(max_scaled_error(increment(dk, dk0), dk_want), tol) << "dk";
     EXPECT_LT(max_scaled_error(increment(dv, dv0), dv_want), tol) << "dv";
