@@ -54,7 +54,8 @@ void attention_forward(const T* q, kv_rows<T> k, kv_rows<T> v, T* out, T* log_su
     STRETCH_ASSERT(rules.query_scale.empty() || std::int64_t(rules.query_scale.size()) == d.time_q);
     STRETCH_ASSERT(rules.head_slopes.empty() || std::int64_t(rules.head_slopes.size()) == d.heads);
     STRETCH_ASSERT(rules.relu2_divisor.empty() || std::int64_t(rules.relu2_divisor.size()) == d.time_q);
-    STRETCH_ASSERT(rules.sink_logits.empty() || (std::int64_t(rules.sink_logits.size()) == d.heads && rules.relu2_divisor.empty()));
+    STRETCH_ASSERT(rules.sink_logits.empty() ||
+                   (std::int64_t(rules.sink_logits.size()) == d.heads && rules.relu2_divisor.empty()));
     const tiles::geometry l(d);
     // With few query rows (a KV-cache decode) the query heads that share a K/V head are packed into
     // one tile, a row's heads side by side, so each K and V tile is read once per group rather than
