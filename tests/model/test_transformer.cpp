@@ -128,9 +128,9 @@ TEST(TransformerForward, LearnedPositionsRefusePositionsPastTheTable) {
 
 TEST(TransformerGradients, LearnedSinksMatchFiniteDifferences) {
     // blk.N.attn_sinks.weight [2] are parameters like the others (n_parameters counts them): their
-    // gradient and every other one through the sink's share of each softmax, alone and in a window.
-    check_model_gradients(cpu::rope_pairing::interleaved, true, "learned_sinks");
-    check_model_gradients(cpu::rope_pairing::half, false, "window:w=3+learned_sinks:init=1");
+    // gradient and every other one through the sink's share of each softmax (with masks and splits:
+    // KernelAttention's rule set far_window_learned_sinks).
+    check_model_gradients(cpu::rope_pairing::half, false, "learned_sinks");
 }
 
 TEST(TransformerInit, LearnedSinksStartAtTheirInitialLogitOnePerHead) {
