@@ -315,18 +315,39 @@ cpu::far_operands<T> far_operands_of(const var& q_far, const var& k_far) {
     return {q_far->value.data<T>(), k_far->value.data<T>()};
 }
 
+namespace {
+
+// The rules with a layer's learned sink logits [H] read from `sinks` (rules as they are without one).
+cpu::attention_rules with_sinks(const cpu::attention_rules& rules, const var& sinks, std::int64_t heads) {
+    cpu::attention_rules out = rules;
+    if (sinks == nullptr) return out;
+    STRETCH_ASSERT(sinks->value.numel() == heads);
+    out.sink_logits.resize(std::size_t(heads));
+    dispatch(sinks->value.type(), [&](auto t) {
+        using T = decltype(t);
+        for (std::int64_t h = 0; h < heads; ++h) out.sink_logits[std::size_t(h)] = double(sinks->value.data<T>()[h]);
+    });
+    return out;
+}
+
+}  // namespace
+
 var attention(context& ctx, const var& q, const var& k, const var& v, const cpu::attention_dims& dims, double scale,
-              std::string name, const cpu::attention_rules& rules, const var& q_far, const var& k_far) {
+              std::string name, const cpu::attention_rules& layer_rules, const var& q_far, const var& k_far,
+              const var& sinks) {
     check_same_dtype(q, k);
     check_same_dtype(q, v);
+    const cpu::attention_rules rules = with_sinks(layer_rules, sinks, dims.heads);
     const bool two_score = rules.two_score();
     STRETCH_ASSERT(two_score == (q_far != nullptr) && two_score == (k_far != nullptr));
     if (two_score) {
         check_same_dtype(q, q_far);
         check_same_dtype(q, k_far);
     }
+    if (sinks != nullptr) check_same_dtype(q, sinks);
     auto y = make_var(tensor({dims.batch * dims.time_q, dims.heads * dims.head_dim}, q->value.type()), std::move(name));
-    const bool records = two_score ? ctx.records({&q, &k, &v, &q_far, &k_far}) : ctx.records({&q, &k, &v});
+    const bool records = (two_score ? ctx.records({&q, &k, &v, &q_far, &k_far}) : ctx.records({&q, &k, &v})) ||
+                         (sinks != nullptr && ctx.records({&sinks}));
     // The backward needs the output and, for the softmax, one log-sum-exp per row: O(T), not P.
     std::shared_ptr<tensor> log_sum_exp;
     if (records && rules.relu2_divisor.empty())
@@ -339,7 +360,7 @@ var attention(context& ctx, const var& q, const var& k, const var& v, const cpu:
     });
     if (records) {
         node* yp = y.get();
-        ctx.recorder->record(y, [q, k, v, q_far, k_far, yp, log_sum_exp, dims, scale, rules, two_score] {
+        ctx.recorder->record(y, [q, k, v, q_far, k_far, sinks, yp, log_sum_exp, dims, scale, rules, two_score] {
             dispatch(q->value.type(), [&](auto t) {
                 using T = decltype(t);
                 cpu::attention_backward<T>(q->value.data<T>(), k->value.data<T>(), v->value.data<T>(),
@@ -348,7 +369,8 @@ var attention(context& ctx, const var& q, const var& k, const var& v, const cpu:
                                            k->grad_buffer().data<T>(), v->grad_buffer().data<T>(), dims, T(scale),
                                            rules, far_operands_of<T>(q_far, k_far),
                                            two_score ? q_far->grad_buffer().data<T>() : nullptr,
-                                           two_score ? k_far->grad_buffer().data<T>() : nullptr);
+                                           two_score ? k_far->grad_buffer().data<T>() : nullptr,
+                                           sinks != nullptr ? sinks->grad_buffer().data<T>() : nullptr);
             });
         });
     }
@@ -393,9 +415,10 @@ var mean_of_rows(context& ctx, const var& x, std::span<const std::pair<std::int6
 }
 
 var attention_stored(context& ctx, const var& q, const cpu::kv_rows<float>& k, const cpu::kv_rows<float>& v,
-                     const cpu::attention_dims& dims, double scale, std::string name, const cpu::attention_rules& rules,
-                     const var& q_far, const var& k_far) {
+                     const cpu::attention_dims& dims, double scale, std::string name,
+                     const cpu::attention_rules& layer_rules, const var& q_far, const var& k_far, const var& sinks) {
     STRETCH_ASSERT(ctx.recorder == nullptr && q->value.type() == dtype::f32);
+    const cpu::attention_rules rules = with_sinks(layer_rules, sinks, dims.heads);
     STRETCH_ASSERT(rules.two_score() == (q_far != nullptr) && (q_far != nullptr) == (k_far != nullptr));
     auto y = make_var(tensor({dims.batch * dims.time_q, dims.heads * dims.head_dim}), std::move(name));
     cpu::attention_forward<float>(q->value.data<float>(), k, v, y->value.data<float>(), nullptr, dims, float(scale),

@@ -46,10 +46,11 @@ var rope(context& ctx, const var& x, std::int64_t batch, std::int64_t time, std:
          std::string name);
 // Causal attention (kernels/cpu/attention.h): q [B*T_q, H*D], k/v [B*T_k, H_kv*D] -> [B*T_q, H*D].
 // `rules` carry a variant's mask, per-query scale and two-score split; a two-score variant passes
-// its far operands q_far, k_far (shaped as q, k), which get gradients like q and k.
+// its far operands q_far, k_far (shaped as q, k), which get gradients like q and k. `sinks` [H]:
+// the layer's learned sink logits (rules.sink_logits are taken from it), which get a gradient too.
 var attention(context& ctx, const var& q, const var& k, const var& v, const cpu::attention_dims& dims, double scale,
               std::string name, const cpu::attention_rules& rules = {}, const var& q_far = nullptr,
-              const var& k_far = nullptr);
+              const var& k_far = nullptr, const var& sinks = nullptr);
 // y[i, :] = the mean of x's rows [ranges[i].first, ranges[i].second) (x [N, C] -> y [ranges, C]): a
 // sequence's pooled hidden state, its last token's row or the mean over its tokens.
 var mean_of_rows(context& ctx, const var& x, std::span<const std::pair<std::int64_t, std::int64_t>> ranges,
@@ -59,7 +60,8 @@ var mean_of_rows(context& ctx, const var& x, std::span<const std::pair<std::int6
 // dequantises a tile at a time; q is f32.
 var attention_stored(context& ctx, const var& q, const cpu::kv_rows<float>& k, const cpu::kv_rows<float>& v,
                      const cpu::attention_dims& dims, double scale, std::string name,
-                     const cpu::attention_rules& rules = {}, const var& q_far = nullptr, const var& k_far = nullptr);
+                     const cpu::attention_rules& rules = {}, const var& q_far = nullptr, const var& k_far = nullptr,
+                     const var& sinks = nullptr);
 // Mean cross-entropy (nats) over targets >= 0 of logits [N, V]: a scalar [1].
 var cross_entropy(context& ctx, const var& logits, std::span<const std::int32_t> targets, std::string name);
 

@@ -79,7 +79,7 @@ cpu::attention_rules method_rules(const std::string& spec, std::int64_t train_le
 
 struct row {
     std::int64_t time;
-    double fused_s, naive_s, train_s, window_s, rerope_s, dca_s, string_s, chunked_s;
+    double fused_s, naive_s, train_s, window_s, rerope_s, dca_s, string_s, chunked_s, sinks_s, sinks_train_s;
 };
 
 // The slope of log time against log T from the first length to the last: 2 for O(T^2), 1 for O(T).
@@ -152,12 +152,15 @@ void print_method_costs(const std::vector<row>& rows, const attention_bench_opti
     std::printf("\nforward time beside plain causal attention (the same run), at the registry defaults for L_train = %lld:"
                 "\n  %s, %s, %s\n",
                 (long long)train_len, defaults("dca").c_str(), defaults("string").c_str(), defaults("chunked").c_str());
-    std::printf("%6s %10s %10s %7s %10s %7s %11s %8s\n", "T", "plain ms", "dca ms", "x plain", "string ms", "x plain",
-                "chunked ms", "x plain");
+    std::printf("  learned_sinks: one logit per head in each row's denominator, forward and forward + backward (x "
+                "plain's)\n");
+    std::printf("%6s %10s %10s %7s %10s %7s %11s %8s %10s %7s %13s %8s\n", "T", "plain ms", "dca ms", "x plain",
+                "string ms", "x plain", "chunked ms", "x plain", "sinks ms", "x plain", "sinks f+b ms", "x plain");
     for (const row& r : rows)
-        std::printf("%6lld %10.2f %10.2f %6.2fx %10.2f %6.2fx %11.2f %7.2fx\n", (long long)r.time, 1e3 * r.fused_s,
-                    1e3 * r.dca_s, r.dca_s / r.fused_s, 1e3 * r.string_s, r.string_s / r.fused_s, 1e3 * r.chunked_s,
-                    r.chunked_s / r.fused_s);
+        std::printf("%6lld %10.2f %10.2f %6.2fx %10.2f %6.2fx %11.2f %7.2fx %10.2f %6.2fx %13.2f %7.2fx\n",
+                    (long long)r.time, 1e3 * r.fused_s, 1e3 * r.dca_s, r.dca_s / r.fused_s, 1e3 * r.string_s,
+                    r.string_s / r.fused_s, 1e3 * r.chunked_s, r.chunked_s / r.fused_s, 1e3 * r.sinks_s,
+                    r.sinks_s / r.fused_s, 1e3 * r.sinks_train_s, r.sinks_train_s / r.train_s);
 }
 
 }  // namespace
@@ -184,28 +187,36 @@ nlohmann::json run_attention_bench(const attention_bench_options& o, double blas
         const cpu::attention_rules dca = method_rules("dca", train_len, dim, t);
         const cpu::attention_rules shifted = method_rules("string", train_len, dim, t);
         const cpu::attention_rules chunked = method_rules("chunked", train_len, dim, t);
+        // Learned sinks are weights, not a spec's data: s_h = 0 (learned_sinks' initial value) per head.
+        cpu::attention_rules sinks;
+        sinks.sink_logits.assign(std::size_t(o.heads), 0.0);
+        std::vector<float> d_sink(std::size_t(o.heads));
         const cpu::far_operands<float> far{x.qf.data(), x.kf.data()};
         const auto forward = [&](const cpu::attention_rules& rules, cpu::far_operands<float> f) {
             cpu::attention_forward<float>(x.q.data(), x.k.data(), x.v.data(), x.out.data(), x.lse.data(), d, scale,
                                           rules, f);
         };
         x.lse.resize(std::size_t(o.heads * t));
-        // All eight in turn, so that their ratios hold on a busy machine; seconds per figure as above.
-        const std::vector<double> s = best_times(8 * o.seconds, {
+        const auto forward_backward = [&](const cpu::attention_rules& rules) {
+            forward(rules, {});
+            cpu::attention_backward<float>(x.q.data(), x.k.data(), x.v.data(), x.out.data(), x.lse.data(),
+                                           x.dout.data(), x.dq.data(), x.dk.data(), x.dv.data(), d, scale, rules, {},
+                                           nullptr, nullptr, rules.sink_logits.empty() ? nullptr : d_sink.data());
+        };
+        // All ten in turn, so that their ratios hold on a busy machine; seconds per figure as above.
+        const std::vector<double> s = best_times(10 * o.seconds, {
             [&] { forward({}, {}); },
             [&] { naive_attention(x, x.out, d, scale, naive_scores); },
-            [&] {
-                forward({}, {});
-                cpu::attention_backward<float>(x.q.data(), x.k.data(), x.v.data(), x.out.data(), x.lse.data(),
-                                               x.dout.data(), x.dq.data(), x.dk.data(), x.dv.data(), d, scale);
-            },
+            [&] { forward_backward({}); },
             [&] { forward(window, {}); },
             [&] { forward(rerope, far); },
             [&] { forward(dca, far); },
             [&] { forward(shifted, far); },
             [&] { forward(chunked, {}); },
+            [&] { forward(sinks, {}); },
+            [&] { forward_backward(sinks); },
         });
-        const row r{t, s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]};
+        const row r{t, s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8], s[9]};
         const double flops = forward_flops(t, o.heads, o.head_dim, 0);
         const double fwd = flops / r.fused_s * 1e-9, naive = flops / r.naive_s * 1e-9;
         const double train = 3.5 * flops / r.train_s * 1e-9;
@@ -230,7 +241,11 @@ nlohmann::json run_attention_bench(const attention_bench_options& o, double blas
                            {"string_forward_s", r.string_s},
                            {"string_over_plain", r.string_s / r.fused_s},
                            {"chunked_forward_s", r.chunked_s},
-                           {"chunked_over_plain", r.chunked_s / r.fused_s}});
+                           {"chunked_over_plain", r.chunked_s / r.fused_s},
+                           {"learned_sinks_forward_s", r.sinks_s},
+                           {"learned_sinks_over_plain", r.sinks_s / r.fused_s},
+                           {"learned_sinks_forward_backward_s", r.sinks_train_s},
+                           {"learned_sinks_forward_backward_over_plain", r.sinks_train_s / r.train_s}});
         rows.push_back(r);
     }
     std::printf("growth of time with T (log-log slope, %lld to %lld): full %.2f, window %.2f, rerope %.2f\n",

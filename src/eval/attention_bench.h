@@ -3,7 +3,8 @@
 // kernels/cpu/attention at T = 512 ... 8192 (D = 64) beside the BLAS's square sgemm and a naive
 // materialised softmax(QK^T)V; the cost of ReRoPE's two scores and of a window beside plain causal
 // attention; the cost of dca's and string's two scores and of Llama 4's chunks at their registry
-// defaults for a model trained on 4 w tokens; and a log-log SVG of time against T (O(T^2) full,
+// defaults for a model trained on 4 w tokens; learned sinks' forward and forward + backward beside
+// plain attention's; and a log-log SVG of time against T (O(T^2) full,
 // O(T w) window).
 #pragma once
 

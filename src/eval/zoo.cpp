@@ -11,7 +11,8 @@ namespace stretch {
 
 zoo_plan default_zoo_plan() {
     zoo_plan plan;
-    // One change from the default model each (methods.md C1-C8, B12-B15, D2-D5).
+    // One change from the default model each (methods.md C1-C8, B12-B15, D2-D5; docs/methods.md's
+    // learned_sinks, p_rope, pose).
     plan.entries = {
         {"rope", {"pos=default"}},
         {"nope", {"pos=nope"}},
@@ -25,6 +26,9 @@ zoo_plan default_zoo_plan() {
         {"hwfa", {"pos=hwfa"}},
         {"keynorm", {"pos=default+keynorm"}},
         {"relu2", {"pos=default+relu2"}},
+        {"learned_sinks", {"pos=default+learned_sinks"}},  // gpt-oss's sink logit per head (docs/methods.md)
+        {"p_rope", {"pos=p_rope"}},                         // the lowest quarter of frequencies unrotated
+        {"pose", {"pos=pose"}},                             // skipped positions up to 8 L_train (PoSE)
         {"post_ln", {"norm_position=post"}},
         // Untied: with the tied head DeepNorm's stream starts as Norm(embedding) (alpha > 1 on the
         // residual, beta < 1 on the sublayers), so the head's logits E x favour the current byte

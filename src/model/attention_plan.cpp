@@ -110,12 +110,13 @@ ag::var hadamard_heads(const ag::var& x, const kv_cache& cache, const std::strin
 // unrotated get them back un-rotated instead), and rotated values give a rotated output: O H H = O.
 ag::var attend_stored(ag::context& ctx, const attention_operands& in, const layer_attention& layer,
                       const kv_cache& cache, std::int64_t il, const cpu::attention_dims& dims, double logit_scale,
-                      const std::string& p) {
+                      const std::string& p, const ag::var& sinks) {
     const bool rotated_queries = cache.rotates_keys() && !layer.unrotated_cache;
     const ag::var q = rotated_queries ? hadamard_heads(in.q, cache, p + "q_hadamard") : in.q;
     const cpu::kv_rows<float> k = in.k != nullptr ? cpu::kv_rows<float>(in.k->value.data<float>()) : cache.key_rows(il);
     const cpu::kv_rows<float> v = in.v != nullptr ? cpu::kv_rows<float>(in.v->value.data<float>()) : cache.value_rows(il);
-    const ag::var out = ag::attention_stored(ctx, q, k, v, dims, logit_scale, p + "attn", layer.rules, in.q_far, in.k_far);
+    const ag::var out = ag::attention_stored(ctx, q, k, v, dims, logit_scale, p + "attn", layer.rules, in.q_far, in.k_far,
+                                                 sinks);
     return cache.rotates_values() ? hadamard_heads(out, cache, p + "attn") : out;
 }
 
@@ -123,13 +124,13 @@ ag::var attend_stored(ag::context& ctx, const attention_operands& in, const laye
 
 ag::var attend(ag::context& ctx, const ag::var& q_raw, const ag::var& k_raw, const ag::var& v,
                const layer_attention& layer, const head_shape& shape, kv_cache* cache, std::int64_t il,
-               const std::string& p, double logit_scale) {
+               const std::string& p, double logit_scale, const ag::var& sinks) {
     const auto [q, k, values, q_far, k_far] = prepare_attention(ctx, q_raw, k_raw, v, layer, shape, cache, il, p);
     const cpu::attention_dims dims{shape.batch, shape.time, shape.past + shape.time, shape.heads, shape.heads_kv,
                                    shape.head_dim};
     if (cache != nullptr && !cache->types().plain())
-        return attend_stored(ctx, {q, k, values, q_far, k_far}, layer, *cache, il, dims, logit_scale, p);
-    return ag::attention(ctx, q, k, values, dims, logit_scale, p + "attn", layer.rules, q_far, k_far);
+        return attend_stored(ctx, {q, k, values, q_far, k_far}, layer, *cache, il, dims, logit_scale, p, sinks);
+    return ag::attention(ctx, q, k, values, dims, logit_scale, p + "attn", layer.rules, q_far, k_far, sinks);
 }
 
 }  // namespace stretch

@@ -65,9 +65,9 @@ attention_operands prepare_attention(ag::context& ctx, const ag::var& q_raw, ag:
                                      std::int64_t il, const std::string& prefix);
 
 // prepare_attention, then causal attention with the layer's rules and the model's logit scale:
-// [B*T, H*D] from the raw projections.
+// [B*T, H*D] from the raw projections. `sinks`: the layer's learned sink logits [H], or null.
 ag::var attend(ag::context& ctx, const ag::var& q_raw, const ag::var& k_raw, const ag::var& v,
                const layer_attention& layer, const head_shape& shape, kv_cache* cache, std::int64_t il,
-               const std::string& prefix, double logit_scale);
+               const std::string& prefix, double logit_scale, const ag::var& sinks = nullptr);
 
 }  // namespace stretch

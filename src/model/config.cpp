@@ -44,6 +44,13 @@ void model_config::validate(const char* where) const {
     const variants::position_spec spec = variants::parse_spec(pos, fmt::format("{}: pos", where));
     if (spec.position.def->qk_bias && (attn_bias.find('q') != std::string::npos || attn_bias.find('k') != std::string::npos))
         fail("{}: pos = '{}' adds q/k biases, and attn_bias = '{}' has them already", where, pos, attn_bias);
+    if (variants::trains_learned_sinks(spec)) {
+        if (is_gau()) fail("{}: pos = '{}' trains learned sinks, which need block = transformer (softmax heads)", where, pos);
+        for (const auto& m : spec.modifiers)
+            if (m.def->relu2_divisor)
+                fail("{}: pos = '{}' trains learned sinks, which join a softmax's denominator; '{}' has none", where,
+                     pos, m.def->name);
+    }
     if (norm_position != "pre" && norm_position != "post" && norm_position != "sandwich")
         fail("{}: norm_position = '{}', expected pre, post or sandwich", where, norm_position);
     if (deepnorm && norm_position != "post")
@@ -148,8 +155,9 @@ std::int64_t model_config::n_parameters() const {
     const variants::position_setup trained(variants::parse_spec(pos, "pos"), position_context(n_ctx_train), "pos");
     const std::int64_t final_norm = norm_position != "post" ? d_model : 0;  // Post-LN ends normalised
     const std::int64_t qk_biases = trained.qk_bias() ? n_layer * (q_dim + kv_dim) : 0;
+    const std::int64_t sinks = trained.learned_sink_init() ? n_layer * n_head : 0;
     return vocab_size * d_model * (tie_embeddings ? 1 : 2) + trained.learned_rows() * d_model + layers + final_norm +
-           qk_biases;
+           qk_biases + sinks;
 }
 
 }  // namespace stretch

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "core/error.h"
+
 namespace stretch {
 
 namespace {
@@ -31,6 +33,11 @@ layer_positions::layer_positions(const model_config& config, const variants::pos
                                  std::int64_t target_length, const std::string& where, bool training) {
     variants::model_context context = config.position_context(target_length);
     context.training = training;
+    // Learned sinks are weights: a run can use them only on a model that has them.
+    if (variants::trains_learned_sinks(spec) && !variants::trains_learned_sinks(variants::parse_spec(config.pos, "pos")))
+        fail("{}: '{}' uses learned attention sinks, but the model (pos = '{}') was not trained with them "
+             "(no blk.N.attn_sinks.weight); expected a model trained with learned_sinks",
+             where, spec.text(), config.pos);
     setups_.push_back(std::make_unique<variants::position_setup>(spec, context, where));
     const variants::position_setup* global_setup = setups_.front().get();
     const variants::position_setup* local_setup = nullptr;

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <fmt/format.h>
 
 namespace stretch {
@@ -41,6 +42,7 @@ transformer::transformer(const model_config& config, dtype type, const parameter
             if (d.k_bias || trained.qk_bias()) b.k_bias = add_parameter(p + "attn_k.bias", {kv});
             b.wv = add_parameter(p + "attn_v.weight", {kv, c});
             if (d.v_bias) b.v_bias = add_parameter(p + "attn_v.bias", {kv});
+            if (trained.learned_sink_init()) b.attn_sinks = add_parameter(p + "attn_sinks.weight", {d.n_head});
             if (d.qk_norm) {
                 b.q_norm = add_parameter(p + "attn_q_norm.weight", {d.head_dim});
                 b.k_norm = add_parameter(p + "attn_k_norm.weight", {d.head_dim});
@@ -79,6 +81,10 @@ void transformer::init(rng& generator) {
     // matrices [W_u; W_v; W_z]: U and V (the value and gate side) take beta, Z (which makes Q and K)
     // gain 1; W_o takes beta. N = n_layer for GAU stacks too (D3: M = n_gau / 2, a guess).
     const double beta = config_.init_gain();
+    // Learned sink logits start at the variant's initial value.
+    const std::optional<double> sink_init =
+        variants::position_setup(variants::parse_spec(config_.pos, "pos"), position_context(config_.n_ctx_train), "pos")
+            .learned_sink_init();
     const std::int64_t e = config_.gau_value_dim();
     const auto xavier_std = [&](const std::string& name, const tensor& t, std::int64_t row) {
         if (name.ends_with("gau_in.weight")) {
@@ -91,18 +97,19 @@ void transformer::init(rng& generator) {
     };
     for (auto& [name, v] : parameters_) {
         tensor& t = v->value;
-        const bool is_gain = t.rank() == 1 && name.ends_with(".weight");  // norm gains, GAU's gamma (methods.md D4)
+        const bool is_sink = name.ends_with("attn_sinks.weight");
+        const bool is_gain = t.rank() == 1 && name.ends_with(".weight") && !is_sink;  // norm gains, GAU's gamma (D4)
         const bool is_bias = name.ends_with(".bias");
         const bool is_residual = name.ends_with("attn_output.weight") || name.ends_with("ffn_down.weight") ||
                                  name.ends_with("gau_out.weight");
-        const bool is_block_matrix = !is_gain && !is_bias && name.starts_with("blk.");
+        const bool is_block_matrix = !is_gain && !is_bias && !is_sink && name.starts_with("blk.");
         const bool post = config_.norm_position == "post";
         const std::int64_t width = t.dim(-1);
         for (std::int64_t i = 0; i < t.numel(); ++i) {
             const double std = post && is_block_matrix ? xavier_std(name, t, i / width)
                                : is_residual          ? residual_std
                                                       : 0.02;
-            const double x = is_gain ? 1.0 : is_bias ? 0.0 : std * generator.normal();
+            const double x = is_sink ? *sink_init : is_gain ? 1.0 : is_bias ? 0.0 : std * generator.normal();
             if (type_ == dtype::f32)
                 t.data<float>()[i] = float(x);
             else
@@ -193,9 +200,9 @@ ag::var transformer::run_blocks(ag::context& ctx, ag::var x, std::int64_t batch,
             return hooks.project ? hooks.project(ctx, h, w, y) : y;
         },
         [&](const ag::var& q_raw, const ag::var& k_raw, const ag::var& v, const layer_desc& d, std::int64_t il,
-            const std::string& p) {
+            const std::string& p, const ag::var& sinks) {
             const head_shape heads{batch, time, past, d.n_head, d.n_head_kv, d.head_dim, c.rope_pairing};
-            return attend(ctx, q_raw, k_raw, v, layers[il], heads, cache, il, p, c.logit_scale());
+            return attend(ctx, q_raw, k_raw, v, layers[il], heads, cache, il, p, c.logit_scale(), sinks);
         }};
     if (hooks.after_layer) x = hooks.after_layer(ctx, -1, x);
     for (std::int64_t il = 0; il < c.n_attention_layers(); ++il) {
@@ -265,7 +272,7 @@ ag::var transformer::block_forward(ag::context& ctx, const block& b, const ag::v
         q_raw = ag::rmsnorm_segments(ctx, q_raw, b.q_norm, d.head_dim, eps, p + "q_norm");
         k_raw = ag::rmsnorm_segments(ctx, k_raw, b.k_norm, d.head_dim, eps, p + "k_norm");
     }
-    const ag::var a = step.attend(q_raw, k_raw, project(h, b.wv, b.v_bias, "v"), d, il, p);
+    const ag::var a = step.attend(q_raw, k_raw, project(h, b.wv, b.v_bias, "v"), d, il, p, b.attn_sinks);
     ag::var x = residual(x_in, project(a, b.wo, b.o_bias, "attn_out"), b.attn_norm, b.attn_post_norm, "attn");
 
     h = d.pre_norm ? ag::rmsnorm(ctx, x, b.ffn_norm, eps, p + "ffn_norm") : x;

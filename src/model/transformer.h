@@ -119,13 +119,14 @@ private:
         ag::var q_bias, k_bias, v_bias, o_bias;   // attn_bias, or RoPE + q/k bias (C8) for q and k
         ag::var q_norm, k_norm;                   // QK-norm gains [head_dim]
         ag::var attn_post_norm, ffn_post_norm;    // sandwich norms
+        ag::var attn_sinks;                       // learned sink logits [n_head] (learned_sinks)
     };
     // How a block multiplies by its weights and attends: one forward's (ag::linear, its cache), or a
     // serving batch's (grouped products, each sequence against its own cache).
     struct block_step {
         std::function<ag::var(const ag::var& x, const ag::var& w, const std::string& name)> project;
         std::function<ag::var(const ag::var& q_raw, const ag::var& k_raw, const ag::var& v, const layer_desc& d,
-                              std::int64_t il, const std::string& prefix)>
+                              std::int64_t il, const std::string& prefix, const ag::var& sinks)>
             attend;
     };
     ag::var block_forward(ag::context& ctx, const block& b, const ag::var& x, const block_step& step,

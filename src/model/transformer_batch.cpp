@@ -79,14 +79,14 @@ ag::var transformer::hidden_batch(ag::context& ctx, std::span<const sequence_ste
             return ag::make_var(stack_rows(parts), name);
         },
         [&](const ag::var& q_raw, const ag::var& k_raw, const ag::var& v, const layer_desc& d, std::int64_t il,
-            const std::string& p) {
+            const std::string& p, const ag::var& sinks) {
             std::vector<tensor> parts;
             for (std::size_t i = 0; i < n; ++i) {
                 const std::int64_t r0 = first[i], r1 = first[i + 1];
                 const head_shape heads{1, r1 - r0, past[i], d.n_head, d.n_head_kv, d.head_dim, c.rope_pairing};
                 const auto slice = [&](const ag::var& x) { return ag::make_var(rows_of(x->value, r0, r1), p + "rows"); };
                 parts.push_back(attend(ctx, slice(q_raw), slice(k_raw), slice(v), plans[i][il], heads, steps[i].cache,
-                                       il, p, c.logit_scale())
+                                       il, p, c.logit_scale(), sinks)
                                     ->value);
             }
             return ag::make_var(stack_rows(parts), p + "attn");

@@ -246,9 +246,22 @@ bool position_setup::rotations_only() const {
     const auto plain = [](const resolved& r) {
         const variant_def& d = *r.def;
         return !d.far && !d.mask && !d.query_scale && !d.relu2_divisor && !d.key_norm_eps && !d.head_slopes &&
-               !d.layer_spec && !d.qk_bias;
+               !d.layer_spec && !d.qk_bias && !d.learned_sink_init;
     };
     return plain(position_) && std::all_of(modifiers_.begin(), modifiers_.end(), plain);
+}
+
+bool trains_learned_sinks(const position_spec& spec) {
+    return bool(spec.position.def->learned_sink_init) ||
+           std::any_of(spec.modifiers.begin(), spec.modifiers.end(),
+                       [](const spec_term& m) { return bool(m.def->learned_sink_init); });
+}
+
+std::optional<double> position_setup::learned_sink_init() const {
+    for (const auto& m : modifiers_)
+        if (m.def->learned_sink_init) return m.def->learned_sink_init(m.values);
+    if (position_.def->learned_sink_init) return position_.def->learned_sink_init(position_.values);
+    return std::nullopt;
 }
 
 double position_setup::key_norm_eps() const {

@@ -36,6 +36,8 @@ struct position_spec {
 
 // `where` names the flag or config key in errors ("--pos", "sweep.json: methods[2]").
 position_spec parse_spec(const std::string& text, const std::string& where);
+// Whether a term of the spec trains learned attention sinks (variant_def::learned_sink_init).
+bool trains_learned_sinks(const position_spec& spec);
 // Joins a --pos value and --logn style flags: "rerope:window=64" + {"logn"}.
 position_spec parse_spec_with_modifiers(const std::string& text, const std::vector<std::string>& modifiers,
                                         const std::string& where);
@@ -68,6 +70,8 @@ public:
     // > 0: keys are L2-normalised per head with this epsilon (KeyNorm).
     double key_norm_eps() const;
     bool qk_bias() const { return position_.def->qk_bias; }
+    // The initial logit of learned attention sinks when a term of the spec trains them; none otherwise.
+    std::optional<double> learned_sink_init() const;
     // Rows of the learned position table the model needs (0: none).
     std::int64_t learned_rows() const {
         return position_.def->learned_rows ? position_.def->learned_rows(position_.values, context_) : 0;

@@ -117,6 +117,10 @@ struct variant_def {
     // RoPE + q/k bias (C8): the model trains a bias on the query and key projections, added before
     // the rotation.
     bool qk_bias = false;
+    // Learned attention sinks (gpt-oss): the model trains one logit s_h per query head and layer
+    // (blk.N.attn_sinks.weight [H], llama.cpp's name) added to the softmax's denominator; the hook
+    // gives its initial value. The logits are the model's, so they apply whatever spec a run uses.
+    std::function<double(const param_values&)> learned_sink_init;
     // Score-bias variants (ALiBi): the slope of each of the n_head heads.
     std::function<std::vector<double>(const param_values&, const model_context&)> head_slopes;
     // Layer-wise variants (HWFA): the spec of block il of n_layer (a variant of its own, resolved

@@ -55,7 +55,8 @@ TEST_P(CliTrainResume, KilledWithSigkillResumesBitIdentical) {
     EXPECT_EQ(read_file(whole + "/model.gguf"), read_file(killed + "/model.gguf"));
 }
 
-INSTANTIATE_TEST_SUITE_P(CliTrain, CliTrainResume, ::testing::Values("default", "random_pos:l_rand=256"));
+INSTANTIATE_TEST_SUITE_P(CliTrain, CliTrainResume, ::testing::Values("default", "random_pos:l_rand=256",
+                                                                   "learned_sinks:init=0.5"));
 
 TEST(CliTrain, MissingCorpusFileIsOneLineNamingIt) {
     const auto r = run_command(stretch_binary() + " train --preset tiny --data /nonexistent/corpus.txt --val " +

@@ -12,6 +12,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <map>
 
 #include "support/cli.h"
 #include "support/tiny_model.h"
@@ -186,6 +187,38 @@ TEST(GgufModel, MissingRequiredKeyNamesIt) {
     } catch (const error& e) {
         EXPECT_THAT(std::string(e.what()), testing::HasSubstr("missing key qwen2.embedding_length (model width C); expected an integer"));
     }
+}
+
+TEST(GgufModel, LearnedSinksRoundTripUnderLlamaCppsName) {
+    // Distinct sink logits per head and layer, written as blk.N.attn_sinks.weight (f32 [n_head], the
+    // tensor gpt-oss GGUF files carry) and read back bit for bit, with the same logits.
+    model_config c = test::tiny_config();
+    c.pos = "learned_sinks";
+    expect_round_trip(c);
+    transformer model(c, dtype::f32);
+    rng generator(5);
+    model.init(generator);
+    float next = -1.25f;
+    for (const auto& [name, p] : model.parameters())
+        if (name.ends_with("attn_sinks.weight"))
+            for (std::int64_t h = 0; h < p->value.numel(); ++h) p->value.data<float>()[h] = (next += 0.75f);
+    gguf::writer out;
+    write_model_metadata(out, c);
+    write_model_weights(out, model);
+    const std::string path = test::fresh_dir("ggufsinks") + "/model.gguf";
+    out.write(path);
+    const auto loaded = load_any_model(path).model;
+    std::map<std::string, ag::var> written(model.parameters().begin(), model.parameters().end());
+    int found = 0;
+    for (const auto& [name, p] : loaded->parameters()) {
+        if (!name.ends_with("attn_sinks.weight")) continue;
+        const ag::var& original = written.at(name);
+        ASSERT_EQ(p->value.shape(), shape_t{c.n_head}) << name;
+        for (std::int64_t h = 0; h < c.n_head; ++h) EXPECT_EQ(p->value.data<float>()[h], original->value.data<float>()[h]);
+        ++found;
+    }
+    EXPECT_EQ(found, c.n_layer);
+    EXPECT_EQ(found, 2);
 }
 
 TEST(GgufModel, TrainedPositionsRoundTrip) {

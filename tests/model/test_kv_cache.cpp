@@ -107,6 +107,23 @@ INSTANTIATE_TEST_SUITE_P(EveryVariant, DecodeEqualsRecompute,
                              return name;
                          });
 
+// A model trained with learned sinks keeps them whatever spec a run uses: each row's denominator
+// holds the sink once, at every step of a decode and in every chunk, as in one recomputation
+// (f64, the tolerance above).
+TEST(DecodeLearnedSinks, EqualsRecomputeUnderRunSpecsOfEveryKind) {
+    model_config c = test::tiny_config();
+    c.pos = "learned_sinks";
+    const transformer model = test::tiny_model(c);
+    const auto tokens = test::tiny_tokens(test_len);
+    for (const std::string spec : {"default", "window:w=6", "yarn+logn", "rerope:window=5", "learned_sinks"}) {
+        SCOPED_TRACE(spec);
+        const auto setup = setup_of(model, spec, test_len);
+        EXPECT_LT(test::scaled_error(decoded(model, tokens, setup, 1, 1), recomputed_prefixes(model, tokens, setup)),
+                  1e-11);
+        EXPECT_LT(test::scaled_error(decoded(model, tokens, setup, 7, 5), recomputed(model, tokens, setup)), 1e-11);
+    }
+}
+
 // GAU layers (methods.md D4) cache s-wide keys and e-wide values; every variant that changes the
 // attention reaches them through the same rules, with the same tolerance as above.
 class GauDecodeEqualsRecompute : public testing::TestWithParam<std::string> {};

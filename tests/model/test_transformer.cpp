@@ -126,6 +126,39 @@ TEST(TransformerForward, LearnedPositionsRefusePositionsPastTheTable) {
     }
 }
 
+TEST(TransformerGradients, LearnedSinksMatchFiniteDifferences) {
+    // blk.N.attn_sinks.weight [2] are parameters like the others (n_parameters counts them): their
+    // gradient and every other one through the sink's share of each softmax (with masks and splits:
+    // KernelAttention's rule set far_window_learned_sinks).
+    check_model_gradients(cpu::rope_pairing::half, false, "learned_sinks");
+}
+
+TEST(TransformerInit, LearnedSinksStartAtTheirInitialLogitOnePerHead) {
+    transformer model(tiny_config(cpu::rope_pairing::interleaved, true, "learned_sinks:init=-2.5"), dtype::f32);
+    rng generator(3);
+    model.init(generator);
+    int layers = 0;
+    for (const auto& [name, p] : model.parameters()) {
+        if (!name.ends_with("attn_sinks.weight")) continue;
+        EXPECT_EQ(p->value.shape(), shape_t{2}) << name;
+        for (std::int64_t h = 0; h < 2; ++h) EXPECT_EQ(p->value.data<float>()[h], -2.5f) << name;
+        ++layers;
+    }
+    EXPECT_EQ(layers, 2);
+}
+
+TEST(TransformerForward, LearnedSinksNeedAModelTrainedWithThem) {
+    const transformer model(tiny_config(cpu::rope_pairing::interleaved, true), dtype::f64);
+    try {
+        model.positions(variants::parse_spec("yarn+learned_sinks", "--pos"), 10, "--pos");
+        FAIL();
+    } catch (const error& e) {
+        EXPECT_STREQ(e.what(), "--pos: 'yarn+learned_sinks' uses learned attention sinks, but the model (pos = 'default') "
+                               "was not trained with them (no blk.N.attn_sinks.weight); expected a model trained with "
+                               "learned_sinks");
+    }
+}
+
 TEST(TransformerGradients, Relu2NormaliserMatchesFiniteDifferences) {
     check_model_gradients(cpu::rope_pairing::interleaved, true, "relu2");
 }

@@ -9,8 +9,11 @@
 #include <filesystem>
 
 #include "eval/next_token.h"
+#include "model/gguf_model.h"
 #include "model/load.h"
 #include "serve/token_scores.h"
+#include "support/cli.h"
+#include "support/tiny_model.h"
 
 namespace stretch::serve {
 namespace {
@@ -125,8 +128,7 @@ TEST(ServeEngine, SixteenConcurrentEqualAloneWithinRoundingOnF32Weights) {
 
 // Prompt log-probabilities scored chunk by chunk through the cache equal one forward over the
 // whole prompt (eval/next_token.h, what `stretch ppl` uses) within float rounding.
-TEST(ServeEngine, PromptScoresMatchOneForward) {
-    const loaded_model m = load_any_model(fixture("llama.gguf").string());
+void prompt_scores_match_one_forward(const loaded_model& m) {
     std::vector<std::int32_t> prompt;
     for (int t = 0; t < 30; ++t) prompt.push_back(std::int32_t((13 * t + 5) % m.model->config().vocab_size));
     engine e(*m.model, {.slots = 2, .queue = 2, .threads = 2, .prefill_chunk = 7, .prefill_budget = 7});
@@ -145,6 +147,24 @@ TEST(ServeEngine, PromptScoresMatchOneForward) {
         EXPECT_NEAR(got.prompt[std::size_t(i)].logprob, -want.loss[std::size_t(i - 1)], 1e-5) << "token " << i;
         EXPECT_EQ(got.prompt[std::size_t(i)].top.size(), 2u);
     }
+}
+
+TEST(ServeEngine, PromptScoresMatchOneForward) {
+    prompt_scores_match_one_forward(load_any_model(fixture("llama.gguf").string()));
+}
+
+// A model trained with learned sinks (blk.N.attn_sinks.weight): the engine's batched steps pass each
+// layer's sinks to the attention as the one-sequence forward does.
+TEST(ServeEngine, PromptScoresMatchOneForwardWithLearnedSinks) {
+    model_config c = test::tiny_config();
+    c.pos = "learned_sinks";
+    const transformer model = test::tiny_model(c, dtype::f32);
+    gguf::writer out;
+    write_model_metadata(out, c);
+    write_model_weights(out, model);
+    const std::string path = test::fresh_dir("servesinks") + "/model.gguf";
+    out.write(path);
+    prompt_scores_match_one_forward(load_any_model(path));
 }
 
 TEST(ServeEngine, FullQueueRefusesCancelFreesTheSlotAndDeadlinesEndJobs) {

@@ -54,6 +54,8 @@ void attention_forward(const T* q, kv_rows<T> k, kv_rows<T> v, T* out, T* log_su
     STRETCH_ASSERT(rules.query_scale.empty() || std::int64_t(rules.query_scale.size()) == d.time_q);
     STRETCH_ASSERT(rules.head_slopes.empty() || std::int64_t(rules.head_slopes.size()) == d.heads);
     STRETCH_ASSERT(rules.relu2_divisor.empty() || std::int64_t(rules.relu2_divisor.size()) == d.time_q);
+    STRETCH_ASSERT(rules.sink_logits.empty() ||
+                   (std::int64_t(rules.sink_logits.size()) == d.heads && rules.relu2_divisor.empty()));
     const tiles::geometry l(d);
     // With few query rows (a KV-cache decode) the query heads that share a K/V head are packed into
     // one tile, a row's heads side by side, so each K and V tile is read once per group rather than
@@ -91,10 +93,20 @@ void attention_forward(const T* q, kv_rows<T> k, kv_rows<T> v, T* out, T* log_su
         ug.rows = ug.positions * heads;  // packed row p: position r0 + p / heads, head h0 + p % heads
         return ug;
     };
-    // Row r of a unit, normalised, into out (and its log-sum-exp).
+    // Row r of a unit, normalised, into out (and its log-sum-exp). A learned sink joins the row's
+    // denominator here, once per row whatever the parts, as one more logit s_h that may be the row's
+    // maximum: m' = max(m, s_h), l' = l e^(m - m') + e^(s_h - m'), acc' = acc e^(m - m').
     auto finish_row = [&](const unit_geometry& ug, std::int64_t r, const T* acc, T max, T sum) {
-        const T inv = relu2 ? T(1) : T(1) / sum;
         const std::int64_t position = ug.r0 + r / heads, h = ug.h0 + r % heads;
+        T inv = relu2 ? T(1) : T(1) / sum;
+        if (!rules.sink_logits.empty()) {
+            const T sink = T(rules.sink_logits[std::size_t(h)]);
+            const T shifted_max = std::max(max, sink);
+            const T keep = max == neg_inf ? T(0) : std::exp(max - shifted_max);
+            sum = sum * keep + std::exp(sink - shifted_max);
+            inv = keep / sum;
+            max = shifted_max;
+        }
         T* o = out + (ug.b * d.time_q + position) * l.q_stride + h * dim;
         for (std::int64_t e = 0; e < dim; ++e) o[e] = acc[e] * inv;
         if (log_sum_exp != nullptr && !relu2) log_sum_exp[(ug.b * d.heads + h) * d.time_q + position] = max + std::log(sum);

@@ -10,6 +10,8 @@
 //   masked unless j <= i and (j >= band_start(i) or j < n_sink)  (B13, B17, chunked)
 //   with band_start(i) = max(0, i - window + 1 if window > 0, chunk floor(i / chunk) if chunk > 0),
 //   P = softmax_rows(S), or with relu2 divisors n_i: P_ij = relu(S_ij)^2 / n_i (D5);
+//   with learned sinks (gpt-oss): P_ij = exp(S_ij) / (exp(s_h) + sum_j exp(S_ij)), the sink's own
+//   probability exp(s_h - L_i) weighting no value;
 //   O_h = P V_g,
 // query head h reads K/V head g = h / (H / H_kv); i and j are positions, query row r sits at
 // i = T_k - T_q + r (a KV-cache decode has T_q < T_k). The rotations that make q, k, qf, kf are the
@@ -58,6 +60,9 @@ struct attention_rules {
     std::vector<double> query_scale;  // [T_q] logit factor c_i per query row; empty: all 1
     std::vector<double> head_slopes;  // [H] ALiBi: b_ij = -slope_h (i - j) added to the logits; empty: none
     std::vector<double> relu2_divisor;  // [T_q] n_i of the relu^2 normaliser; empty: softmax
+    // [H] learned sink logit s_h of each query head, added to the softmax's denominator once per row
+    // (variants/attention/learned_sinks.cpp); empty: none. Softmax only.
+    std::vector<double> sink_logits;
 };
 
 // The second (far) score operands of a two-score variant, laid out as q and k; null otherwise.
@@ -68,8 +73,9 @@ struct far_operands {
 };
 
 // q [B, T_q, H, D], k/v [B, T_k, H_kv, D], out [B, T_q, H, D]. When log_sum_exp [B, H, T_q] is not
-// null and the normaliser is the softmax, it receives L_i = log sum_j exp(S_ij) per row, all the
-// backward needs besides the output (relu^2 needs nothing: P is a function of S alone).
+// null and the normaliser is the softmax, it receives L_i = log sum_j exp(S_ij) per row (plus
+// exp(s_h) with a learned sink), all the backward needs besides the output (relu^2 needs nothing: P
+// is a function of S alone).
 // k and v may be a KV cache's rows in a storage type of its own (kv_format.h, T = float): each key
 // and value tile is then dequantised into the thread's scratch as it is read, never the whole cache.
 template <class T>
@@ -77,10 +83,13 @@ void attention_forward(const T* q, kv_rows<T> k, kv_rows<T> v, T* out, T* log_su
                        T scale, const attention_rules& rules = {}, far_operands<T> far = {});
 
 // Gradients accumulate (+=) into dq, dk, dv (and dq_far, dk_far for a two-score variant) from dout,
-// given the forward's output and log_sum_exp (softmax; unused with relu^2).
+// given the forward's output and log_sum_exp (softmax; unused with relu^2). With learned sinks the
+// gradient of s_h accumulates into d_sink [H]: dL/ds_h = -sum_i p_sink,i D_i, p_sink,i = exp(s_h - L_i),
+// D_i = dO_i . O_i (the sink's dP is 0: it carries no value); dQ, dK, dV keep their form, L_i
+// including the sink.
 template <class T>
 void attention_backward(const T* q, const T* k, const T* v, const T* out, const T* log_sum_exp, const T* dout,
                         T* dq, T* dk, T* dv, const attention_dims& dims, T scale, const attention_rules& rules = {},
-                        far_operands<T> far = {}, T* dq_far = nullptr, T* dk_far = nullptr);
+                        far_operands<T> far = {}, T* dq_far = nullptr, T* dk_far = nullptr, T* d_sink = nullptr);
 
 }  // namespace stretch::cpu

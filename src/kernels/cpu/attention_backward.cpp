@@ -5,10 +5,12 @@
 //   dV += P^T dO,   dP = dO V^T,   dS = P (dP - D_i) with D_i = dO_i . O_i   (or dP 2 relu(S) / n),
 //   dQ += c_i scale dS K,   dK += (c_i scale dS)^T Q,
 // with dS split into its near and far parts for a two-score variant (far operands' gradients only on
-// tiles holding far pairs). A unit owns its key tile's dK and dV rows outright; dQ rows are shared by
+// tiles holding far pairs), and a learned sink's dL/ds_h = -sum_i exp(s_h - L_i) D_i (attention.h;
+// the forward's L_i includes the sink, so P and dS keep their form). A unit owns its key tile's dK and dV rows outright; dQ rows are shared by
 // the key tiles, so each thread adds into a private copy (thread 0 into dq itself) and the copies
 // are summed in thread order afterwards: no races, and bit-identical results for a thread count.
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
 #include "core/error.h"
@@ -51,6 +53,22 @@ std::vector<T> output_dots(const T* out, const T* dout, const attention_dims& d)
     return dots;
 }
 
+// d_sink[h] += -sum over (batch, row) of p_sink D_i, p_sink = exp(s_h - L_i): a learned sink's
+// gradient (attention.h), per head in a fixed order.
+template <class T>
+void add_sink_gradient(const std::vector<double>& sinks, const T* log_sum_exp, const std::vector<T>& dots,
+                       const attention_dims& d, T* d_sink) {
+    for (std::int64_t h = 0; h < d.heads; ++h) {
+        T grad = 0;
+        for (std::int64_t b = 0; b < d.batch; ++b)
+            for (std::int64_t r = 0; r < d.time_q; ++r) {
+                const std::size_t row = std::size_t((b * d.heads + h) * d.time_q + r);
+                grad -= std::exp(T(sinks[std::size_t(h)]) - log_sum_exp[row]) * dots[row];
+            }
+        d_sink[h] += grad;
+    }
+}
+
 // dst += each private copy in thread order, split by elements.
 template <class T>
 void add_private(T* dst, std::vector<backward_scratch<T>>& scratch, std::vector<T> backward_scratch<T>::*member,
@@ -68,16 +86,19 @@ void add_private(T* dst, std::vector<backward_scratch<T>>& scratch, std::vector<
 template <class T>
 void attention_backward(const T* q, const T* k, const T* v, const T* out, const T* log_sum_exp, const T* dout, T* dq,
                         T* dk, T* dv, const attention_dims& d, T scale, const attention_rules& rules,
-                        far_operands<T> far, T* dq_far, T* dk_far) {
+                        far_operands<T> far, T* dq_far, T* dk_far, T* d_sink) {
     const bool two_score = rules.two_score();
     const bool relu2 = !rules.relu2_divisor.empty();
     STRETCH_ASSERT(!two_score || (far.q && far.k && dq_far && dk_far));
+    STRETCH_ASSERT(rules.sink_logits.empty() ||
+                   (std::int64_t(rules.sink_logits.size()) == d.heads && !relu2 && d_sink != nullptr));
     STRETCH_ASSERT(!two_score || std::int64_t(rules.first_near.size()) == d.time_q);
     STRETCH_ASSERT(relu2 || log_sum_exp != nullptr);
     const tiles::geometry l(d);
     const std::int64_t dim = d.head_dim, n_q = d.batch * d.time_q * l.q_stride;
     const std::int64_t n_ktiles = (d.time_k + key_tile - 1) / key_tile;
     const std::vector<T> dots = relu2 ? std::vector<T>{} : output_dots(out, dout, d);
+    if (!rules.sink_logits.empty()) add_sink_gradient(rules.sink_logits, log_sum_exp, dots, d, d_sink);
     auto& tp = pool();
     std::vector<backward_scratch<T>> scratch(static_cast<std::size_t>(tp.size()));
     tp.parallel_for(d.batch * d.heads_kv * n_ktiles, [&](std::int64_t u0, std::int64_t u1, int thread) {
@@ -194,7 +215,8 @@ void attention_backward(const T* q, const T* k, const T* v, const T* out, const 
 
 #define STRETCH_INSTANTIATE(T)                                                                                    \
     template void attention_backward<T>(const T*, const T*, const T*, const T*, const T*, const T*, T*, T*, T*, \
-                                        const attention_dims&, T, const attention_rules&, far_operands<T>, T*, T*);
+                                        const attention_dims&, T, const attention_rules&, far_operands<T>, T*, T*, \
+                                        T*);
 STRETCH_INSTANTIATE(float)
 STRETCH_INSTANTIATE(double)
 #undef STRETCH_INSTANTIATE

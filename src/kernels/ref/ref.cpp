@@ -245,14 +245,20 @@ vec attention_scores(const vec& q, const vec& k, const attention_shape& s, doubl
     return scores;
 }
 
-// P [B, H, T_q, T_k] from the logits: the row-wise softmax, or relu(logit)^2 / n_i.
-static vec attention_probs(const vec& logits, const attention_shape& s, const attention_rules& rules) {
+// P [B, H, T_q, T_k] from the logits: the row-wise softmax (over the row and the head's sink logit,
+// whose probability goes to sink_probs [B, H, T_q] when given), or relu(logit)^2 / n_i.
+static vec attention_probs(const vec& logits, const attention_shape& s, const attention_rules& rules,
+                           vec* sink_probs = nullptr) {
     vec p = logits;
+    if (sink_probs != nullptr) sink_probs->assign(at(s.batch * s.heads * s.time_q), 0.0);
     for (std::int64_t row = 0; row < s.batch * s.heads * s.time_q; ++row) {
         const auto first = p.begin() + row * s.time_k;
         if (rules.relu2_divisor.empty()) {
-            const vec probs = softmax(vec(first, first + s.time_k));
-            std::copy(probs.begin(), probs.end(), first);
+            vec z(first, first + s.time_k);
+            if (!rules.sink_logits.empty()) z.push_back(rules.sink_logits[at(row / s.time_q % s.heads)]);
+            const vec probs = softmax(z);
+            std::copy(probs.begin(), probs.begin() + s.time_k, first);
+            if (sink_probs != nullptr && !rules.sink_logits.empty()) (*sink_probs)[at(row)] = probs.back();
             continue;
         }
         const double n = rules.relu2_divisor[at(row % s.time_q)];
@@ -279,11 +285,14 @@ vec attention(const vec& q, const vec& k, const vec& v, const attention_shape& s
 
 void attention_backward(const vec& q, const vec& k, const vec& v, const vec& dout, vec& dq, vec& dk, vec& dv,
                         const attention_shape& s, double scale, const attention_rules& rules, vec* dq_far,
-                        vec* dk_far) {
+                        vec* dk_far, vec* d_sink) {
     STRETCH_ASSERT(v.size() == k.size() && dout.size() == q.size());
     STRETCH_ASSERT(rules.first_near.empty() || (dq_far != nullptr && dk_far != nullptr));
+    STRETCH_ASSERT(rules.sink_logits.empty() || (sized(rules.sink_logits, s.heads) && d_sink != nullptr));
     const vec logits = attention_scores(q, k, s, scale, rules);
-    const vec p = attention_probs(logits, s, rules);
+    vec sink_probs;
+    const vec p = attention_probs(logits, s, rules, &sink_probs);
+    if (!rules.sink_logits.empty()) d_sink->assign(at(s.heads), 0.0);
     dq.assign(q.size(), 0.0);
     dk.assign(k.size(), 0.0);
     dv.assign(v.size(), 0.0);
@@ -308,6 +317,10 @@ void attention_backward(const vec& q, const vec& k, const vec& v, const vec& dou
                     p_dot_dp += pi[j] * dot;
                 }
                 const double c = rules.query_scale.empty() ? 1.0 : rules.query_scale[at(r)];
+                // The sink's logit: its probability's derivative is -P_sink P_sink (itself) and -P_sink P_ij
+                // (others), and its dP is 0 (no value): dL/ds_h = -P_sink sum_j P_ij dP_ij.
+                if (!rules.sink_logits.empty())
+                    (*d_sink)[at(h)] -= sink_probs[at((b * s.heads + h) * s.time_q + r)] * p_dot_dp;
                 for (std::int64_t j = 0; j < s.time_k; ++j) {
                     // The gradient of the logit: the softmax Jacobian P_ij (dP_ij - sum_l P_il dP_il), or
                     // relu^2's 2 relu(logit) / n_i dP_ij; then through logit = c_i scale dot.

@@ -63,13 +63,16 @@ struct attention_shape {
 // when j <= i and either j < n_sink or j passes every restriction that is set, i - j < window
 // (window > 0) and j / chunk == i / chunk (chunk > 0); with first_near given, key j < first_near[r] of query row r
 // scores q_far . k_far instead of q . k; the logit is c_i * scale * dot - slope_h * (i - j); P is
-// the softmax of the visible logits, or relu(logit)^2 / n_i when relu2_divisor is given.
+// the softmax of the visible logits, or relu(logit)^2 / n_i when relu2_divisor is given. With
+// sink_logits, each row's softmax runs over its logits and one more entry s_h (head h's learned
+// sink, gpt-oss) whose probability is dropped: P_ij = e^(S_ij) / (e^(s_h) + sum_l e^(S_il)).
 struct attention_rules {
     std::int64_t window = 0, chunk = 0, n_sink = 0;
     std::vector<std::int64_t> first_near;  // [T_q]; empty: one score set
     vec query_scale;    // [T_q] c_i; empty: all 1
     vec head_slopes;    // [H] ALiBi slopes; empty: no bias
     vec relu2_divisor;  // [T_q] n_i; empty: softmax
+    vec sink_logits;    // [H] s_h; empty: no sink
     vec q_far, k_far;   // with first_near: the far operands, laid out as q and k
 };
 
@@ -81,10 +84,10 @@ vec attention_scores(const vec& q, const vec& k, const attention_shape& s, doubl
 vec attention(const vec& q, const vec& k, const vec& v, const attention_shape& s, double scale,
               const attention_rules& rules = {});
 // Gradients of sum(dout ⊙ out): dq, dk, dv in the layouts of q, k, v; with first_near also
-// dq_far, dk_far (the gradients of rules.q_far, rules.k_far).
+// dq_far, dk_far (the gradients of rules.q_far, rules.k_far); with sink_logits also d_sink [H].
 void attention_backward(const vec& q, const vec& k, const vec& v, const vec& dout, vec& dq, vec& dk, vec& dv,
                         const attention_shape& s, double scale, const attention_rules& rules = {},
-                        vec* dq_far = nullptr, vec* dk_far = nullptr);
+                        vec* dq_far = nullptr, vec* dk_far = nullptr, vec* d_sink = nullptr);
 
 // loss_i = logsumexp(z_i) - z_i[y_i] (nats) for logits [N, V]; rows with y_i < 0 get 0.
 vec cross_entropy(const vec& logits, const std::vector<std::int32_t>& targets, std::int64_t n, std::int64_t v);

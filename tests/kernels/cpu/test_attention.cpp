@@ -1,7 +1,7 @@
 // The fused attention kernels (kernels/cpu/attention.h) against the float64 oracle (kernels/ref),
 // forward and backward, for every rule the variants produce (causal, window, window + sinks, chunks,
 // the two-score far split at a distance or at chunk boundaries, per-query scale, ALiBi slopes,
-// relu^2 divisors), at sizes that are not
+// relu^2 divisors, learned sink logits), at sizes that are not
 // multiples of the 64 x 256 tiles, head dims 8/64/128, GQA ratios 1/2/3/4, T_q < T_k (KV-cache decode,
 // a single query included), in f32 (the SIMD path) and f64, and with one, two and three threads.
 #include "kernels/cpu/attention.h"
@@ -47,11 +47,23 @@ enum class rule_set {
     relu2_alibi,
     far_window_logn_alibi,
     chunked_scale,
-    chunk_split
+    chunk_split,
+    learned_sinks,
+    far_window_learned_sinks
 };
 const rule_set all_rules[] = {rule_set::causal,      rule_set::window_sinks, rule_set::far_split,
                               rule_set::window_logn, rule_set::relu2_alibi,  rule_set::far_window_logn_alibi,
-                              rule_set::chunked_scale, rule_set::chunk_split};
+                              rule_set::chunked_scale, rule_set::chunk_split, rule_set::learned_sinks,
+                              rule_set::far_window_learned_sinks};
+
+// Learned sink logits of H heads (gpt-oss): 5 is above most rows' logits (~N(0, 1) here), so the
+// sink is often the row's maximum; -3 leaves it small, and the others sit among the logits.
+std::vector<double> sink_logits(std::int64_t heads) {
+    const double cycle[] = {5.0, -3.0, 0.4, 1.5};
+    std::vector<double> sinks;
+    for (std::int64_t h = 0; h < heads; ++h) sinks.push_back(cycle[h % 4]);
+    return sinks;
+}
 
 struct rules_pair {
     cpu::attention_rules cpu;
@@ -96,6 +108,16 @@ rules_pair make_rules(rule_set which, const shape& sh) {
                 c.first_near.push_back(std::max<std::int64_t>(0, 40 * (i / 40 - (i % 40 < 9 ? 1 : 0))));
             }
             break;
+        case rule_set::learned_sinks:  // gpt-oss: one more logit per head in the denominator
+            c.sink_logits = sink_logits(sh.heads);
+            break;
+        case rule_set::far_window_learned_sinks:  // with a split, a window and StreamingLLM's kept keys
+            c.first_near = test::split_at_distance(17, sh.time_k - sh.time_q, sh.time_q);
+            c.window = 60;
+            c.n_sink = 2;
+            for (std::int64_t i = 0; i < sh.time_q; ++i) c.query_scale.push_back(1.1 - 0.001 * double(i));
+            c.sink_logits = sink_logits(sh.heads);
+            break;
     }
     r.ref.window = c.window;
     r.ref.chunk = c.chunk;
@@ -104,6 +126,7 @@ rules_pair make_rules(rule_set which, const shape& sh) {
     r.ref.query_scale = c.query_scale;
     r.ref.head_slopes = c.head_slopes;
     r.ref.relu2_divisor = c.relu2_divisor;
+    r.ref.sink_logits = c.sink_logits;
     return r;
 }
 
@@ -138,29 +161,39 @@ void check_against_ref(const shape& sh, rule_set which, double tol) {
     std::vector<T> out(q.size()), lse(std::size_t(sh.batch * sh.heads * sh.time_q));
     cpu::attention_forward<T>(qt.data(), kt.data(), vt.data(), out.data(), lse.data(), d, T(scale), rules.cpu, far);
     EXPECT_LT(max_scaled_error(out, ref::attention(q, k, v, s, scale, rules.ref)), tol) << "out";
-    if (rules.cpu.relu2_divisor.empty()) {  // L_i = log sum_j exp(S_ij) of the oracle's logits
+    if (rules.cpu.relu2_divisor.empty()) {  // L_i = log (e^(s_h) + sum_j exp(S_ij)) of the oracle's logits
         const vec logits = ref::attention_scores(q, k, s, scale, rules.ref);
         vec lse_want(lse.size());
         for (std::size_t row = 0; row < lse_want.size(); ++row) {
             const double* x = logits.data() + row * std::size_t(sh.time_k);
-            double max = -INFINITY, sum = 0;
+            const bool sink = !rules.ref.sink_logits.empty();
+            const double s_h = sink ? rules.ref.sink_logits[row / std::size_t(sh.time_q) % std::size_t(sh.heads)] : 0;
+            double max = sink ? s_h : -INFINITY, sum = 0;
             for (std::int64_t j = 0; j < sh.time_k; ++j) max = std::fmax(max, x[j]);
             for (std::int64_t j = 0; j < sh.time_k; ++j) sum += std::exp(x[j] - max);
+            if (sink) sum += std::exp(s_h - max);
             lse_want[row] = max + std::log(sum);
         }
         EXPECT_LT(max_scaled_error(lse, lse_want), tol) << "log_sum_exp";
     }
 
-    vec dq_want, dk_want, dv_want, dqf_want, dkf_want;
-    ref::attention_backward(q, k, v, dout, dq_want, dk_want, dv_want, s, scale, rules.ref, &dqf_want, &dkf_want);
+    vec dq_want, dk_want, dv_want, dqf_want, dkf_want, dsink_want;
+    ref::attention_backward(q, k, v, dout, dq_want, dk_want, dv_want, s, scale, rules.ref, &dqf_want, &dkf_want,
+                            &dsink_want);
     // Gradients accumulate: prefill them. Small values, because a decode row's gradients are small
     // (dv ~ 3e-3 RMS for one query over 600 keys) and the f32 rounding of an O(1) prefill (6e-8) would
     // swamp them once subtracted back out.
     const vec dq0 = random_vec(n_q, 7, 1e-3), dk0 = random_vec(n_kv, 8, 1e-3), dv0 = random_vec(n_kv, 9, 1e-3);
     std::vector<T> dq = as<T>(dq0), dk = as<T>(dk0), dv = as<T>(dv0), dqf = as<T>(dq0), dkf = as<T>(dk0);
+    const vec dsink0 = random_vec(sh.heads, 10, 1e-3);
+    std::vector<T> dsink = as<T>(dsink0);
+    const bool sinks = !rules.cpu.sink_logits.empty();
     cpu::attention_backward<T>(qt.data(), kt.data(), vt.data(), out.data(), lse.data(), as<T>(dout).data(), dq.data(),
                                dk.data(), dv.data(), d, T(scale), rules.cpu, far, two_score ? dqf.data() : nullptr,
-                               two_score ? dkf.data() : nullptr);
+                               two_score ? dkf.data() : nullptr, sinks ? dsink.data() : nullptr);
+    if (sinks) {
+        EXPECT_LT(max_scaled_error(increment(dsink, dsink0), dsink_want), tol) << "d_sink";
+    }
     EXPECT_LT(max_scaled_error(increment(dq, dq0), dq_want), tol) << "dq";
     EXPECT_LT(max_scaled_error(increment(dk, dk0), dk_want), tol) << "dk";
     EXPECT_LT(max_scaled_error(increment(dv, dv0), dv_want), tol) << "dv";
@@ -235,6 +268,104 @@ TEST(KernelAttention, BackwardIsDeterministicForAThreadCount) {
         if (run == 0) first = dq;
         else EXPECT_EQ(dq, first);
     }
+}
+
+// The forward and backward of one shape with the given rules on fixed random inputs, f32 or f64.
+template <class T>
+struct sink_run {
+    std::vector<T> out, lse, dq, dk, dv, dsink;
+};
+
+template <class T>
+sink_run<T> run_with_rules(const shape& sh, const cpu::attention_rules& rules) {
+    const cpu::attention_dims d{sh.batch, sh.time_q, sh.time_k, sh.heads, sh.heads_kv, sh.head_dim};
+    const std::int64_t n_q = sh.batch * sh.time_q * sh.heads * sh.head_dim;
+    const std::int64_t n_kv = sh.batch * sh.time_k * sh.heads_kv * sh.head_dim;
+    const auto q = as<T>(random_vec(n_q, 1)), k = as<T>(random_vec(n_kv, 2)), v = as<T>(random_vec(n_kv, 3));
+    const auto dout = as<T>(random_vec(n_q, 4));
+    const T scale = T(1) / std::sqrt(T(sh.head_dim));
+    sink_run<T> r;
+    r.out.resize(q.size());
+    r.lse.resize(std::size_t(sh.batch * sh.heads * sh.time_q));
+    cpu::attention_forward<T>(q.data(), k.data(), v.data(), r.out.data(), r.lse.data(), d, scale, rules);
+    r.dq.assign(q.size(), T(0));
+    r.dk.assign(k.size(), T(0));
+    r.dv.assign(v.size(), T(0));
+    r.dsink.assign(std::size_t(sh.heads), T(0));
+    cpu::attention_backward<T>(q.data(), k.data(), v.data(), r.out.data(), r.lse.data(), dout.data(), r.dq.data(),
+                               r.dk.data(), r.dv.data(), d, scale, rules, {}, nullptr, nullptr,
+                               rules.sink_logits.empty() ? nullptr : r.dsink.data());
+    return r;
+}
+
+TEST(KernelAttention, SinkAtMinusInfinityIsPlainAttentionExactly) {
+    // s_h = -1e30: exp(s_h - m) is exactly 0 and the row maximum stays the logits', so the output,
+    // the log-sum-exp and dQ, dK, dV are those of plain attention bit for bit, on every path (tiles,
+    // GQA-packed decode rows, flash-decoding parts), and d s_h is exactly 0.
+    for (const auto* shapes : {small_shapes, tiled_shapes})
+        for (std::size_t i = 0; i < 5; ++i) {
+            const shape& sh = shapes[i];
+            SCOPED_TRACE(testing::Message() << "Tq=" << sh.time_q << " Tk=" << sh.time_k << " H=" << sh.heads);
+            cpu::attention_rules sinks;
+            sinks.sink_logits.assign(std::size_t(sh.heads), -1e30);
+            const auto plain = run_with_rules<float>(sh, {});
+            const auto with = run_with_rules<float>(sh, sinks);
+            EXPECT_EQ(with.out, plain.out);
+            EXPECT_EQ(with.lse, plain.lse);
+            EXPECT_EQ(with.dq, plain.dq);
+            EXPECT_EQ(with.dk, plain.dk);
+            EXPECT_EQ(with.dv, plain.dv);
+            EXPECT_EQ(with.dsink, std::vector<float>(std::size_t(sh.heads), 0.0f));
+        }
+}
+
+TEST(KernelAttention, SinkGradientsMatchFiniteDifferences) {
+    // The fused kernel in f64 against central differences of L = sum(dO . O) for every s_h and every
+    // entry of Q, K and V, with sinks that are and are not the row maximum, GQA 2, a decode-like
+    // T_q < T_k. h = 1e-6: truncation ~h^2 |f'''| ~ 1e-12, rounding ~ eps |L| / h ~ 2e-9 absolute on
+    // this O(20) loss, i.e. 2e-7 over the 1e-2 floor; 1e-6 relative (tests/support/gradcheck.h's
+    // budget) is far below the O(1) error of a missing or doubled sink term.
+    const shape sh{2, 5, 9, 4, 2, 8};
+    const cpu::attention_dims d{sh.batch, sh.time_q, sh.time_k, sh.heads, sh.heads_kv, sh.head_dim};
+    cpu::attention_rules rules;
+    rules.sink_logits = sink_logits(sh.heads);
+    vec q = random_vec(sh.batch * sh.time_q * sh.heads * sh.head_dim, 1);
+    vec k = random_vec(sh.batch * sh.time_k * sh.heads_kv * sh.head_dim, 2);
+    vec v = random_vec(std::int64_t(k.size()), 3);
+    const vec dout = random_vec(std::int64_t(q.size()), 4);
+    const double scale = 1.0 / std::sqrt(double(sh.head_dim));
+    const auto loss = [&] {
+        vec out(q.size());
+        cpu::attention_forward<double>(q.data(), k.data(), v.data(), out.data(), nullptr, d, scale, rules);
+        double sum = 0;
+        for (std::size_t e = 0; e < out.size(); ++e) sum += dout[e] * out[e];
+        return sum;
+    };
+    vec out(q.size()), lse(std::size_t(sh.batch * sh.heads * sh.time_q));
+    cpu::attention_forward<double>(q.data(), k.data(), v.data(), out.data(), lse.data(), d, scale, rules);
+    vec dq(q.size()), dk(k.size()), dv(v.size()), dsink(std::size_t(sh.heads));
+    cpu::attention_backward<double>(q.data(), k.data(), v.data(), out.data(), lse.data(), dout.data(), dq.data(),
+                                    dk.data(), dv.data(), d, scale, rules, {}, nullptr, nullptr, dsink.data());
+    constexpr double h = 1e-6, floor = 1e-2;
+    const auto check = [&](vec& x, const vec& grad, const char* what) {
+        double worst = 0;
+        for (std::size_t e = 0; e < x.size(); ++e) {
+            const double saved = x[e];
+            x[e] = saved + h;
+            const double up = loss();
+            x[e] = saved - h;
+            const double down = loss();
+            x[e] = saved;
+            const double fd = (up - down) / (2 * h);
+            worst = std::max(worst, std::abs(fd - grad[e]) / std::max(std::abs(fd), floor));
+        }
+        EXPECT_LT(worst, 1e-6) << what;
+    };
+    check(q, dq, "dq");
+    check(k, dk, "dk");
+    check(v, dv, "dv");
+    check(rules.sink_logits, dsink, "d_sink");
+    for (double g : dsink) EXPECT_GT(std::abs(g), 1e-3);  // every head's sink gradient is exercised
 }
 
 }  // namespace
