@@ -84,7 +84,7 @@ std::int32_t finetuned_classifier::class_index(const std::string& text, const st
 std::vector<std::vector<double>> finetuned_classifier::head(const tensor& pooled) const {
     const tensor x = pooled.type() == dtype::f32 ? pooled : pooled.to(dtype::f32);  // [rows, C]
     const std::int64_t rows = x.dim(0), width = x.dim(1), k = head_weight_.dim(0);
-    std::vector<std::vector<double>> out(std::size_t(rows), std::vector<double>(std::size_t(k)));
+    std::vector<std::vector<double>> out(std::size_t(rows), std::vector<double>(std::size_t(k), 0.0));
     for (std::int64_t r = 0; r < rows; ++r) {
         auto& z = out[std::size_t(r)];
         for (std::int64_t c = 0; c < k; ++c) {
