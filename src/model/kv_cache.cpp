@@ -105,13 +105,6 @@ void kv_cache::advance(std::span<const std::int32_t> tokens, const variants::rot
     rotation_ = used;
 }
 
-kv_cache kv_cache::clone() const {
-    kv_cache out = *this;
-    for (side* s : {&out.keys_, &out.values_})
-        for (tensor& t : s->plain) t = t.clone();
-    return out;
-}
-
 void kv_cache::clear() {
     size_ = 0;
     tokens_.clear();

@@ -49,9 +49,6 @@ public:
     std::int64_t capacity() const { return capacity_; }
     const kv_cache_types& types() const { return types_; }
     void clear();
-    // A copy with storage of its own (a plain copy shares its tensors' storage with this cache):
-    // what a branch of the sequence continues without touching this one (classifier guidance).
-    kv_cache clone() const;
 
     // Writes rows [size, size + rows) of layer `il` (the tokens of the current forward), in the
     // model's type, rotating and quantising what the storage types ask for; `advance` makes them

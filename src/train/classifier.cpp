@@ -138,8 +138,12 @@ std::vector<std::vector<double>> finetuned_classifier::log_probs_after(const pre
                                                                        std::span<const std::int32_t> candidates) const {
     STRETCH_ASSERT(!p.tokens.empty() && !candidates.empty());
     // Each candidate continues its own copy of the prefix's cache; one batched step runs them all.
-    std::vector<kv_cache> caches;
-    for (std::size_t i = 0; i < candidates.size(); ++i) caches.push_back(p.cache.clone());
+    // A copy shares the cache's storage (core/tensor.h): every candidate writes its keys and values
+    // at row size(), past the prefix, and the batched step attends sequence after sequence within a
+    // layer, each right after writing that row (model/transformer_batch.cpp), so no candidate reads
+    // another's row; the prefix's own size is unchanged and its next token overwrites the row.
+    // (tests/generate/test_classifier_guide.cpp checks the result against whole-prefix forwards.)
+    std::vector<kv_cache> caches(candidates.size(), p.cache);
     std::vector<transformer::sequence_step> steps;
     for (std::size_t i = 0; i < candidates.size(); ++i) steps.push_back({candidates.subspan(i, 1), &p.positions, &caches[i]});
     ag::context inference;
