@@ -12,9 +12,10 @@ BPE (every word is one token or more), so with `--context WORDS` stretch cuts ev
 WORDS tokens: the stated passage length, in the model's own tokens.
 
 usage: python3 scripts/austen_passages.py --out DIR [--words 128] [--data ../shared/data]
-                                          [--max-train N] [--max-test N]
+                                          [--max-train N] [--max-test N] [--novels a,b]
 --max-train / --max-test keep N passages per novel, evenly spaced over that novel's split (for runs
-that cannot afford all of them). Writes DIR/train.jsonl and DIR/test.jsonl, and prints the counts and
+that cannot afford all of them); --novels keeps only the named novels (e.g. `emma,persuasion` for a
+binary task). Writes DIR/train.jsonl and DIR/test.jsonl, and prints the counts and
 the test accuracy of always answering the largest class. Standard library only.
 """
 import argparse
@@ -51,10 +52,15 @@ def main():
     p.add_argument("--data", default=os.path.join(here, "..", "..", "shared", "data"))
     p.add_argument("--max-train", type=int)
     p.add_argument("--max-test", type=int)
+    p.add_argument("--novels", default=",".join(NOVELS), help="comma-separated, of: " + ", ".join(NOVELS))
     a = p.parse_args()
+    novels = a.novels.split(",")
+    for novel in novels:
+        if novel not in NOVELS:
+            p.error(f"--novels: found '{novel}', expected some of {', '.join(NOVELS)}")
     os.makedirs(a.out, exist_ok=True)
     train, test = [], []
-    for novel in NOVELS:
+    for novel in novels:
         with open(os.path.join(a.data, f"austen-{novel}.txt"), encoding="utf-8") as f:
             words = words_of(f.read())
         passages = [" ".join(words[i:i + a.words]) for i in range(0, len(words) - a.words + 1, a.words)]
@@ -66,7 +72,7 @@ def main():
         with open(os.path.join(a.out, f"{name}.jsonl"), "w", encoding="utf-8") as f:
             for text, label in rows:
                 f.write(json.dumps({"text": text, "label": label}) + "\n")
-    largest = max(NOVELS, key=lambda n: sum(1 for _, label in test if label == n))
+    largest = max(novels, key=lambda n: sum(1 for _, label in test if label == n))
     majority = sum(1 for _, label in test if label == largest) / len(test)
     print(f"wrote {len(train)} training and {len(test)} test passages to {a.out}; "
           f"always answering '{largest}' scores {majority:.3f} on the test passages")

@@ -1,6 +1,7 @@
 // `stretch generate -m MODEL -p PROMPT -n N`: streamed sampling with a KV cache (generate/), any
 // position variant, the model's chat template (--chat) and classifier-free guidance
-// (--cfg-negative-prompt, --cfg-scale; methods.md F1).
+// (--cfg-negative-prompt, --cfg-scale; methods.md F1) and classifier guidance (--guide DIR,
+// --guide-class, --guide-scale, --guide-top-k; methods.md F2).
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -20,21 +21,36 @@
 #include "io/chat_template.h"
 #include "model/load.h"
 #include "model/memory_estimate.h"
+#include "train/classifier.h"
 
 namespace stretch::cli {
 
 namespace {
 
 struct generate_args {
-    std::string model, tokenizer, prompt, negative_prompt;
+    std::string model, tokenizer, prompt, negative_prompt, guide, guide_class;
     std::int64_t n_predict = 128;
     double cfg_scale = 1.0;
+    double guide_scale = 1.0;
+    std::int64_t guide_top_k = 20;
     bool chat = false;
     int threads = 0;
     sampling_params sampling;
     kv_cache_types cache_types;
     std::shared_ptr<position_options> positions = std::make_shared<position_options>();
 };
+
+// The classifier must read the generating model's token ids as its own: the same vocabulary.
+void check_same_tokens(const tokenizer& model, const std::string& model_path, const finetuned_classifier& guide,
+                       const std::string& dir) {
+    if (guide.tok().vocab_size() != model.vocab_size())
+        fail("--guide {}: the classifier's base {} has {} tokens, expected the generating model's tokenizer ({}: {} tokens)",
+             dir, guide.base_path(), guide.tok().vocab_size(), model_path, model.vocab_size());
+    for (std::int32_t id = 0; id < model.vocab_size(); ++id)
+        if (guide.tok().token_bytes(id) != model.token_bytes(id))
+            fail("--guide {}: token {} of the classifier's base {} is '{}', expected the generating model's tokenizer "
+                 "({}: '{}')", dir, id, guide.base_path(), guide.tok().token_bytes(id), model_path, model.token_bytes(id));
+}
 
 void run(const generate_args& a) {
     if (a.threads != 0) set_threads(a.threads);
@@ -45,6 +61,13 @@ void run(const generate_args& a) {
     g.sampling = a.sampling;
     g.cfg_scale = a.cfg_scale;
     g.cache_types = a.cache_types;
+    std::unique_ptr<finetuned_classifier> guide;
+    if (!a.guide.empty()) {
+        guide = std::make_unique<finetuned_classifier>(a.guide, "--guide");
+        check_same_tokens(tok, m.path, *guide, a.guide);
+        g.guide = {guide.get(), guide->class_index(a.guide_class, "--guide-class"), a.guide_scale, a.guide_top_k};
+        g.guide.validate();
+    }
     std::string prompt = a.prompt;
     if (tok.eos() >= 0) g.stop.push_back(tok.eos());
     if (a.chat) {
@@ -111,10 +134,23 @@ void add_generate_command(CLI::App& app) {
     cmd->add_option("--cfg-scale", args->cfg_scale, "classifier-free guidance gamma (1: off)")
         ->capture_default_str()
         ->check(in_range(real_range(-max_real, max_real)));
+    cmd->add_option("--guide", args->guide,
+                    "classifier guidance: a stretch finetune --task classify output folder (FUDGE; methods.md F2)");
+    cmd->add_option("--guide-class", args->guide_class, "the class to steer towards (its name or index)");
+    cmd->add_option("--guide-scale", args->guide_scale, "classifier guidance gamma (>= 0; 0: the model's own top-k)")
+        ->capture_default_str()
+        ->check(in_range(real_range(0, max_real)));
+    cmd->add_option("--guide-top-k", args->guide_top_k, "candidates the classifier scores per step")
+        ->capture_default_str()
+        ->check(in_range(integer_range(1, max_tokens)));
     add_threads_option(cmd, args->threads);
     add_position_options(cmd, args->positions);
     add_cache_type_options(cmd, args->cache_types);
-    cmd->callback([args] { run(*args); });
+    cmd->callback([args] {
+        if (args->guide.empty() && !args->guide_class.empty()) fail("--guide-class: given without --guide; expected both");
+        if (!args->guide.empty() && args->guide_class.empty()) fail("--guide {}: no --guide-class; expected the class to steer towards", args->guide);
+        run(*args);
+    });
 }
 
 }  // namespace stretch::cli

@@ -1,6 +1,7 @@
 #include "generate/generator.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "core/error.h"
 
@@ -42,11 +43,22 @@ std::vector<std::int32_t> generate(const transformer& model, const variants::pos
                                                     model.type(), request.cache_types);
         guidance = feed(model, setup, *guidance_cache, request.negative, request.prefill_chunk);
     }
+    std::optional<classifier_guide> classifier;
+    if (request.guide.classifier)
+        classifier.emplace(request.guide, request.prompt, total, request.guide.classifier->can_cache());
     sampler pick(request.sampling);
     std::vector<std::int32_t> history = request.prompt, out;
     for (std::int64_t step = 0; step < request.n_predict; ++step) {
-        const std::int32_t token =
-            pick.sample(guided ? apply_guidance(logits, guidance, request.cfg_scale) : logits, history);
+        const std::vector<float> next = guided ? apply_guidance(logits, guidance, request.cfg_scale) : std::move(logits);
+        std::int32_t token = 0;
+        if (classifier) {
+            candidate_list candidates = pick.candidates(next, history);
+            classifier->reweight(candidates);
+            token = pick.draw(candidates);
+            classifier->advance(token);
+        } else {
+            token = pick.sample(next, history);
+        }
         out.push_back(token);
         history.push_back(token);
         if (on_token) on_token(token);

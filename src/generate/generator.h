@@ -1,6 +1,8 @@
 // Autoregressive generation with a KV cache (model/kv_cache.h): prefill the prompt in chunks, then
 // one token per step through the sampler, with optional classifier-free guidance (methods.md F1: a
-// second context — the negative prompt plus the same generated tokens — advancing in lockstep).
+// second context — the negative prompt plus the same generated tokens — advancing in lockstep) and
+// optional classifier guidance (F2, generate/classifier_guide.h: the candidates re-weighted by a
+// classifier of the prefix before the draw); both may act in the same step, CFG first.
 // Works on token ids; tokenizing and printing are the caller's.
 #pragma once
 
@@ -8,6 +10,7 @@
 #include <functional>
 #include <vector>
 
+#include "generate/classifier_guide.h"
 #include "generate/sampler.h"
 #include "model/transformer.h"
 #include "variants/spec.h"
@@ -22,6 +25,7 @@ struct generation_request {
     // Guidance: with scale != 1, `negative` (e.g. BOS + negative prompt) is the guidance context.
     double cfg_scale = 1.0;
     std::vector<std::int32_t> negative;
+    classifier_guidance guide;         // --guide, --guide-class, --guide-scale, --guide-top-k
     std::int64_t prefill_chunk = 512;  // prompt tokens per forward (bounds the attention scratch)
     kv_cache_types cache_types;        // --cache-type-k / --cache-type-v
 };

@@ -1,6 +1,8 @@
 // Turning next-token logits into a token (methods.md F): greedy, or a llama.cpp-style chain —
 // repetition penalty over the last tokens, top-k, top-p, min-p, temperature, then a seeded draw —
 // and classifier-free guidance (F1), which combines two contexts' log-probabilities before sampling.
+// Classifier guidance (F2, generate/classifier_guide.h) re-weights the candidates between the
+// filters and the draw.
 #pragma once
 
 #include <cstdint>
@@ -23,11 +25,27 @@ struct sampling_params {
     void validate() const;
 };
 
+// The tokens the filters keep, most likely first, with their scores (the penalised logits, which
+// classifier guidance re-weights before the draw).
+struct candidate_list {
+    std::vector<std::int32_t> ids;
+    std::vector<double> scores;
+    void truncate(std::size_t n);
+};
+
 class sampler {
 public:
     explicit sampler(sampling_params params);
     // `logits` [V] of the next token; `history`: the tokens so far (for the repetition penalty).
     std::int32_t sample(std::span<const float> logits, std::span<const std::int32_t> history);
+    // The chain's steps before the draw: the repetition penalty, top-k, top-p and min-p (greedy
+    // keeps them too, so that its candidates are those sampling would keep); sample() is
+    // draw(candidates(...)).
+    candidate_list candidates(std::span<const float> logits, std::span<const std::int32_t> history) const;
+    // The draw's distribution over the candidates: softmax of scores / temperature (greedy: all
+    // mass on the first highest score).
+    std::vector<double> distribution(const candidate_list& c) const;
+    std::int32_t draw(const candidate_list& c);
 
 private:
     sampling_params params_;

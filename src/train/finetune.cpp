@@ -257,6 +257,7 @@ void finetune(const finetune_options& options) {
     if (options.resume) check_same_base(config.model, loaded, options.model, checkpoint);
     const variants::position_spec spec = variants::parse_spec(config.model.pos, options.resume ? checkpoint : where);
     const bool lm = f.task == "lm";
+    if (lm && f.prefixes) fail("prefixes = true trains a classifier on passage prefixes; expected task = classify");
     if (lm && f.method == "probe")
         fail("method = probe trains a classification head alone on the frozen model; expected task = classify");
     if (lm && f.method != "lst" && base.format == "llama2.c")
@@ -285,7 +286,7 @@ void finetune(const finetune_options& options) {
         classes = train_passages.classes;
         val_passages = read_labelled_passages({options.val}, "--val", *base.tok, context, classes);
         window = std::max(train_passages.longest(), val_passages.longest());  // the padding a batch needs
-        data = std::make_unique<passage_sampler>(std::move(train_passages), window, config.train.seed);
+        data = std::make_unique<passage_sampler>(std::move(train_passages), window, config.train.seed, f.prefixes);
     }
     // Every length the run will use, resolved now so that a bad --pos is refused before training.
     layer_positions(config.model, spec, window, where, true);

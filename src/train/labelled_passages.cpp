@@ -102,12 +102,16 @@ labelled_passages read_labelled_passages(const std::vector<std::string>& paths, 
     return out;
 }
 
-batch passage_rows(const labelled_passages& passages, std::span<const std::size_t> picks, std::int64_t window) {
+batch passage_rows(const labelled_passages& passages, std::span<const std::size_t> picks, std::int64_t window,
+                   std::span<const std::int64_t> lengths) {
+    STRETCH_ASSERT(lengths.empty() || lengths.size() == picks.size());
     batch b;
     b.inputs.assign(picks.size() * std::size_t(window), 0);  // padding: any id, never seen by the passage
     b.targets.assign(picks.size() * std::size_t(window), -1);
     for (std::size_t row = 0; row < picks.size(); ++row) {
-        const auto& ids = passages.tokens[picks[row]];
+        const auto& whole = passages.tokens[picks[row]];
+        const std::span<const std::int32_t> ids =
+            std::span(whole).first(lengths.empty() ? whole.size() : std::size_t(lengths[row]));
         STRETCH_ASSERT(std::int64_t(ids.size()) <= window && !ids.empty());
         std::copy(ids.begin(), ids.end(), b.inputs.begin() + std::ptrdiff_t(row * std::size_t(window)));
         b.targets[row * std::size_t(window) + ids.size() - 1] = passages.labels[picks[row]];
@@ -115,14 +119,17 @@ batch passage_rows(const labelled_passages& passages, std::span<const std::size_
     return b;
 }
 
-passage_sampler::passage_sampler(labelled_passages passages, std::int64_t window, std::uint64_t seed)
-    : passages_(std::move(passages)), window_(window), generator_(seed) {}
+passage_sampler::passage_sampler(labelled_passages passages, std::int64_t window, std::uint64_t seed, bool prefixes)
+    : passages_(std::move(passages)), window_(window), generator_(seed), prefixes_(prefixes) {}
 
 batch passage_sampler::next(std::int64_t rows, const position_draw& draw_positions) {
     STRETCH_ASSERT(!draw_positions);  // refused when the run is set up (finetune.cpp)
     std::vector<std::size_t> picks(static_cast<std::size_t>(rows));
     for (auto& p : picks) p = std::size_t(generator_.below(passages_.tokens.size()));
-    return passage_rows(passages_, picks, window_);
+    std::vector<std::int64_t> lengths;
+    if (prefixes_)
+        for (const std::size_t p : picks) lengths.push_back(1 + std::int64_t(generator_.below(passages_.tokens[p].size())));
+    return passage_rows(passages_, picks, window_, lengths);
 }
 
 std::string passage_sampler::fingerprint() const {

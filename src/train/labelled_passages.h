@@ -33,14 +33,18 @@ struct labelled_passages {
 labelled_passages read_labelled_passages(const std::vector<std::string>& paths, const char* what, const tokenizer& tok,
                                          std::int64_t context, std::vector<std::string> classes = {});
 
-// The passages `picks` as a batch of rows of `window` tokens (window >= their lengths).
-batch passage_rows(const labelled_passages& passages, std::span<const std::size_t> picks, std::int64_t window);
+// The passages `picks` as a batch of rows of `window` tokens (window >= their lengths); `lengths`
+// (empty: whole passages) keeps each pick's first lengths[row] tokens.
+batch passage_rows(const labelled_passages& passages, std::span<const std::size_t> picks, std::int64_t window,
+                   std::span<const std::int64_t> lengths = {});
 
 // Training batches: passages drawn uniformly with replacement by a seeded generator (its state is
-// the whole sampler state, so a resumed run draws what the uninterrupted one would have).
+// the whole sampler state, so a resumed run draws what the uninterrupted one would have). With
+// `prefixes`, each drawn passage is cut to a length drawn uniformly from 1 .. its length: a
+// classifier of partial text, as FUDGE trains it (Yang & Klein 2021, arXiv 2104.05218).
 class passage_sampler : public batch_source {
 public:
-    passage_sampler(labelled_passages passages, std::int64_t window, std::uint64_t seed);
+    passage_sampler(labelled_passages passages, std::int64_t window, std::uint64_t seed, bool prefixes = false);
 
     std::int64_t window() const override { return window_; }
     batch next(std::int64_t rows, const position_draw& draw_positions) override;
@@ -52,6 +56,7 @@ private:
     labelled_passages passages_;
     std::int64_t window_;
     rng generator_;
+    bool prefixes_;
 };
 
 }  // namespace stretch

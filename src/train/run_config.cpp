@@ -120,6 +120,8 @@ const std::vector<key>& keys() {
                       &F::objective, {"ce", "hinge", "exact", "exact_log"}),
              text_key("pooling", "finetune classify: the hidden state the head reads (last token, or the mean)",
                       &F::pooling, {"last", "mean"}),
+             make_key("prefixes", "finetune classify: train on a random-length prefix of each passage (1 token to "
+                      "all), the classifier of partial text that classifier guidance asks for (FUDGE)", f, &F::prefixes),
              make_key("context", "finetune: tokens per sequence (lm) or passage (classify; longer ones are cut); 0: "
                                  "the model's n_ctx_train",
                       f, &F::context, integer_range(0, max_tokens)),

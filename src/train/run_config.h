@@ -44,6 +44,7 @@ struct finetune_config {
     std::string task = "lm";      // lm: next-token cross-entropy; classify: a head on a pooled hidden state
     std::string objective = "ce";  // classify: ce, hinge (Crammer-Singer), exact, exact_log
     std::string pooling = "last";  // classify: the last token's hidden state, or the mean over the passage
+    bool prefixes = false;         // classify: each drawn passage cut to a random length (FUDGE's prefix classifier)
     std::int64_t context = 0;      // tokens per training sequence (lm) or passage (classify); 0: n_ctx_train
     std::int64_t lora_rank = 8;
     double lora_alpha = 16;

@@ -1,7 +1,7 @@
 // `stretch finetune` as a user runs it, on a tiny byte-level model trained for two steps: exact
 // resume after SIGKILL for every method (full and LoRA language modelling, ladder side-tuning
-// classification), the files each writes, context-extension positions carried by model.gguf, and
-// one-line errors for bad input.
+// classification, a linear probe trained on passage prefixes), the files each writes,
+// context-extension positions carried by model.gguf, and one-line errors for bad input.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -110,7 +110,8 @@ INSTANTIATE_TEST_SUITE_P(CliFinetune, CliFinetuneResume,
                          ::testing::Values(finetune_case{"full", "lm", ""}, finetune_case{"lora", "lm", "--lora-rank 4"},
                                            finetune_case{"lst", "classify",
                                                          "--objective exact --set lst_width=16 --set lst_heads=2 "
-                                                         "--set lst_ffn=32 --set lst_layers=2"}),
+                                                         "--set lst_ffn=32 --set lst_layers=2"},
+                                           finetune_case{"probe", "classify", "--pooling mean --set prefixes=true"}),
                          [](const auto& info) { return std::string(info.param.method) + "_" + info.param.task; });
 
 // LoRA language modelling writes the merged model (with the run's positions as its own: context

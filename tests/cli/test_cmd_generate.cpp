@@ -1,6 +1,8 @@
 // `stretch generate` with bad input: -n and the sampling flags range-checked before the KV cache is
 // sized (-n 2^62 once overflowed into a heap write), a cache that cannot fit refused with its
-// estimate, and special files as the model refused by type (a FIFO once blocked forever).
+// estimate, special files as the model refused by type (a FIFO once blocked forever), and classifier
+// guidance's flags: a folder that is no classifier, an unknown class, gamma < 0, a classifier whose
+// tokenizer is not the model's.
 #include <gtest/gtest.h>
 
 #include <sys/stat.h>
@@ -30,6 +32,36 @@ TEST(CliGenerate, NumbersOutOfRangeAreRefusedNamingTheFlag) {
         {"--pos sinks:window=1e30", "--pos: sinks.window: found '1e30', expected an integer in [1, 2147483648]"},
     };
     for (const auto& [flags, words] : cases) EXPECT_TRUE(one_line_error(run_command(base + flags), words)) << flags;
+}
+
+TEST(CliGenerate, ClassifierGuidanceBadInputIsOneLine) {
+    const std::string dir = fresh_dir("genguide");
+    std::string passages;
+    for (const char* novel : {"emma", "persuasion"})
+        for (int i = 0; i < 4; ++i) passages += std::string("{\"text\": \"") + novel + " passage " + std::to_string(i) + "\", \"label\": \"" + novel + "\"}\n";
+    write_file(dir + "/p.jsonl", passages);
+    ASSERT_EQ(run_command(stretch_binary() + " train --preset tiny --threads 2 --steps 1 --data " + data_file("austen-emma.txt") +
+                          " --val " + data_file("austen-persuasion.txt") + " --out " + dir + "/base").status, 0);
+    const auto probe = run_command(stretch_binary() + " finetune -m " + dir + "/base --threads 2 --method probe --task classify "
+                                   "--steps 1 --set batch_size=2 --data " + dir + "/p.jsonl --val " + dir + "/p.jsonl --out " + dir + "/probe");
+    ASSERT_EQ(probe.status, 0) << probe.output;
+    const std::string base = stretch_binary() + " generate -m " + dir + "/base -p hello -n 2 ";
+    EXPECT_TRUE(one_line_error(run_command(base + "--guide " + dir + " --guide-class 0"),
+                               "--guide " + dir + ": no finetuned.gguf in it; expected the --out folder of stretch finetune --task classify"));
+    EXPECT_TRUE(one_line_error(run_command(base + "--guide " + dir + "/probe --guide-class mansfield"),
+                               "--guide-class: found 'mansfield', expected a class of the classifier (emma, persuasion) or its index 0 .. 1"));
+    EXPECT_TRUE(one_line_error(run_command(base + "--guide " + dir + "/probe --guide-class 2"),
+                               "--guide-class: found '2', expected a class of the classifier (emma, persuasion) or its index 0 .. 1"));
+    EXPECT_TRUE(one_line_error(run_command(base + "--guide " + dir + "/probe --guide-class emma --guide-scale -1"),
+                               "--guide-scale: found '-1', expected a number in [0, 1e+12]"));
+    EXPECT_TRUE(one_line_error(run_command(base + "--guide " + dir + "/probe"),
+                               "--guide " + dir + "/probe: no --guide-class; expected the class to steer towards"));
+    const std::string other = write_llama_gguf(dir + "/llama.gguf");  // a vocabulary of 512 BPE tokens
+    EXPECT_TRUE(one_line_error(run_command(stretch_binary() + " generate -m " + other + " -p hello -n 2 --guide " + dir +
+                                           "/probe --guide-class 1"),
+                               "--guide " + dir + "/probe: the classifier's base " + dir + "/base"));
+    const auto ok = run_command(base + "--guide " + dir + "/probe --guide-class persuasion --guide-scale 2 --guide-top-k 3");
+    EXPECT_EQ(ok.status, 0) << ok.output;
 }
 
 TEST(CliGenerate, ACacheThatCannotFitIsRefusedWithItsEstimate) {
