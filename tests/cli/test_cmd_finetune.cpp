@@ -92,12 +92,14 @@ TEST_P(CliFinetuneResume, KilledWithSigkillResumesBitIdentical) {
     ASSERT_EQ(resumed.status, 0) << resumed.output;
     EXPECT_TRUE(same_log(whole, killed));
     const auto checkpoint = gguf::reader::open(whole + "/checkpoint.gguf");
-    if (std::string(c.method) == "lst")  // the backbone has no trained values and no optimizer state to save
-        for (const auto& t : checkpoint.tensors())
+    if (std::string(c.method) == "lst") {  // the backbone has no trained values and no optimizer state to save
+        for (const auto& t : checkpoint.tensors()) {
             EXPECT_TRUE(t.name.starts_with("lst.") || t.name.starts_with("cls.") || t.name.starts_with("optim.m.lst.") ||
                         t.name.starts_with("optim.v.lst.") || t.name.starts_with("optim.m.cls.") ||
                         t.name.starts_with("optim.v.cls."))
                 << t.name;
+        }
+    }
     for (const auto& entry : std::filesystem::directory_iterator(whole)) {
         const std::string name = entry.path().filename().string();
         if (name.ends_with(".gguf")) {

@@ -92,9 +92,11 @@ TEST(GgufModel, EveryFieldRoundTrips) {
     // Fields that only a GAU stack or Post-LN may use are covered by the GAU and DeepNorm tests;
     // here they differ from the default without being used.
     const model_config defaults;
-    for (const config_field& f : model_fields())
-        if (f.key != "deepnorm" && f.key != "block" && f.key != "flash_chunk")
+    for (const config_field& f : model_fields()) {
+        if (f.key != "deepnorm" && f.key != "block" && f.key != "flash_chunk") {
             EXPECT_NE(f.get(c), f.get(defaults)) << f.key << " keeps its default: give it another value here";
+        }
+    }
     expect_round_trip(c);
 }
 
