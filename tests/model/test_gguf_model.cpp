@@ -20,17 +20,22 @@
 namespace stretch {
 namespace {
 
+// `model` written as stretch writes its models (metadata of `config`, then the weights) and read back
+// by the one loader.
+loaded_model written_and_loaded(const transformer& model, const model_config& config, const std::string& tag) {
+    gguf::writer out;
+    write_model_metadata(out, config);
+    write_model_weights(out, model);
+    const std::string path = test::fresh_dir(tag) + "/model.gguf";
+    out.write(path);
+    return load_any_model(path);
+}
+
 void expect_round_trip(const model_config& config) {
     transformer model(config, dtype::f32);
     rng generator(5);
     model.init(generator);
-    gguf::writer out;
-    write_model_metadata(out, config);
-    write_model_weights(out, model);
-    const std::string path = test::fresh_dir("ggufmodel") + "/model.gguf";
-    out.write(path);
-
-    const auto loaded = load_any_model(path).model;
+    const auto loaded = written_and_loaded(model, config, "ggufmodel").model;
     const model_config& c = loaded->config();
     for (const config_field& f : model_fields()) EXPECT_EQ(f.get(c), f.get(config)) << f.key;
     EXPECT_EQ(c.n_parameters(), config.n_parameters());
@@ -204,12 +209,7 @@ TEST(GgufModel, LearnedSinksRoundTripUnderLlamaCppsName) {
     for (const auto& [name, p] : model.parameters())
         if (name.ends_with("attn_sinks.weight"))
             for (std::int64_t h = 0; h < p->value.numel(); ++h) p->value.data<float>()[h] = (next += 0.75f);
-    gguf::writer out;
-    write_model_metadata(out, c);
-    write_model_weights(out, model);
-    const std::string path = test::fresh_dir("ggufsinks") + "/model.gguf";
-    out.write(path);
-    const auto loaded = load_any_model(path).model;
+    const auto loaded = written_and_loaded(model, c, "ggufsinks").model;
     std::map<std::string, ag::var> written(model.parameters().begin(), model.parameters().end());
     int found = 0;
     for (const auto& [name, p] : loaded->parameters()) {
