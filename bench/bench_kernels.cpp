@@ -4,13 +4,16 @@
 //   ./build/stretch_bench --benchmark_counters_tabular=true
 #include <benchmark/benchmark.h>
 
+#include <cstring>
 #include <vector>
 
 #include "core/rng.h"
 #include "core/thread_pool.h"
+#include "eval/gguf_bench.h"
 #include "eval/throughput.h"
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/quant_matmul.h"
 
 namespace {
 
@@ -62,6 +65,41 @@ void attention_forward(benchmark::State& state) {
     report(state, 4.0 * double(d.batch * d.heads * d.time_q * d.time_k * d.head_dim));
 }
 
+// Decode's matrix-vector product y = W x on Q4_1 weights through the integer kernel.
+// Args: N (out), K (in), copies, kernel (quant_kernel). `copies` distinct matrices are multiplied in
+// turn, so with many of them the weights stream from memory as in decode (SmolLM2's 96.6 MB per
+// token) and with one they stay in cache; the figure is GB/s of weights beside the read bandwidth.
+void quantized_matvec(benchmark::State& state) {
+    const std::int64_t n = state.range(0), k = state.range(1), copies = state.range(2);
+    const auto kernel = static_cast<cpu::quant_kernel>(state.range(3));
+    if (!cpu::quant_kernel_supported(kernel)) {
+        state.SkipWithError("kernel not supported by this CPU");
+        return;
+    }
+    state.SetLabel(cpu::quant_kernel_name(kernel));
+    rng generator(7);
+    std::vector<std::byte> bytes(std::size_t(n * k / 32 * 20));  // Q4_1: f16 d, f16 m, 16 nibble bytes
+    for (std::size_t b = 0; b < bytes.size(); b += 20) {
+        const std::uint16_t d = 0x211f, m = 0xa11f;  // f16 0.01 and -0.01: sane scales
+        std::memcpy(&bytes[b], &d, 2);
+        std::memcpy(&bytes[b + 2], &m, 2);
+        for (int i = 4; i < 20; ++i) bytes[b + std::size_t(i)] = std::byte(generator.next_u64() & 0xff);
+    }
+    std::vector<cpu::quantized_matrix> w;
+    for (std::int64_t c = 0; c < copies; ++c)
+        w.push_back(cpu::make_quantized_matrix(gguf::ggml_type::q4_1, n, k, bytes.data(), "bench"));
+    auto x = random_vector(k, 1);
+    std::vector<float> y(static_cast<std::size_t>(n));
+    std::int64_t next = 0;
+    for (auto _ : state) {
+        cpu::quantized_linear_integer(x.data(), w[std::size_t(next)], y.data(), 1, kernel);
+        next = (next + 1) % copies;
+    }
+    state.counters["GB/s"] = benchmark::Counter(double(bytes.size()) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+    static const double bandwidth = measure_stream_gb_per_s(0.3);
+    state.counters["bandwidth_GB/s"] = bandwidth;
+}
+
 const std::int64_t rows = 16 * 256;  // the default preset's batch x n_ctx_train
 
 }  // namespace
@@ -69,5 +107,9 @@ const std::int64_t rows = 16 * 256;  // the default preset's batch x n_ctx_train
 BENCHMARK(linear_forward)->Args({rows, 256, 256})->Args({rows, 256, 128})->Args({rows, 256, 688})->Args({rows, 688, 256})->Args({rows, 256, 256})->UseRealTime();
 BENCHMARK(linear_backward)->Args({rows, 256, 256})->Args({rows, 256, 128})->Args({rows, 256, 688})->Args({rows, 688, 256})->UseRealTime();
 BENCHMARK(attention_forward)->Args({1, 256, 8, 4, 32})->Args({1, 1024, 8, 4, 32})->Args({1, 4096, 8, 4, 32})->UseRealTime();
+
+BENCHMARK(quantized_matvec)
+    ->ArgsProduct({{1536}, {576}, {1, 256}, {int(cpu::quant_kernel::avx512_vnni), int(cpu::quant_kernel::avx2)}})
+    ->UseRealTime();
 
 BENCHMARK_MAIN();

@@ -28,10 +28,11 @@ thread_pool::~thread_pool() {
 // parallel_for would hand the same index to two threads at once.
 static thread_local bool inside_job = false;
 
-static void run_chunk(const std::function<void(std::int64_t, std::int64_t, int)>& fn, std::int64_t n, int n_threads,
+static void run_chunk(const std::function<void(std::int64_t, std::int64_t, int)>& fn, std::int64_t n, int n_chunks,
                       int index) {
-    std::int64_t begin = n * index / n_threads;
-    std::int64_t end = n * (index + 1) / n_threads;
+    if (index >= n_chunks) return;
+    std::int64_t begin = n * index / n_chunks;
+    std::int64_t end = n * (index + 1) / n_chunks;
     if (begin >= end) return;
     inside_job = true;
     fn(begin, end, index);
@@ -93,6 +94,7 @@ void thread_pool::worker_loop(int index) {
         spin_until([&] { return generation_.load(std::memory_order_acquire) != seen; });
         const std::function<void(std::int64_t, std::int64_t, int)>* job;
         std::int64_t n;
+        int chunks;
         {
             std::unique_lock lock(mutex_);
             start_.wait(lock, [&] { return stopping_ || generation_ != seen; });
@@ -100,8 +102,9 @@ void thread_pool::worker_loop(int index) {
             seen = generation_;
             job = job_;
             n = job_n_;
+            chunks = job_chunks_;
         }
-        run_chunk(*job, n, n_threads_, index);
+        run_chunk(*job, n, chunks, index);
         if (pending_.fetch_sub(1) == 1) {  // the last one: wake the caller if it went to sleep
             std::lock_guard lock(mutex_);
             done_.notify_one();
@@ -109,22 +112,25 @@ void thread_pool::worker_loop(int index) {
     }
 }
 
-void thread_pool::parallel_for(std::int64_t n, const std::function<void(std::int64_t, std::int64_t, int)>& fn) {
+void thread_pool::parallel_for(std::int64_t n, const std::function<void(std::int64_t, std::int64_t, int)>& fn,
+                               std::int64_t grain) {
     if (n <= 0) return;
-    STRETCH_ASSERT(!inside_job);
-    if (n_threads_ == 1) {
-        for (int i = 0; i < n_threads_; ++i) run_chunk(fn, n, n_threads_, i);
+    STRETCH_ASSERT(!inside_job && grain >= 1);
+    const int chunks = int(std::clamp<std::int64_t>(n / grain, 1, n_threads_));
+    if (chunks == 1) {
+        run_chunk(fn, n, 1, 0);
         return;
     }
     {
         std::lock_guard lock(mutex_);
         job_ = &fn;
         job_n_ = n;
+        job_chunks_ = chunks;
         pending_ = n_threads_ - 1;
         ++generation_;
     }
     start_.notify_all();
-    run_chunk(fn, n, n_threads_, 0);
+    run_chunk(fn, n, chunks, 0);
     if (!spin_until([&] { return pending_.load(std::memory_order_acquire) == 0; })) {
         std::unique_lock lock(mutex_);
         done_.wait(lock, [&] { return pending_ == 0; });

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <thread>
 #include <vector>
@@ -12,24 +13,38 @@ namespace stretch {
 
 TEST(ThreadPool, EveryIndexVisitedOnceWithAStaticPartition) {
     thread_pool tp(3);
-    for (std::int64_t n : {1, 2, 3, 7, 100}) {
-        std::vector<int> owner(static_cast<std::size_t>(n), -1);
-        std::atomic<int> calls{0};
-        tp.parallel_for(n, [&](std::int64_t b, std::int64_t e, int thread) {
-            ++calls;
-            for (std::int64_t i = b; i < e; ++i) {
-                EXPECT_EQ(owner[static_cast<std::size_t>(i)], -1);
-                owner[static_cast<std::size_t>(i)] = thread;
+    for (std::int64_t grain : {1, 4, 50})
+        for (std::int64_t n : {1, 2, 3, 7, 100}) {
+            std::vector<int> owner(static_cast<std::size_t>(n), -1);
+            std::atomic<int> calls{0};
+            tp.parallel_for(
+                n,
+                [&](std::int64_t b, std::int64_t e, int thread) {
+                    ++calls;
+                    for (std::int64_t i = b; i < e; ++i) {
+                        EXPECT_EQ(owner[static_cast<std::size_t>(i)], -1);
+                        owner[static_cast<std::size_t>(i)] = thread;
+                    }
+                },
+                grain);
+            // chunks = clamp(n / grain, 1, 3), and chunk k = [n k / chunks, n (k + 1) / chunks) belongs
+            // to thread k, whatever the timing.
+            const std::int64_t chunks = std::clamp<std::int64_t>(n / grain, 1, 3);
+            for (std::int64_t i = 0; i < n; ++i) {
+                int expected = 0;
+                while (n * (expected + 1) / chunks <= i) ++expected;
+                EXPECT_EQ(owner[static_cast<std::size_t>(i)], expected) << "n=" << n << " grain=" << grain << " i=" << i;
             }
-        });
-        // Chunk k = [n k / 3, n (k + 1) / 3) belongs to thread k, whatever the timing.
-        for (std::int64_t i = 0; i < n; ++i) {
-            int expected = 0;
-            while (n * (expected + 1) / 3 <= i) ++expected;
-            EXPECT_EQ(owner[static_cast<std::size_t>(i)], expected) << "n=" << n << " i=" << i;
+            EXPECT_EQ(calls.load(), chunks) << "n=" << n << " grain=" << grain;
         }
-        EXPECT_LE(calls.load(), 3);
-    }
+}
+
+TEST(ThreadPool, ASingleChunkRunsOnTheCallingThread) {
+    // Below two grains of work nobody is woken: the caller runs it (decode's small products).
+    thread_pool tp(2);
+    std::thread::id ran_on;
+    tp.parallel_for(10, [&](std::int64_t, std::int64_t, int) { ran_on = std::this_thread::get_id(); }, 6);
+    EXPECT_EQ(ran_on, std::this_thread::get_id());
 }
 
 TEST(ThreadPool, EachThreadHasItsOwnPool) {

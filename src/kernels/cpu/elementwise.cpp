@@ -42,7 +42,7 @@ template <class T>
 void swiglu_forward(const T* a, const T* b, T* y, std::int64_t n) {
     pool().parallel_for(n, [&](std::int64_t i0, std::int64_t i1, int) {
         for (std::int64_t i = i0; i < i1; ++i) y[i] = a[i] * sigmoid(a[i]) * b[i];
-    });
+    }, streaming_grain(1));
 }
 
 template <class T>
@@ -57,7 +57,7 @@ void swiglu_backward(const T* a, const T* b, const T* dy, T* da, T* db, std::int
             }
         if (db != nullptr)
             for (std::int64_t i = i0; i < i1; ++i) db[i] += dy[i] * a[i] * sigmoid(a[i]);
-    });
+    }, streaming_grain(1));
 }
 
 namespace {
@@ -75,7 +75,7 @@ template <class T>
 void geglu_forward(const T* a, const T* b, T* y, std::int64_t n) {
     pool().parallel_for(n, [&](std::int64_t i0, std::int64_t i1, int) {
         for (std::int64_t i = i0; i < i1; ++i) y[i] = a[i] * sigmoid(gelu_two_u(a[i])) * b[i];
-    });
+    }, streaming_grain(1));
 }
 
 template <class T>
@@ -91,14 +91,14 @@ void geglu_backward(const T* a, const T* b, const T* dy, T* da, T* db, std::int6
             }
         if (db != nullptr)
             for (std::int64_t i = i0; i < i1; ++i) db[i] += dy[i] * a[i] * sigmoid(gelu_two_u(a[i]));
-    });
+    }, streaming_grain(1));
 }
 
 template <class T>
 void silu_forward(const T* x, T* y, std::int64_t n) {
     pool().parallel_for(n, [&](std::int64_t i0, std::int64_t i1, int) {
         for (std::int64_t i = i0; i < i1; ++i) y[i] = x[i] * sigmoid(x[i]);
-    });
+    }, streaming_grain(1));
 }
 
 template <class T>
@@ -108,7 +108,7 @@ void silu_backward(const T* x, const T* dy, T* dx, std::int64_t n) {
             const T s = sigmoid(x[i]);
             dx[i] += dy[i] * s * (T(1) + x[i] * (T(1) - s));
         }
-    });
+    }, streaming_grain(1));
 }
 
 template <class T>
@@ -116,7 +116,7 @@ void scale_offset_forward(const T* x, const T* gamma, const T* beta, T* y, std::
     pool().parallel_for(rows, [&](std::int64_t r0, std::int64_t r1, int) {
         for (std::int64_t r = r0; r < r1; ++r)
             for (std::int64_t j = 0; j < c; ++j) y[r * c + j] = gamma[j] * x[r * c + j] + beta[j];
-    });
+    }, streaming_grain(c));
 }
 
 template <class T>
@@ -126,7 +126,7 @@ void scale_offset_backward(const T* x, const T* gamma, const T* dy, T* dx, T* dg
         pool().parallel_for(rows, [&](std::int64_t r0, std::int64_t r1, int) {
             for (std::int64_t r = r0; r < r1; ++r)
                 for (std::int64_t j = 0; j < c; ++j) dx[r * c + j] += gamma[j] * dy[r * c + j];
-        });
+        }, streaming_grain(c));
     if (dgamma == nullptr && dbeta == nullptr) return;
     pool().parallel_for(c, [&](std::int64_t c0, std::int64_t c1, int) {
         for (std::int64_t r = 0; r < rows; ++r) {
@@ -137,14 +137,14 @@ void scale_offset_backward(const T* x, const T* gamma, const T* dy, T* dx, T* dg
             if (dbeta != nullptr)
                 for (std::int64_t j = c0; j < c1; ++j) dbeta[j] += g[j];
         }
-    });
+    }, streaming_grain(rows));
 }
 
 template <class T>
 void multiply_forward(const T* a, const T* b, T* y, std::int64_t n) {
     pool().parallel_for(n, [&](std::int64_t i0, std::int64_t i1, int) {
         for (std::int64_t i = i0; i < i1; ++i) y[i] = a[i] * b[i];
-    });
+    }, streaming_grain(1));
 }
 
 template <class T>
@@ -154,7 +154,7 @@ void multiply_backward(const T* a, const T* b, const T* dy, T* da, T* db, std::i
             for (std::int64_t i = i0; i < i1; ++i) da[i] += dy[i] * b[i];
         if (db != nullptr)
             for (std::int64_t i = i0; i < i1; ++i) db[i] += dy[i] * a[i];
-    });
+    }, streaming_grain(1));
 }
 
 template <class T>
@@ -162,7 +162,7 @@ void embedding_forward(const T* table, const std::int32_t* tokens, T* y, std::in
     pool().parallel_for(n, [&](std::int64_t i0, std::int64_t i1, int) {
         for (std::int64_t i = i0; i < i1; ++i)
             std::memcpy(y + i * c, table + static_cast<std::int64_t>(tokens[i]) * c, sizeof(T) * std::size_t(c));
-    });
+    }, streaming_grain(c));
 }
 
 template <class T>
@@ -173,7 +173,7 @@ void embedding_backward(const std::int32_t* tokens, const T* dy, T* dtable, std:
             const T* g = dy + i * c;
             for (std::int64_t j = c0; j < c1; ++j) row[j] += g[j];
         }
-    });
+    }, streaming_grain(n));
 }
 
 template void swiglu_forward<float>(const float*, const float*, float*, std::int64_t);

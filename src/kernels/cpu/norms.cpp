@@ -23,7 +23,7 @@ void rmsnorm_forward(const T* x, const T* g, T* y, T* rstd, std::int64_t rows, s
                 for (std::int64_t i = 0; i < c; ++i) yr[i] = xr[i] * s;
             }
         }
-    });
+    }, streaming_grain(c));
 }
 
 template <class T>
@@ -53,7 +53,7 @@ void rmsnorm_backward(const T* x, const T* g, const T* rstd, const T* dy, T* dx,
             if (dg_local != nullptr)
                 for (std::int64_t i = 0; i < c; ++i) (*dg_local)[static_cast<std::size_t>(i)] += dyr[i] * xr[i] * s;
         }
-    });
+    }, streaming_grain(c));
     if (dg != nullptr)
         for (auto& partial : dg_partial)
             for (std::size_t i = 0; i < partial.size(); ++i) dg[i] += partial[i];

@@ -118,37 +118,37 @@ void quantize_rows_q8(const float* x, std::int64_t r0, std::int64_t r1, q8_rows&
                 q[i] = static_cast<std::int8_t>(std::nearbyint(v[i] * inv));  // to nearest, ties to even
                 sum += q[i];
             }
-            out.d[std::size_t(r * nb + b)] = d;
-            out.s[std::size_t(r * nb + b)] = d * float(sum);
+            out.ds[std::size_t(2 * (r * nb + b))] = d;
+            out.ds[std::size_t(2 * (r * nb + b) + 1)] = d * float(sum);
         }
 }
 
 float dot_blocks_portable(ggml_type type, const std::byte* w, const q8_rows& x, std::int64_t x_row, std::int64_t b0,
                           std::int64_t b1) {
     const std::int8_t* xq = x.qs_row(x_row);
-    const float* xd = x.d_row(x_row);
-    const float* xs = x.s_row(x_row);
+    const float* ds = x.ds_row(x_row);
     float sum = 0;
     for (std::int64_t b = b0; b < b1; ++b) {
         const std::int8_t* q = xq + b * 32;
+        const float xd = ds[2 * b], xs = ds[2 * b + 1];
         switch (type) {
             case ggml_type::q8_0: {  // w = d qs
                 const std::byte* blk = w + b * 34;
                 const auto* qs = reinterpret_cast<const std::int8_t*>(blk + 2);
                 std::int32_t dot = 0;
                 for (int i = 0; i < 32; ++i) dot += qs[i] * q[i];
-                sum += load_f16(blk) * xd[b] * float(dot);
+                sum += load_f16(blk) * xd * float(dot);
                 break;
             }
             case ggml_type::q4_0: {  // w = d (q - 8): d dx sum(q x) - 8 d (dx sum(x))
                 const std::byte* blk = w + b * 18;
                 const float d = load_f16(blk);
-                sum += d * xd[b] * float(dot_q4_block(blk + 2, q)) - 8.0f * d * xs[b];
+                sum += d * xd * float(dot_q4_block(blk + 2, q)) - 8.0f * d * xs;
                 break;
             }
             case ggml_type::q4_1: {  // w = d q + m: d dx sum(q x) + m (dx sum(x))
                 const std::byte* blk = w + b * 20;
-                sum += load_f16(blk) * xd[b] * float(dot_q4_block(blk + 4, q)) + load_f16(blk + 2) * xs[b];
+                sum += load_f16(blk) * xd * float(dot_q4_block(blk + 4, q)) + load_f16(blk + 2) * xs;
                 break;
             }
             case ggml_type::q4_k: {  // sub-block j of a 256-value block: w = d sc_j q - dmin m_j
@@ -157,7 +157,7 @@ float dot_blocks_portable(ggml_type type, const std::byte* w, const q8_rows& x, 
                 int sc, m;
                 q4_k_scale_min(j, blk + 4, sc, m);
                 const std::int32_t dot = dot_nibbles(blk + 16 + 32 * (j / 2), j % 2 == 1, q);
-                sum += load_f16(blk) * float(sc) * xd[b] * float(dot) - load_f16(blk + 2) * float(m) * xs[b];
+                sum += load_f16(blk) * float(sc) * xd * float(dot) - load_f16(blk + 2) * float(m) * xs;
                 break;
             }
             default: STRETCH_ASSERT(false);  // make_quantized_matrix admits only these
@@ -217,8 +217,7 @@ void quantized_linear_integer(const float* x, const quantized_matrix& w, float* 
     xq.rows = m;
     xq.cols = k;
     xq.qs.resize(std::size_t(m * k));
-    xq.d.resize(std::size_t(m * k / 32));
-    xq.s.resize(std::size_t(m * k / 32));
+    xq.ds.resize(std::size_t(2 * m * k / 32));
     auto& tp = pool();
     if (m == 1)
         quantize_rows_q8(x, 0, 1, xq);
@@ -232,13 +231,16 @@ void quantized_linear_integer(const float* x, const quantized_matrix& w, float* 
     tp.parallel_for(n, [&](std::int64_t j0, std::int64_t j1, int) {
         std::int64_t rows[4];
         float out[4];
-        for (std::int64_t j = j0; j < j1; ++j)
+        for (std::int64_t j = j0; j < j1; ++j) {
+            if (j + 4 < j1)
+                for (std::size_t b = 0; b < w.row_bytes; b += 64) __builtin_prefetch(w.row(j + 4) + b);
             for (std::int64_t i0 = 0; i0 < m; i0 += 4) {
                 const int count = int(std::min<std::int64_t>(4, m - i0));
                 for (int i = 0; i < count; ++i) rows[i] = i0 + i;
                 dot_rows(w, j, xq, rows, count, out);
                 for (int i = 0; i < count; ++i) y[(i0 + i) * n + j] = out[i];
             }
+        }
     });
 }
 

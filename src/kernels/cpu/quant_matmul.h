@@ -72,15 +72,16 @@ void dequantize_row(const quantized_matrix& w, std::int64_t r, float* out);
 // ---- the pieces, shared by the two implementations -------------------------------------------
 
 // x's rows quantised to blocks of 32: qs[row * K + i] in [-127, 127], and per block (row * K / 32 + b)
-// its scale d and s = d * sum(qs of the block).
+// its scale d and s = d * sum(qs of the block), interleaved: ds[2 (row * K / 32 + b)] = d, [... + 1] = s,
+// so that one 128-bit load gives a pair of blocks' four factors (the AVX-512 kernel multiplies them
+// by the weights' four at once).
 struct q8_rows {
     std::int64_t rows = 0, cols = 0;
     std::vector<std::int8_t> qs;
-    std::vector<float> d, s;
+    std::vector<float> ds;
 
     const std::int8_t* qs_row(std::int64_t r) const { return qs.data() + r * cols; }
-    const float* d_row(std::int64_t r) const { return d.data() + r * (cols / 32); }
-    const float* s_row(std::int64_t r) const { return s.data() + r * (cols / 32); }
+    const float* ds_row(std::int64_t r) const { return ds.data() + 2 * r * (cols / 32); }
 };
 // Quantises rows [r0, r1) of x [rows, cols] into out (sized by the caller: see quantized_linear_forward).
 void quantize_rows_q8(const float* x, std::int64_t r0, std::int64_t r1, q8_rows& out);

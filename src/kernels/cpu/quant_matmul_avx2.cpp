@@ -99,13 +99,12 @@ template <class Load, int R>
 STRETCH_AVX2 void dot_tile(const std::byte* w, const q8_rows& x, const std::int64_t* x_rows, float* out,
                            std::int64_t n_blocks) {
     const std::int8_t* xq[R];
-    const float *xd[R], *xs[R];
+    const float* xds[R];
     __m256 acc[R];
     float offset[R];
     for (int r = 0; r < R; ++r) {
         xq[r] = x.qs_row(x_rows[r]);
-        xd[r] = x.d_row(x_rows[r]);
-        xs[r] = x.s_row(x_rows[r]);
+        xds[r] = x.ds_row(x_rows[r]);
         acc[r] = _mm256_setzero_ps();
         offset[r] = 0;
     }
@@ -115,8 +114,8 @@ STRETCH_AVX2 void dot_tile(const std::byte* w, const q8_rows& x, const std::int6
         for (int r = 0; r < R; ++r) {
             __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq[r] + 32 * b));
             if constexpr (Load::is_signed) v = _mm256_sign_epi8(v, blk.q);  // x with w's sign (0 where w is)
-            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot_u8_s8(wq, v)), _mm256_set1_ps(blk.scale * xd[r][b]), acc[r]);
-            offset[r] += blk.offset * xs[r][b];
+            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot_u8_s8(wq, v)), _mm256_set1_ps(blk.scale * xds[r][2 * b]), acc[r]);
+            offset[r] += blk.offset * xds[r][2 * b + 1];
         }
     }
     for (int r = 0; r < R; ++r) out[r] = sum_lanes(acc[r]) + offset[r];

@@ -5,7 +5,9 @@
 // ggml's AVX-512 VNNI path does); lanes 0-7 then hold block A's partial sums and 8-15 block B's,
 // converted to f32 and scaled by (weight scale x activation scale) of their block. Q8_0's weights are
 // signed: vpdpbusd takes |w| and x with w's sign (ggml's mul_sum_i8_pairs). Terms that depend only on
-// a block's activation sum (Q4_0's -8, Q4_1's and Q4_K's mins) are added once per block from q8_rows::s.
+// a block's activation sum (Q4_0's -8, Q4_1's and Q4_K's mins) are added once per block from q8_rows's s.
+// The per-block factors travel as one 128-bit vector per pair, so that a matrix-vector product
+// (decode) spends its instructions on the weights' bytes rather than on scalar scale arithmetic.
 #include "kernels/cpu/quant_matmul.h"
 
 #include "core/error.h"
@@ -14,6 +16,7 @@
 // GCC 12's AVX-512 headers trip -Wmaybe-uninitialized on their own undefined-register idiom (GCC
 // bug 105593, fixed in 13).
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 
 #define STRETCH_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,f16c,fma")))
@@ -24,12 +27,21 @@ namespace {
 
 using gguf::ggml_type;
 
-// 64 weights as unsigned (or, for Q8_0, signed) bytes, with the scale of each half and the
-// coefficient of each half's activation sum.
+// 64 weights as unsigned (or, for Q8_0, signed) bytes, and the pair's four factors
+// [scale A, offset A, scale B, offset B]: the coefficients of each block's integer dot and of its
+// activation sum, the order of q8_rows::ds's [d A, s A, d B, s B].
 struct chunk {
     __m512i q;
-    float scale_a, scale_b, offset_a, offset_b;
+    __m128 factors;
 };
+
+// Two little-endian 32-bit words as the low half of a vector of eight f16, converted to four f32.
+STRETCH_VNNI inline __m128 f16_pairs(const std::byte* a, const std::byte* b) {
+    std::uint32_t wa, wb;
+    __builtin_memcpy(&wa, a, sizeof wa);
+    __builtin_memcpy(&wb, b, sizeof wb);
+    return _mm_cvtph_ps(_mm_set_epi32(0, 0, int(wb), int(wa)));
+}
 
 STRETCH_VNNI inline float load_f16(const std::byte* p) {
     std::uint16_t h;
@@ -56,7 +68,9 @@ struct load_q8_0 {
         const std::byte* b = a + 34;
         const __m512i q = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i*)(a + 2))),
                                              _mm256_loadu_si256((const __m256i*)(b + 2)), 1);
-        return {q, load_f16(a), load_f16(b), 0.0f, 0.0f};
+        // Each 32-bit word is the block's f16 scale and its first two weights: masked to [d, 0].
+        const __m128 f = f16_pairs(a, b);
+        return {q, _mm_blend_ps(f, _mm_setzero_ps(), 0b1010)};
     }
 };
 
@@ -65,8 +79,8 @@ struct load_q4_0 {
     STRETCH_VNNI static chunk at(const std::byte* w, std::int64_t c) {
         const std::byte* a = w + 2 * c * 18;
         const std::byte* b = a + 18;
-        const float da = load_f16(a), db = load_f16(b);
-        return {unpack_q4_pair(a + 2, b + 2), da, db, -8.0f * da, -8.0f * db};
+        const __m128 d = _mm_set_ps(load_f16(b), load_f16(b), load_f16(a), load_f16(a));
+        return {unpack_q4_pair(a + 2, b + 2), _mm_mul_ps(d, _mm_set_ps(-8.0f, 1.0f, -8.0f, 1.0f))};
     }
 };
 
@@ -75,7 +89,7 @@ struct load_q4_1 {
     STRETCH_VNNI static chunk at(const std::byte* w, std::int64_t c) {
         const std::byte* a = w + 2 * c * 20;
         const std::byte* b = a + 20;
-        return {unpack_q4_pair(a + 4, b + 4), load_f16(a), load_f16(b), load_f16(a + 2), load_f16(b + 2)};
+        return {unpack_q4_pair(a + 4, b + 4), f16_pairs(a, b)};  // each block opens with f16 d, f16 m
     }
 };
 
@@ -94,25 +108,27 @@ struct load_q4_k {
         int sa, ma, sb, mb;
         q4_k_scale_min(2 * p, blk + 4, sa, ma);
         q4_k_scale_min(2 * p + 1, blk + 4, sb, mb);
-        return {q, d * float(sa), d * float(sb), -dmin * float(ma), -dmin * float(mb)};
+        return {q, _mm_set_ps(-dmin * float(mb), d * float(sb), -dmin * float(ma), d * float(sa))};
     }
 };
 
-// One weight row against R activation rows.
+// One weight row against R activation rows. Per chunk and row, one 128-bit product of the weights'
+// factors with the activations' [d A, s A, d B, s B] gives both blocks' scales (spread over their
+// eight lanes each by one permute) and both offset terms (summed in the odd lanes of `offset`).
 template <class Load, int R>
 STRETCH_VNNI void dot_tile(ggml_type type, const std::byte* w, const q8_rows& x, const std::int64_t* x_rows,
                            float* out, std::int64_t n_blocks) {
     const std::int8_t* xq[R];
-    const float *xd[R], *xs[R];
+    const float* xds[R];
     __m512 acc[R];
-    float offset[R];
+    __m128 offset[R];
     for (int r = 0; r < R; ++r) {
         xq[r] = x.qs_row(x_rows[r]);
-        xd[r] = x.d_row(x_rows[r]);
-        xs[r] = x.s_row(x_rows[r]);
+        xds[r] = x.ds_row(x_rows[r]);
         acc[r] = _mm512_setzero_ps();
-        offset[r] = 0;
+        offset[r] = _mm_setzero_ps();
     }
+    const __m512i spread = _mm512_set_epi32(2, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0);  // lanes 8-15 <- 2
     const std::int64_t n_chunks = n_blocks / 2;
     for (std::int64_t c = 0; c < n_chunks; ++c) {
         const chunk ch = Load::at(w, c);
@@ -122,14 +138,15 @@ STRETCH_VNNI void dot_tile(ggml_type type, const std::byte* w, const q8_rows& x,
             __m512i v = _mm512_loadu_si512(xq[r] + 64 * c);
             if constexpr (Load::is_signed) v = _mm512_mask_sub_epi8(v, negative, _mm512_setzero_si512(), v);
             const __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wq, v);
-            const __m512 scale = _mm512_mask_blend_ps(0xff00, _mm512_set1_ps(ch.scale_a * xd[r][2 * c]),
-                                                      _mm512_set1_ps(ch.scale_b * xd[r][2 * c + 1]));
+            const __m128 product = _mm_mul_ps(ch.factors, _mm_loadu_ps(xds[r] + 4 * c));
+            const __m512 scale = _mm512_permutexvar_ps(spread, _mm512_zextps128_ps512(product));
             acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), scale, acc[r]);
-            offset[r] += ch.offset_a * xs[r][2 * c] + ch.offset_b * xs[r][2 * c + 1];
+            offset[r] = _mm_add_ps(offset[r], product);
         }
     }
     for (int r = 0; r < R; ++r) {
-        out[r] = _mm512_reduce_add_ps(acc[r]) + offset[r];
+        const __m128 odd = _mm_movehdup_ps(offset[r]);  // [o1, o1, o3, o3]
+        out[r] = _mm512_reduce_add_ps(acc[r]) + _mm_cvtss_f32(odd) + _mm_cvtss_f32(_mm_movehl_ps(odd, odd));
         if (n_blocks % 2 == 1) out[r] += dot_blocks_portable(type, w, x, x_rows[r], n_blocks - 1, n_blocks);
     }
 }

@@ -55,7 +55,7 @@ void rope_apply(T* x, std::int64_t batch, std::int64_t time, std::int64_t heads,
                 }
             }
         }
-    });
+    }, streaming_grain(heads * head_dim));
 }
 
 template void rope_apply<float>(float*, std::int64_t, std::int64_t, std::int64_t, std::int64_t, const rope_table&,
