@@ -3,6 +3,7 @@
 // (benchmarks.md: a figure only means something beside its limit). Run:
 //   ./build/stretch_bench --benchmark_counters_tabular=true
 #include <benchmark/benchmark.h>
+#include <fmt/format.h>
 
 #include <cstring>
 #include <vector>
@@ -65,29 +66,33 @@ void attention_forward(benchmark::State& state) {
     report(state, 4.0 * double(d.batch * d.heads * d.time_q * d.time_k * d.head_dim));
 }
 
-// Decode's matrix-vector product y = W x on Q4_1 weights through the integer kernel.
-// Args: N (out), K (in), copies, kernel (quant_kernel). `copies` distinct matrices are multiplied in
-// turn, so with many of them the weights stream from memory as in decode (SmolLM2's 96.6 MB per
-// token) and with one they stay in cache; the figure is GB/s of weights beside the read bandwidth.
+// Decode's matrix-vector product y = W x through the integer kernel, on Q4_1 (SmolLM2's blocks) or
+// Q8_0 (its 49152-row output matrix). Args: N (out), K (in), copies, kernel (quant_kernel), type
+// (ggml_type). `copies` distinct matrices are multiplied in turn, so with many of them the weights
+// stream from memory as in decode (SmolLM2's 96.6 MB per token) and with one they stay in cache; the
+// figure is GB/s of weights beside the read bandwidth.
 void quantized_matvec(benchmark::State& state) {
     const std::int64_t n = state.range(0), k = state.range(1), copies = state.range(2);
     const auto kernel = static_cast<cpu::quant_kernel>(state.range(3));
+    const auto type = static_cast<gguf::ggml_type>(state.range(4));
     if (!cpu::quant_kernel_supported(kernel)) {
         state.SkipWithError("kernel not supported by this CPU");
         return;
     }
-    state.SetLabel(cpu::quant_kernel_name(kernel));
+    state.SetLabel(fmt::format("{} {}", gguf::ggml_type_name(type), cpu::quant_kernel_name(kernel)));
+    // Blocks of random bytes after a sane f16 scale (0.01) and, for Q4_1, min (-0.01).
+    const bool q8 = type == gguf::ggml_type::q8_0;
+    const std::size_t block_bytes = q8 ? 34 : 20, header = q8 ? 2 : 4;
     rng generator(7);
-    std::vector<std::byte> bytes(std::size_t(n * k / 32 * 20));  // Q4_1: f16 d, f16 m, 16 nibble bytes
-    for (std::size_t b = 0; b < bytes.size(); b += 20) {
-        const std::uint16_t d = 0x211f, m = 0xa11f;  // f16 0.01 and -0.01: sane scales
+    std::vector<std::byte> bytes(std::size_t(n * k / 32) * block_bytes);
+    for (std::size_t b = 0; b < bytes.size(); b += block_bytes) {
+        const std::uint16_t d = 0x211f, m = 0xa11f;
         std::memcpy(&bytes[b], &d, 2);
-        std::memcpy(&bytes[b + 2], &m, 2);
-        for (int i = 4; i < 20; ++i) bytes[b + std::size_t(i)] = std::byte(generator.next_u64() & 0xff);
+        if (!q8) std::memcpy(&bytes[b + 2], &m, 2);
+        for (std::size_t i = header; i < block_bytes; ++i) bytes[b + i] = std::byte(generator.next_u64() & 0xff);
     }
     std::vector<cpu::quantized_matrix> w;
-    for (std::int64_t c = 0; c < copies; ++c)
-        w.push_back(cpu::make_quantized_matrix(gguf::ggml_type::q4_1, n, k, bytes.data(), "bench"));
+    for (std::int64_t c = 0; c < copies; ++c) w.push_back(cpu::make_quantized_matrix(type, n, k, bytes.data(), "bench"));
     auto x = random_vector(k, 1);
     std::vector<float> y(static_cast<std::size_t>(n));
     std::int64_t next = 0;
@@ -108,8 +113,9 @@ BENCHMARK(linear_forward)->Args({rows, 256, 256})->Args({rows, 256, 128})->Args(
 BENCHMARK(linear_backward)->Args({rows, 256, 256})->Args({rows, 256, 128})->Args({rows, 256, 688})->Args({rows, 688, 256})->UseRealTime();
 BENCHMARK(attention_forward)->Args({1, 256, 8, 4, 32})->Args({1, 1024, 8, 4, 32})->Args({1, 4096, 8, 4, 32})->UseRealTime();
 
-BENCHMARK(quantized_matvec)
-    ->ArgsProduct({{1536}, {576}, {1, 256}, {int(cpu::quant_kernel::avx512_vnni), int(cpu::quant_kernel::avx2)}})
-    ->UseRealTime();
+constexpr int avx512 = int(cpu::quant_kernel::avx512_vnni), avx2 = int(cpu::quant_kernel::avx2);
+constexpr int q4_1 = int(gguf::ggml_type::q4_1), q8_0 = int(gguf::ggml_type::q8_0);
+BENCHMARK(quantized_matvec)->ArgsProduct({{1536}, {576}, {1, 256}, {avx512, avx2}, {q4_1}})->UseRealTime();
+BENCHMARK(quantized_matvec)->ArgsProduct({{49152}, {576}, {1, 4}, {avx512, avx2}, {q8_0}})->UseRealTime();
 
 BENCHMARK_MAIN();

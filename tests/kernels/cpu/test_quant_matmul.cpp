@@ -94,6 +94,9 @@ TEST(QuantMatmul, WithinTheActivationQuantisationBoundOfTheF64Product) {
         {ggml_type::q4_0, 1, 32, 7},  {ggml_type::q4_0, 5, 96, 11},  {ggml_type::q4_0, 8, 128, 4},
         {ggml_type::q4_1, 1, 96, 13}, {ggml_type::q4_1, 7, 160, 5},  {ggml_type::q4_1, 4, 64, 9},
         {ggml_type::q4_k, 1, 256, 5}, {ggml_type::q4_k, 7, 512, 3},  {ggml_type::q4_k, 3, 256, 10},
+        // Matrix-vector products (decode) over more rows than threads, with the row prefetch.
+        {ggml_type::q8_0, 1, 64, 17}, {ggml_type::q4_0, 1, 96, 10},  {ggml_type::q4_1, 1, 160, 23},
+        {ggml_type::q4_k, 1, 512, 9},
     };
     std::uint64_t seed = 1;
     for (const auto& c : cases)
