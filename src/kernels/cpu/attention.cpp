@@ -76,7 +76,8 @@ void attention_forward(const T* q, kv_rows<T> k, kv_rows<T> v, T* out, T* log_su
     // of unit w % units, and there are some 16 items per thread: a thread then reads the same few
     // hundred cached positions for every K/V head in turn, so the lines of a position's row that the
     // hardware prefetcher brought in for one head are used by the next (unit-major order with 3
-    // parts read 20-24 tokens/s after 8192 cached tokens on SmolLM2, this order 26-27).
+    // parts read 20-24 tokens/s after 8192 cached tokens on SmolLM2, this order 26-30; the same
+    // machine, noisy, so ranges of several runs).
     const std::int64_t key_tiles_max = (d.time_k + key_tile - 1) / key_tile;
     const std::int64_t parts =
         units >= 4 * tp.size() ? 1 : std::clamp<std::int64_t>((16 * tp.size() + units - 1) / units, 1, key_tiles_max);
@@ -177,10 +178,7 @@ void attention_forward(const T* q, kv_rows<T> k, kv_rows<T> v, T* out, T* log_su
                     w.sum[std::size_t(r)] += sum;
                 }
                 const auto [values, v_stride] = tiles::kv_tile(v, d, ug.b, ug.g, c0, cols, w.v_tile);
-                if (rows <= few_query_rows)
-                    few_rows_accumulate(s, key_tile, rows, values, v_stride, cols, dim, w.acc.data());
-                else
-                    gemm<T>(false, false, rows, dim, cols, T(1), s, key_tile, values, v_stride, T(1), w.acc.data(), dim);
+                gemm<T>(false, false, rows, dim, cols, T(1), s, key_tile, values, v_stride, T(1), w.acc.data(), dim);
             }
             if (parts == 1) {
                 for (std::int64_t r = 0; r < rows; ++r)

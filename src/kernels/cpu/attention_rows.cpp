@@ -6,7 +6,6 @@
 #define HWY_TARGET_INCLUDE "kernels/cpu/attention_rows.cpp"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 
-#include <hwy/cache_control.h>
 #include <hwy/contrib/math/math-inl.h>
 #include <hwy/highway.h>
 
@@ -83,60 +82,6 @@ void relu2_grad_row_impl(const T* x, T* g, std::int64_t n, T factor) {
     });
 }
 
-// Key and value rows are a K/V head's slice of each cached position's row (heads_kv x head_dim
-// values apart), a stride the hardware prefetcher followed too late: without these hints the two
-// products below stalled on every row.
-constexpr std::int64_t prefetch_rows_ahead = 8;
-
-template <class T>
-HWY_INLINE void prefetch_row(const T* row, std::int64_t dim) {
-    for (std::int64_t e = 0; e < dim; e += std::int64_t(64 / sizeof(T))) hwy::Prefetch(row + e);
-}
-
-template <class T>
-void few_rows_dot_impl(const T* a, std::int64_t rows, const T* b, std::int64_t b_stride, std::int64_t cols,
-                       std::int64_t dim, T* out, std::int64_t out_stride) {
-    const hn::ScalableTag<T> d;
-    const std::int64_t lanes = std::int64_t(hn::Lanes(d)), full = dim / lanes * lanes;
-    const auto tail = hn::FirstN(d, std::size_t(dim - full));
-    for (std::int64_t j = 0; j < cols; ++j) {
-        const T* bj = b + j * b_stride;
-        if (j + prefetch_rows_ahead < cols) prefetch_row(b + (j + prefetch_rows_ahead) * b_stride, dim);
-        for (std::int64_t r = 0; r < rows; ++r) {
-            const T* ar = a + r * dim;
-            auto acc = hn::Zero(d);
-            for (std::int64_t e = 0; e < full; e += lanes) acc = hn::MulAdd(hn::LoadU(d, ar + e), hn::LoadU(d, bj + e), acc);
-            if (full < dim) acc = hn::MulAdd(hn::MaskedLoad(tail, d, ar + full), hn::MaskedLoad(tail, d, bj + full), acc);
-            out[r * out_stride + j] = hn::GetLane(hn::SumOfLanes(d, acc));
-        }
-    }
-}
-
-template <class T>
-void few_rows_accumulate_impl(const T* p, std::int64_t p_stride, std::int64_t rows, const T* v, std::int64_t v_stride,
-                              std::int64_t cols, std::int64_t dim, T* acc) {
-    const hn::ScalableTag<T> d;
-    const std::int64_t lanes = std::int64_t(hn::Lanes(d)), full = dim / lanes * lanes;
-    const auto tail = hn::FirstN(d, std::size_t(dim - full));
-    for (std::int64_t j = 0; j < cols; ++j) {  // each value row read once, its products added to every row
-        const T* vj = v + j * v_stride;
-        if (j + prefetch_rows_ahead < cols) prefetch_row(v + (j + prefetch_rows_ahead) * v_stride, dim);
-        for (std::int64_t e = 0; e < full; e += lanes) {
-            const auto vv = hn::LoadU(d, vj + e);
-            for (std::int64_t r = 0; r < rows; ++r) {
-                T* out = acc + r * dim + e;
-                hn::StoreU(hn::MulAdd(hn::Set(d, p[r * p_stride + j]), vv, hn::LoadU(d, out)), d, out);
-            }
-        }
-        if (full == dim) continue;
-        const auto vv = hn::MaskedLoad(tail, d, vj + full);
-        for (std::int64_t r = 0; r < rows; ++r) {
-            T* out = acc + r * dim + full;
-            hn::BlendedStore(hn::MulAdd(hn::Set(d, p[r * p_stride + j]), vv, hn::MaskedLoad(tail, d, out)), tail, d, out);
-        }
-    }
-}
-
 // Non-template entry points, one per element type, for HWY_EXPORT.
 float row_max_f32(const float* x, std::int64_t n) { return row_max_impl(x, n); }
 double row_max_f64(const double* x, std::int64_t n) { return row_max_impl(x, n); }
@@ -157,23 +102,6 @@ void relu2_grad_row_f64(const double* x, double* g, std::int64_t n, double facto
     relu2_grad_row_impl(x, g, n, factor);
 }
 
-void few_rows_dot_f32(const float* a, std::int64_t rows, const float* b, std::int64_t b_stride, std::int64_t cols,
-                      std::int64_t dim, float* out, std::int64_t out_stride) {
-    few_rows_dot_impl(a, rows, b, b_stride, cols, dim, out, out_stride);
-}
-void few_rows_dot_f64(const double* a, std::int64_t rows, const double* b, std::int64_t b_stride, std::int64_t cols,
-                      std::int64_t dim, double* out, std::int64_t out_stride) {
-    few_rows_dot_impl(a, rows, b, b_stride, cols, dim, out, out_stride);
-}
-void few_rows_accumulate_f32(const float* p, std::int64_t p_stride, std::int64_t rows, const float* v,
-                             std::int64_t v_stride, std::int64_t cols, std::int64_t dim, float* acc) {
-    few_rows_accumulate_impl(p, p_stride, rows, v, v_stride, cols, dim, acc);
-}
-void few_rows_accumulate_f64(const double* p, std::int64_t p_stride, std::int64_t rows, const double* v,
-                             std::int64_t v_stride, std::int64_t cols, std::int64_t dim, double* acc) {
-    few_rows_accumulate_impl(p, p_stride, rows, v, v_stride, cols, dim, acc);
-}
-
 }  // namespace stretch::cpu::HWY_NAMESPACE
 HWY_AFTER_NAMESPACE();
 
@@ -190,10 +118,6 @@ HWY_EXPORT(softmax_grad_row_f32);
 HWY_EXPORT(softmax_grad_row_f64);
 HWY_EXPORT(relu2_grad_row_f32);
 HWY_EXPORT(relu2_grad_row_f64);
-HWY_EXPORT(few_rows_dot_f32);
-HWY_EXPORT(few_rows_dot_f64);
-HWY_EXPORT(few_rows_accumulate_f32);
-HWY_EXPORT(few_rows_accumulate_f64);
 
 template <>
 float row_max<float>(const float* x, std::int64_t n) {
@@ -234,27 +158,6 @@ void relu2_grad_row<float>(const float* x, float* g, std::int64_t n, float facto
 template <>
 void relu2_grad_row<double>(const double* x, double* g, std::int64_t n, double factor) {
     HWY_DYNAMIC_DISPATCH(relu2_grad_row_f64)(x, g, n, factor);
-}
-
-template <>
-void few_rows_dot<float>(const float* a, std::int64_t rows, const float* b, std::int64_t b_stride, std::int64_t cols,
-                         std::int64_t dim, float* out, std::int64_t out_stride) {
-    HWY_DYNAMIC_DISPATCH(few_rows_dot_f32)(a, rows, b, b_stride, cols, dim, out, out_stride);
-}
-template <>
-void few_rows_dot<double>(const double* a, std::int64_t rows, const double* b, std::int64_t b_stride,
-                          std::int64_t cols, std::int64_t dim, double* out, std::int64_t out_stride) {
-    HWY_DYNAMIC_DISPATCH(few_rows_dot_f64)(a, rows, b, b_stride, cols, dim, out, out_stride);
-}
-template <>
-void few_rows_accumulate<float>(const float* p, std::int64_t p_stride, std::int64_t rows, const float* v,
-                                std::int64_t v_stride, std::int64_t cols, std::int64_t dim, float* acc) {
-    HWY_DYNAMIC_DISPATCH(few_rows_accumulate_f32)(p, p_stride, rows, v, v_stride, cols, dim, acc);
-}
-template <>
-void few_rows_accumulate<double>(const double* p, std::int64_t p_stride, std::int64_t rows, const double* v,
-                                 std::int64_t v_stride, std::int64_t cols, std::int64_t dim, double* acc) {
-    HWY_DYNAMIC_DISPATCH(few_rows_accumulate_f64)(p, p_stride, rows, v, v_stride, cols, dim, acc);
 }
 
 }  // namespace stretch::cpu

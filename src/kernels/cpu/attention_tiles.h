@@ -13,7 +13,6 @@
 #include "core/error.h"
 
 #include "kernels/cpu/attention.h"
-#include "kernels/cpu/attention_rows.h"
 #include "kernels/cpu/gemm.h"
 
 namespace stretch::cpu::tiles {
@@ -105,16 +104,12 @@ void block_logits(const block& blk, std::int64_t heads, const T* qs, const T* qf
                   T* s, std::vector<T>& far_scratch) {
     const std::int64_t rows = blk.rows() * heads, cols = blk.cols();
     const bool mixed = blk.any_near && blk.any_far;
-    const auto product = [&](const T* a, const T* b, std::int64_t b_stride, T* out) {  // out = a b^T
-        if (rows <= few_query_rows)
-            few_rows_dot(a, rows, b, b_stride, cols, head_dim, out, key_tile);
-        else
-            gemm<T>(false, true, rows, cols, head_dim, T(1), a, head_dim, b, b_stride, T(0), out, key_tile);
-    };
-    product(blk.any_near ? qs : qfs, blk.any_near ? k : kf, blk.any_near ? k_stride : kf_stride, s);
+    gemm<T>(false, true, rows, cols, head_dim, T(1), blk.any_near ? qs : qfs, head_dim, blk.any_near ? k : kf,
+            blk.any_near ? k_stride : kf_stride, T(0), s, key_tile);
     if (mixed) {
         far_scratch.resize(std::size_t(query_tile * key_tile));
-        product(qfs, kf, kf_stride, far_scratch.data());
+        gemm<T>(false, true, rows, cols, head_dim, T(1), qfs, head_dim, kf, kf_stride, T(0), far_scratch.data(),
+                key_tile);
     }
     if (blk.all_visible && !mixed && slope == T(0)) return;
     // Row by row, on the key intervals the rules define: a row's far keys are a prefix of the block,

@@ -219,7 +219,7 @@ const shape tiled_shapes[] = {
     {1, 100, 517, 4, 2, 128},  // T_q < T_k across tile boundaries, GQA 2
     {2, 257, 257, 2, 2, 64},   // one row past a tile, two batches
     {2, 3, 700, 9, 3, 64},     // few rows, GQA 3: a group's heads packed into one tile, 3 key tiles
-    {1, 2, 300, 4, 2, 40},     // few rows (the GEMM-free products), D = 40: whole vectors and a masked tail
+    {1, 2, 300, 4, 2, 40},     // few rows, D = 40, split into parts
 };
 
 template <class T>
