@@ -1,8 +1,8 @@
-// Matrix products with the weights left in their GGUF block format (Q8_0, Q4_0, Q4_1, Q4_K):
+// Matrix products with the weights left in their GGUF block format (Q8_0, Q4_0, Q4_1, Q5_0, Q4_K):
 // y[M, N] = x[M, K] W[N, K]^T for inference. The design is llama.cpp's (ggml-cpu's vec_dot_q*_q8_*
 // kernels): every row of x is first quantised to 8-bit blocks of 32 values (a scale d = max|x| / 127
-// and the integer block sum, ggml's Q8_1, whose sum carries Q4_0's offset and Q4_1's / Q4_K's min
-// term), then each output is a sum over blocks of integer dot products times the two scales.
+// and the integer block sum, ggml's Q8_1, whose sum carries Q4_0's and Q5_0's offsets and Q4_1's /
+// Q4_K's min term), then each output is a sum over blocks of integer dot products times the two scales.
 // Hand-written integer kernels are what the field uses for this (ggml, llama.cpp, llamafile's
 // tinyBLAS): no BLAS multiplies 4-bit by 8-bit integers. Three implementations of the block dot
 // products, chosen at run time: AVX-512 VNNI (vpdpbusd, u8 x s8 -> s32), AVX2 (vpmaddubsw +

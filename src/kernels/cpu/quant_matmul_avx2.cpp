@@ -6,8 +6,8 @@
 // s16) and vpmaddwd with ones (pairs of those summed to s32), as ggml's AVX2 mul_sum_us8_pairs does:
 // the 16-bit pair sums cannot saturate (|w| <= 128 and |x| <= 127 give at most 32,512). The 8 s32
 // lanes are converted to f32 and scaled by the weight and activation scales. Terms that depend only
-// on a block's activation sum (Q4_0's -8, Q4_1's and Q4_K's mins) are added once per block from
-// q8_rows::s.
+// on a block's activation sum (Q4_0's -8, Q5_0's -16, Q4_1's and Q4_K's mins) are added once per
+// block from q8_rows::s.
 #include "kernels/cpu/quant_matmul.h"
 
 #include "core/error.h"
@@ -65,6 +65,26 @@ struct load_q4_1 {
     STRETCH_AVX2 static block at(const std::byte* w, std::int64_t b) {
         const std::byte* blk = w + b * 20;
         return {unpack_q4(blk + 4), load_f16(blk), load_f16(blk + 2)};
+    }
+};
+
+// Q5_0: Q4_0's nibbles plus a fifth bit per value, bit i of the u32 qh for value i (ggml-common.h's
+// block_q5_0). The 32 bits become 32 bytes, 0xff where the bit is set: byte i takes qh's byte i / 8
+// (vpshufb within each 128-bit half, both halves holding the whole word) and is compared, under the
+// mask 1 << (i % 8), with that mask; the set bytes add 16 to their nibble.
+struct load_q5_0 {
+    static constexpr bool is_signed = false;
+    STRETCH_AVX2 static block at(const std::byte* w, std::int64_t b) {
+        const std::byte* blk = w + b * 22;
+        std::uint32_t qh;
+        __builtin_memcpy(&qh, blk + 2, sizeof qh);
+        const __m256i byte_of_bit = _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0);
+        const __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32(int(qh)), byte_of_bit);
+        const __m256i bit = _mm256_set1_epi64x(std::int64_t(0x8040201008040201));
+        const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit);
+        const __m256i q = _mm256_or_si256(unpack_q4(blk + 6), _mm256_and_si256(set, _mm256_set1_epi8(16)));
+        const float d = load_f16(blk);
+        return {q, d, -16.0f * d};
     }
 };
 
@@ -143,6 +163,7 @@ void dot_rows_avx2(const quantized_matrix& w, std::int64_t w_row, const q8_rows&
         case ggml_type::q8_0: dot_rows_of<load_q8_0>(row, x, x_rows, count, out, n_blocks); break;
         case ggml_type::q4_0: dot_rows_of<load_q4_0>(row, x, x_rows, count, out, n_blocks); break;
         case ggml_type::q4_1: dot_rows_of<load_q4_1>(row, x, x_rows, count, out, n_blocks); break;
+        case ggml_type::q5_0: dot_rows_of<load_q5_0>(row, x, x_rows, count, out, n_blocks); break;
         case ggml_type::q4_k: dot_rows_of<load_q4_k>(row, x, x_rows, count, out, n_blocks); break;
         default: STRETCH_ASSERT(false);  // make_quantized_matrix admits only these
     }

@@ -5,7 +5,8 @@
 // ggml's AVX-512 VNNI path does); lanes 0-7 then hold block A's partial sums and 8-15 block B's,
 // converted to f32 and scaled by (weight scale x activation scale) of their block. Q8_0's weights are
 // signed: vpdpbusd takes |w| and x with w's sign (ggml's mul_sum_i8_pairs). Terms that depend only on
-// a block's activation sum (Q4_0's -8, Q4_1's and Q4_K's mins) are added once per block from q8_rows's s.
+// a block's activation sum (Q4_0's -8, Q5_0's -16, Q4_1's and Q4_K's mins) are added once per block
+// from q8_rows's s.
 // The per-block factors travel as one 128-bit vector per pair, so that a matrix-vector product
 // (decode) spends its instructions on the weights' bytes rather than on scalar scale arithmetic.
 #include "kernels/cpu/quant_matmul.h"
@@ -93,6 +94,26 @@ struct load_q4_1 {
     }
 };
 
+// Q5_0: Q4_0's nibbles plus a fifth bit per value, bit i of the block's u32 qh for value i
+// (ggml-common.h's block_q5_0). The two qh words, A's low, are a byte mask over the chunk's 64 values
+// in their order [A 0-31 | B 0-31]: one masked add puts 16 on the bytes whose bit is set.
+struct load_q5_0 {
+    static constexpr bool is_signed = false;
+    STRETCH_VNNI static chunk at(const std::byte* w, std::int64_t c) {
+        const std::byte* a = w + 2 * c * 22;
+        const std::byte* b = a + 22;
+        std::uint32_t qh_a, qh_b;
+        __builtin_memcpy(&qh_a, a + 2, sizeof qh_a);
+        __builtin_memcpy(&qh_b, b + 2, sizeof qh_b);
+        const __mmask64 high = _cvtu64_mask64(std::uint64_t(qh_b) << 32 | qh_a);
+        const __m512i nibbles = unpack_q4_pair(a + 6, b + 6);
+        const __m512i q = _mm512_mask_add_epi8(nibbles, high, nibbles, _mm512_set1_epi8(16));
+        // Each block's first 32-bit word is its f16 d and two bytes of qh: [d A, ., d B, .] -> [d A, d A, d B, d B].
+        const __m128 d = _mm_moveldup_ps(f16_pairs(a, b));
+        return {q, _mm_mul_ps(d, _mm_set_ps(-16.0f, 1.0f, -16.0f, 1.0f))};
+    }
+};
+
 // Q4_K: chunk c is sub-blocks 2p, 2p+1 (p = c % 4) of the 256-value block c / 4, whose 32 bytes hold
 // sub-block 2p in their low nibbles and 2p+1 in their high ones.
 struct load_q4_k {
@@ -173,6 +194,7 @@ void dot_rows_avx512_vnni(const quantized_matrix& w, std::int64_t w_row, const q
         case ggml_type::q8_0: dot_rows_of<load_q8_0>(w.type, row, x, x_rows, count, out, n_blocks); break;
         case ggml_type::q4_0: dot_rows_of<load_q4_0>(w.type, row, x, x_rows, count, out, n_blocks); break;
         case ggml_type::q4_1: dot_rows_of<load_q4_1>(w.type, row, x, x_rows, count, out, n_blocks); break;
+        case ggml_type::q5_0: dot_rows_of<load_q5_0>(w.type, row, x, x_rows, count, out, n_blocks); break;
         case ggml_type::q4_k: dot_rows_of<load_q4_k>(w.type, row, x, x_rows, count, out, n_blocks); break;
         default: STRETCH_ASSERT(false);  // make_quantized_matrix admits only these
     }

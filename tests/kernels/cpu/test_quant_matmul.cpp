@@ -1,6 +1,6 @@
 // kernels/cpu/quant_matmul against a float64 product of the dequantised weights (kernels/cpu/dequant
-// is bit-exact against gguf-py, test_dequant.cpp) and the f64 activations, for every type, both
-// kernels, M = 1..9 (the four-row tiles and their remainders), odd block counts and thread splits
+// is bit-exact against gguf-py, test_dequant.cpp) and the f64 activations, for every type, every
+// kernel, M = 1..9 (the four-row tiles and their remainders), odd block counts and thread splits
 // that do not divide the rows. Random weight blocks: random quant bytes, scales of random f16 bits.
 #include "kernels/cpu/quant_matmul.h"
 
@@ -31,7 +31,7 @@ cpu::quantized_matrix random_matrix(ggml_type type, std::int64_t rows, std::int6
     const std::int64_t blocks = rows * cols / t.block_size;
     std::vector<std::byte> bytes(std::size_t(blocks) * t.type_size);
     for (auto& b : bytes) b = std::byte(engine() & 0xff);
-    // The f16 fields: d at the block start for Q8_0/Q4_0, d and m (Q4_1), d and dmin (Q4_K).
+    // The f16 fields: d at the block start for Q8_0/Q4_0/Q5_0, d and m (Q4_1), d and dmin (Q4_K).
     const int n_f16 = type == ggml_type::q4_1 || type == ggml_type::q4_k ? 2 : 1;
     for (std::int64_t b = 0; b < blocks; ++b)
         for (int f = 0; f < n_f16; ++f) {
@@ -93,10 +93,11 @@ TEST(QuantMatmul, WithinTheActivationQuantisationBoundOfTheF64Product) {
         {ggml_type::q8_0, 1, 96, 5},  {ggml_type::q8_0, 7, 64, 13},  {ggml_type::q8_0, 9, 160, 3},
         {ggml_type::q4_0, 1, 32, 7},  {ggml_type::q4_0, 5, 96, 11},  {ggml_type::q4_0, 8, 128, 4},
         {ggml_type::q4_1, 1, 96, 13}, {ggml_type::q4_1, 7, 160, 5},  {ggml_type::q4_1, 4, 64, 9},
+        {ggml_type::q5_0, 1, 96, 7},  {ggml_type::q5_0, 5, 160, 11}, {ggml_type::q5_0, 8, 64, 4},
         {ggml_type::q4_k, 1, 256, 5}, {ggml_type::q4_k, 7, 512, 3},  {ggml_type::q4_k, 3, 256, 10},
         // Matrix-vector products (decode) over more rows than threads, with the row prefetch.
         {ggml_type::q8_0, 1, 64, 17}, {ggml_type::q4_0, 1, 96, 10},  {ggml_type::q4_1, 1, 160, 23},
-        {ggml_type::q4_k, 1, 512, 9},
+        {ggml_type::q5_0, 1, 224, 19}, {ggml_type::q4_k, 1, 512, 9},
     };
     std::uint64_t seed = 1;
     for (const auto& c : cases)
@@ -123,7 +124,7 @@ TEST(QuantMatmul, ExactOnActivationsThatAreAlreadyOnTheGrid) {
     test::thread_count_guard guard;
     set_threads(2);
     std::mt19937_64 engine(7);
-    for (const ggml_type type : {ggml_type::q8_0, ggml_type::q4_0, ggml_type::q4_1, ggml_type::q4_k}) {
+    for (const ggml_type type : {ggml_type::q8_0, ggml_type::q4_0, ggml_type::q4_1, ggml_type::q5_0, ggml_type::q4_k}) {
         const std::int64_t m = 6, k = 256, n = 9;
         const auto w = random_matrix(type, n, k, 11);
         ref::vec x(std::size_t(m * k));
@@ -146,7 +147,7 @@ TEST(QuantMatmul, DequantizedPathIsTheF32ProductForManyRows) {
     test::thread_count_guard guard;
     set_threads(3);
     std::uint64_t seed = 40;
-    for (const ggml_type type : {ggml_type::q8_0, ggml_type::q4_0, ggml_type::q4_1, ggml_type::q4_k})
+    for (const ggml_type type : {ggml_type::q8_0, ggml_type::q4_0, ggml_type::q4_1, ggml_type::q5_0, ggml_type::q4_k})
         for (const std::int64_t m : {16, 23}) {
             const std::int64_t k = 256, n = 70;
             const auto w = random_matrix(type, n, k, ++seed);
@@ -168,7 +169,7 @@ TEST(QuantMatmul, BackwardInputIsTheProductWithTheDequantisedWeights) {
     test::thread_count_guard guard;
     set_threads(3);
     std::uint64_t seed = 60;
-    for (const ggml_type type : {ggml_type::q8_0, ggml_type::q4_1, ggml_type::q4_k}) {
+    for (const ggml_type type : {ggml_type::q8_0, ggml_type::q4_1, ggml_type::q5_0, ggml_type::q4_k}) {
         const std::int64_t m = 7, k = 256, n = 70;
         const auto w = random_matrix(type, n, k, ++seed);
         std::vector<float> wf(std::size_t(n * k));
