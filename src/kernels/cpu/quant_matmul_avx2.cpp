@@ -125,8 +125,11 @@ struct load_q6_k {
         const __m256i low = _mm256_and_si256(_mm256_srl_epi16(ql, _mm_cvtsi32_si128(v.ql_shift)), _mm256_set1_epi8(0x0f));
         const __m256i top = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(v.qh_shift)), _mm256_set1_epi8(3));
         const __m256i q = _mm256_sub_epi8(_mm256_or_si256(low, _mm256_slli_epi16(top, 4)), _mm256_set1_epi8(32));
-        const auto* sc = reinterpret_cast<const std::int8_t*>(blk + v.scales);
-        return {q, load_f16(blk + 208), 0.0f, _mm256_setr_m128i(_mm_set1_epi16(sc[0]), _mm_set1_epi16(sc[1]))};
+        // The two int8 scales, each repeated over eight bytes, widened to 16 bits.
+        std::uint16_t scales;
+        __builtin_memcpy(&scales, blk + v.scales, sizeof scales);
+        const __m128i repeated = _mm_shuffle_epi8(_mm_cvtsi32_si128(scales), _mm_set_epi64x(0x0101010101010101, 0));
+        return {q, load_f16(blk + 208), 0.0f, _mm256_cvtepi8_epi16(repeated)};
     }
 };
 
