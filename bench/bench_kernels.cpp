@@ -66,9 +66,9 @@ void attention_forward(benchmark::State& state) {
     report(state, 4.0 * double(d.batch * d.heads * d.time_q * d.time_k * d.head_dim));
 }
 
-// Decode's matrix-vector product y = W x through the integer kernel, on Q4_1 (SmolLM2's blocks) or
-// Q8_0 (its 49152-row output matrix). Args: N (out), K (in), copies, kernel (quant_kernel), type
-// (ggml_type). `copies` distinct matrices are multiplied in turn, so with many of them the weights
+// Decode's matrix-vector product y = W x through the integer kernel, on Q4_1 (SmolLM2's blocks),
+// Q8_0 (its 49152-row output matrix), Q5_0 (Gemma-3-270M's attn_q/k, ffn_gate/up) or Q6_K (half of
+// Gemma's ffn_down). Args: N (out), K (in), copies, kernel (quant_kernel), type (ggml_type). `copies` distinct matrices are multiplied in turn, so with many of them the weights
 // stream from memory as in decode (SmolLM2's 96.6 MB per token) and with one they stay in cache; the
 // figure is GB/s of weights beside the read bandwidth.
 void quantized_matvec(benchmark::State& state) {
@@ -80,16 +80,16 @@ void quantized_matvec(benchmark::State& state) {
         return;
     }
     state.SetLabel(fmt::format("{} {}", gguf::ggml_type_name(type), cpu::quant_kernel_name(kernel)));
-    // Blocks of random bytes after a sane f16 scale (0.01) and, for Q4_1, min (-0.01).
-    const bool q8 = type == gguf::ggml_type::q8_0;
-    const std::size_t block_bytes = q8 ? 34 : 20, header = q8 ? 2 : 4;
+    // Blocks of random bytes under a sane f16 scale (0.01) at the block start (Q6_K: its end) and, for
+    // Q4_1, a min (-0.01) after it (ggml-common.h's layouts).
+    const auto& traits = gguf::traits(type);
     rng generator(7);
-    std::vector<std::byte> bytes(std::size_t(n * k / 32) * block_bytes);
-    for (std::size_t b = 0; b < bytes.size(); b += block_bytes) {
+    std::vector<std::byte> bytes(std::size_t(n * k / traits.block_size) * traits.type_size);
+    for (auto& b : bytes) b = std::byte(generator.next_u64() & 0xff);
+    for (std::size_t b = 0; b < bytes.size(); b += traits.type_size) {
         const std::uint16_t d = 0x211f, m = 0xa11f;
-        std::memcpy(&bytes[b], &d, 2);
-        if (!q8) std::memcpy(&bytes[b + 2], &m, 2);
-        for (std::size_t i = header; i < block_bytes; ++i) bytes[b + i] = std::byte(generator.next_u64() & 0xff);
+        std::memcpy(&bytes[b + (type == gguf::ggml_type::q6_k ? 208 : 0)], &d, 2);
+        if (type == gguf::ggml_type::q4_1) std::memcpy(&bytes[b + 2], &m, 2);
     }
     std::vector<cpu::quantized_matrix> w;
     for (std::int64_t c = 0; c < copies; ++c) w.push_back(cpu::make_quantized_matrix(type, n, k, bytes.data(), "bench"));
@@ -114,8 +114,13 @@ BENCHMARK(linear_backward)->Args({rows, 256, 256})->Args({rows, 256, 128})->Args
 BENCHMARK(attention_forward)->Args({1, 256, 8, 4, 32})->Args({1, 1024, 8, 4, 32})->Args({1, 4096, 8, 4, 32})->UseRealTime();
 
 constexpr int avx512 = int(cpu::quant_kernel::avx512_vnni), avx2 = int(cpu::quant_kernel::avx2);
-constexpr int q4_1 = int(gguf::ggml_type::q4_1), q8_0 = int(gguf::ggml_type::q8_0);
+constexpr int q4_1 = int(gguf::ggml_type::q4_1), q8_0 = int(gguf::ggml_type::q8_0), q5_0 = int(gguf::ggml_type::q5_0),
+              q6_k = int(gguf::ggml_type::q6_k);
 BENCHMARK(quantized_matvec)->ArgsProduct({{1536}, {576}, {1, 256}, {avx512, avx2}, {q4_1}})->UseRealTime();
 BENCHMARK(quantized_matvec)->ArgsProduct({{49152}, {576}, {1, 4}, {avx512, avx2}, {q8_0}})->UseRealTime();
+// Gemma-3-270M's ffn_up (2048 x 640): 0.9 MB of Q5_0; 256 copies stream 231 MB.
+BENCHMARK(quantized_matvec)->ArgsProduct({{2048}, {640}, {1, 256}, {avx512, avx2}, {q5_0}})->UseRealTime();
+// Gemma's ffn_down (640 x 2048): 1.1 MB of Q6_K; 256 copies stream 275 MB.
+BENCHMARK(quantized_matvec)->ArgsProduct({{640}, {2048}, {1, 256}, {avx512, avx2}, {q6_k}})->UseRealTime();
 
 BENCHMARK_MAIN();

@@ -1,8 +1,8 @@
 // Quantised products: activation quantisation, the portable block dot products, the run-time
 // choice of kernel and the threading. Block layouts as in dequant.cpp (ggml-common.h); the dot
-// products are ggml-quants.c's ggml_vec_dot_q8_0_q8_0, _q4_0_q8_0, _q4_1_q8_1 and _q4_K_q8_K
-// regrouped by blocks of 32 (Q4_K's sub-blocks are 32 values, so one activation block per sub-block
-// replaces Q8_K's blocks of 256 and is the more accurate of the two).
+// products are ggml-quants.c's ggml_vec_dot_q8_0_q8_0, _q4_0_q8_0, _q4_1_q8_1, _q5_0_q8_0, _q4_K_q8_K
+// and _q6_K_q8_K regrouped by blocks of 32 (Q4_K's sub-blocks are 32 values and Q6_K's 16, so one
+// activation block per 32 values replaces Q8_K's blocks of 256 and is the more accurate of the two).
 #include "kernels/cpu/quant_matmul.h"
 
 #include <algorithm>
@@ -45,16 +45,46 @@ std::int32_t dot_q4_block(const std::byte* qs, const std::int8_t* x) {
     return sum;
 }
 
+// Q5_0 adds a fifth bit to Q4_0's nibbles: bit i of the block's little-endian u32 qh is the high
+// bit of value i (ggml-quants.c's dequantize_row_q5_0).
+std::int32_t dot_q5_block(const std::byte* qh_bytes, const std::byte* qs, const std::int8_t* x) {
+    std::uint32_t qh;
+    std::memcpy(&qh, qh_bytes, sizeof qh);  // host order is little-endian (io/gguf.cpp asserts it)
+    std::int32_t sum = 0;
+    for (int i = 0; i < 16; ++i) {
+        const auto b = std::to_integer<int>(qs[i]);
+        sum += ((b & 0x0f) | int((qh >> i) & 1) << 4) * x[i] + ((b >> 4) | int((qh >> (i + 16)) & 1) << 4) * x[i + 16];
+    }
+    return sum;
+}
+
+// Values 32j..32j+31 (j = 0..7) of a Q6_K block against 32 activations: sum of sc (q - 32) x over
+// its two 16-value sub-blocks, the layout of q6_k_values in quant_matmul.h.
+std::int32_t dot_q6_k_block(const std::byte* blk, int j, const std::int8_t* x) {
+    const q6_k_values v = q6_k_values_of(j);
+    const std::byte* ql = blk + v.ql;
+    const std::byte* qh = blk + v.qh;
+    std::int32_t half[2] = {0, 0};
+    for (int i = 0; i < 32; ++i) {
+        const int low = (std::to_integer<int>(ql[i]) >> v.ql_shift) & 0x0f;
+        const int high = (std::to_integer<int>(qh[i]) >> v.qh_shift) & 3;
+        half[i / 16] += ((low | high << 4) - 32) * x[i];
+    }
+    const auto* sc = reinterpret_cast<const std::int8_t*>(blk + v.scales);
+    return sc[0] * half[0] + sc[1] * half[1];
+}
+
 }  // namespace
 
 bool can_multiply_quantized(ggml_type type) {
-    return type == ggml_type::q8_0 || type == ggml_type::q4_0 || type == ggml_type::q4_1 || type == ggml_type::q4_k;
+    return type == ggml_type::q8_0 || type == ggml_type::q4_0 || type == ggml_type::q4_1 || type == ggml_type::q5_0 ||
+           type == ggml_type::q4_k || type == ggml_type::q6_k;
 }
 
 quantized_matrix make_quantized_matrix(ggml_type type, std::int64_t rows, std::int64_t cols, const void* bytes,
                                        const std::string& name) {
     if (!can_multiply_quantized(type))
-        fail("{}: type {}; expected Q8_0, Q4_0, Q4_1 or Q4_K for a quantised product", name, gguf::ggml_type_name(type));
+        fail("{}: type {}; expected Q8_0, Q4_0, Q4_1, Q5_0, Q4_K or Q6_K for a quantised product", name, gguf::ggml_type_name(type));
     const auto& traits = gguf::traits(type);
     if (rows <= 0 || cols <= 0 || cols % traits.block_size != 0)
         fail("{}: shape [{}, {}]; expected rows of a whole number of {}-value {} blocks", name, rows, cols,
@@ -151,6 +181,12 @@ float dot_blocks_portable(ggml_type type, const std::byte* w, const q8_rows& x, 
                 sum += load_f16(blk) * xd * float(dot_q4_block(blk + 4, q)) + load_f16(blk + 2) * xs;
                 break;
             }
+            case ggml_type::q5_0: {  // w = d (q - 16), q in 0..31: as Q4_0 with offset 16
+                const std::byte* blk = w + b * 22;
+                const float d = load_f16(blk);
+                sum += d * xd * float(dot_q5_block(blk + 2, blk + 6, q)) - 16.0f * d * xs;
+                break;
+            }
             case ggml_type::q4_k: {  // sub-block j of a 256-value block: w = d sc_j q - dmin m_j
                 const std::byte* blk = w + (b / 8) * 144;
                 const int j = int(b % 8);
@@ -158,6 +194,11 @@ float dot_blocks_portable(ggml_type type, const std::byte* w, const q8_rows& x, 
                 q4_k_scale_min(j, blk + 4, sc, m);
                 const std::int32_t dot = dot_nibbles(blk + 16 + 32 * (j / 2), j % 2 == 1, q);
                 sum += load_f16(blk) * float(sc) * xd * float(dot) - load_f16(blk + 2) * float(m) * xs;
+                break;
+            }
+            case ggml_type::q6_k: {  // values 32j.. of a 256-value block: w = d sc (q - 32), sc per 16 values
+                const std::byte* blk = w + (b / 8) * 210;
+                sum += load_f16(blk + 208) * xd * float(dot_q6_k_block(blk, int(b % 8), q));
                 break;
             }
             default: STRETCH_ASSERT(false);  // make_quantized_matrix admits only these

@@ -1,8 +1,9 @@
-// Matrix products with the weights left in their GGUF block format (Q8_0, Q4_0, Q4_1, Q4_K):
+// Matrix products with the weights left in their GGUF block format (Q8_0, Q4_0, Q4_1, Q5_0, Q4_K,
+// Q6_K):
 // y[M, N] = x[M, K] W[N, K]^T for inference. The design is llama.cpp's (ggml-cpu's vec_dot_q*_q8_*
 // kernels): every row of x is first quantised to 8-bit blocks of 32 values (a scale d = max|x| / 127
-// and the integer block sum, ggml's Q8_1, whose sum carries Q4_0's offset and Q4_1's / Q4_K's min
-// term), then each output is a sum over blocks of integer dot products times the two scales.
+// and the integer block sum, ggml's Q8_1, whose sum carries Q4_0's and Q5_0's offsets and Q4_1's /
+// Q4_K's min term), then each output is a sum over blocks of integer dot products times the two scales.
 // Hand-written integer kernels are what the field uses for this (ggml, llama.cpp, llamafile's
 // tinyBLAS): no BLAS multiplies 4-bit by 8-bit integers. Three implementations of the block dot
 // products, chosen at run time: AVX-512 VNNI (vpdpbusd, u8 x s8 -> s32), AVX2 (vpmaddubsw +
@@ -97,6 +98,19 @@ inline void q4_k_scale_min(int j, const std::byte* scales, int& scale, int& min)
         scale = (q(j + 4) & 0x0f) | ((q(j - 4) >> 6) << 4);
         min = (q(j + 4) >> 4) | ((q(j) >> 6) << 4);
     }
+}
+
+// Where the 32 values 32j..32j+31 (j = 0..7) of a Q6_K block (210 bytes: ql[128], qh[64], int8
+// scales[16], f16 d at 208; ggml-common.h's block_q6_K, dequant.cpp's from_q6_k) keep their bits:
+// each half h = j / 4 of 128 values reads ql[64h..] and qh[32h..]; with k = j % 4, value i takes bits
+// ql_shift..+3 of ql byte i (from offset ql) as its low four and bits qh_shift..+1 of qh byte i as
+// its top two, and values 0-15 and 16-31 take the int8 scales at `scales` and `scales` + 1.
+struct q6_k_values {
+    int ql, ql_shift, qh, qh_shift, scales;
+};
+constexpr q6_k_values q6_k_values_of(int j) {
+    const int h = j / 4, k = j % 4;
+    return {64 * h + 32 * (k % 2), 4 * (k / 2), 128 + 32 * h, 2 * k, 192 + 2 * j};
 }
 
 // The dot product of one weight row with rows x_rows[0..count) of `x` (count <= 4), into out[0..count).
