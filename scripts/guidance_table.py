@@ -15,8 +15,11 @@ conditional prompt naming the novel, the plain prompt as the negative).
    continuation alone (not the prompt), and its perplexity is the base model's (llama.cpp) on the
    continuation after the plain prompt.
 
-usage: scripts/guidance_table.py --model M --out DIR [--words 64] [--steps 200] [--samples 2]
-       [--tokens 40] [--scales 0,1,2,4,8] [--cfg-scales 1,3] [--top-k 10] [--threads 2]
+usage: scripts/guidance_table.py --model M --out DIR [--target persuasion|emma] [--words 64] [--steps 200]
+       [--samples 2] [--tokens 40] [--scales 0,1,2,4,8] [--cfg-scales 1,3] [--top-k 10] [--threads 2]
+The table gives, per row, the share of continuations the judge assigns to the target and the judge's
+mean probability of the target (which moves even where the judge's decision does not: a judge trained
+on 64-word passages may lean to one novel on 40-token generations).
 (the binary: $STRETCH, else build/stretch). Needs llama-cpp-python and numpy.
 """
 import argparse
@@ -36,8 +39,11 @@ from austen_probe_reference import features, fit  # noqa: E402
 
 stretch = os.environ.get("STRETCH", os.path.join(here, "..", "build", "stretch"))
 PROMPTS = ["The next morning she", "It was not long before", "He had been", "Her father"]
-TARGET = "persuasion"
-CONDITION = "A passage from Persuasion, by Jane Austen, about Anne Elliot and Captain Wentworth:\n\n"
+# The conditional prompt of classifier-free guidance, per target novel.
+CONDITIONS = {
+    "persuasion": "A passage from Persuasion, by Jane Austen, about Anne Elliot and Captain Wentworth:\n\n",
+    "emma": "A passage from Emma, by Jane Austen, about Emma Woodhouse and Mr. Knightley:\n\n",
+}
 
 
 def run(command):
@@ -111,6 +117,7 @@ def main():
     p.add_argument("--cfg-scales", default="1,3")
     p.add_argument("--top-k", type=int, default=10)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--target", choices=sorted(CONDITIONS), default="persuasion")
     a = p.parse_args()
     start = time.time()
     passages = os.path.join(a.out, "passages")
@@ -128,13 +135,13 @@ def main():
     rows = [("unguided", lambda prompt: (prompt, []))]
     for scale in a.scales.split(","):
         rows.append((f"--guide, gamma {scale}", lambda prompt, s=scale: (
-            prompt, ["--guide", guide, "--guide-class", TARGET, "--guide-scale", s, "--guide-top-k", str(a.top_k)])))
+            prompt, ["--guide", guide, "--guide-class", a.target, "--guide-scale", s, "--guide-top-k", str(a.top_k)])))
     for scale in a.cfg_scales.split(","):
-        rows.append((f"--cfg-scale {scale}, prompt naming Persuasion", lambda prompt, s=scale: (
-            CONDITION + prompt, ["--cfg-scale", s, "--cfg-negative-prompt", prompt])))
+        rows.append((f"--cfg-scale {scale}, prompt naming {a.target.capitalize()}", lambda prompt, s=scale: (
+            CONDITIONS[a.target] + prompt, ["--cfg-scale", s, "--cfg-negative-prompt", prompt])))
     table = []
     for name, make in rows:
-        hits, nll, t0 = [], [], time.time()
+        hits, probability, nll, t0 = [], [], [], time.time()
         for prompt in PROMPTS:
             for seed in range(a.samples):
                 given, extra = make(prompt)
@@ -142,17 +149,22 @@ def main():
                 if given != prompt and continuation.startswith(prompt):
                     continuation = continuation[len(prompt):]
                 vector = np.asarray(embed.embed(continuation if continuation.strip() else "."), dtype=np.float64)
-                hits.append(classes[int(judge(vector[None, :]).argmax())] == TARGET)
+                z = judge(vector[None, :])[0]
+                hits.append(classes[int(z.argmax())] == a.target)
+                p_all = np.exp(z - z.max())
+                probability.append(float(p_all[classes.index(a.target)] / p_all.sum()))
                 nll += perplexity(scorer, prompt, continuation)
-        table.append((name, float(np.mean(hits)), math.exp(float(np.mean(nll))), time.time() - t0))
-        print(f"  {name}: class rate {table[-1][1]:.3f}, perplexity {table[-1][2]:.2f} ({table[-1][3]:.0f} s)", flush=True)
+        table.append((name, float(np.mean(hits)), float(np.mean(probability)), math.exp(float(np.mean(nll))),
+                      time.time() - t0))
+        print(f"  {name}: class rate {table[-1][1]:.3f}, p(target) {table[-1][2]:.3f}, perplexity {table[-1][3]:.2f} "
+              f"({table[-1][4]:.0f} s)", flush=True)
     n = len(PROMPTS) * a.samples
     print(f"\n{n} samples per row ({len(PROMPTS)} prompts x {a.samples} seeds), {a.tokens} tokens, temperature 0.8; "
-          f"target class '{TARGET}'; guide top-k {a.top_k}\n")
-    print("| generation | class rate (judge) | perplexity (base model) |")
-    print("|---|---|---|")
-    for name, rate, ppl, _ in table:
-        print(f"| {name} | {rate:.3f} | {ppl:.2f} |")
+          f"target class '{a.target}'; guide top-k {a.top_k}\n")
+    print("| generation | class rate (judge) | mean p(target) (judge) | perplexity (base model) |")
+    print("|---|---|---|---|")
+    for name, rate, prob, ppl, _ in table:
+        print(f"| {name} | {rate:.3f} | {prob:.3f} | {ppl:.2f} |")
     print(f"\nguide test accuracy {guide_accuracy:.3f}, judge test accuracy {judge_accuracy:.3f}; "
           f"run time {time.time() - start:.0f} s")
 
