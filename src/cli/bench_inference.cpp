@@ -100,9 +100,8 @@ void run_inference_bench(inference_bench_args a, const std::string& json) {
     std::printf("%-42s %12.1f   (%.1f GB/s of weights, %.0f%% of the bandwidth)\n",
                 fmt::format("decode {} tokens", r.decode).c_str(), f.decode_tokens_per_s, decode_gb_s,
                 100 * decode_gb_s / f.stream_gb_per_s);
-    // After the long cache each token reads every weight and every cached key and value once.
-    const double cached_gb_s =
-        (f.weight_bytes + double(r.cached) * f.cache_bytes_per_token) * f.cached_decode_tokens_per_s * 1e-9;
+    // After the long cache each token reads every weight and every cached key and value it attends to once.
+    const double cached_gb_s = (f.weight_bytes + f.cached_decode_cache_bytes) * f.cached_decode_tokens_per_s * 1e-9;
     std::printf("%-42s %12.1f   (%.1f GB/s of weights and cache, %.0f%% of the bandwidth)\n",
                 fmt::format("decode {} tokens after {} cached", r.cached_decode, r.cached).c_str(),
                 f.cached_decode_tokens_per_s, cached_gb_s, 100 * cached_gb_s / f.stream_gb_per_s);
@@ -118,6 +117,7 @@ void run_inference_bench(inference_bench_args a, const std::string& json) {
                              {"cache_type_k", cpu::kv_type_name(r.cache_types.k)},
                              {"cache_type_v", cpu::kv_type_name(r.cache_types.v)},
                              {"cache_bytes_per_token", f.cache_bytes_per_token},
+                             {"cached_decode_cache_bytes", f.cached_decode_cache_bytes},
                              {"stream_gb_per_s", f.stream_gb_per_s},
                              {"int8_dot_peak_gops", f.int8_dot_peak_gops},
                              {"weight_bytes", f.weight_bytes},

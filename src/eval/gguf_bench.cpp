@@ -106,6 +106,12 @@ inference_figures measure_inference(const inference_bench_request& r) {
     inference_figures out;
     out.weight_bytes = weight_bytes(model);
     out.cache_bytes_per_token = double(cache_bytes_per_token(model.config(), r.cache_types));
+    const model_config& c = model.config();
+    for (std::int64_t il = 0; il < c.n_attention_layers(); ++il) {
+        const std::int64_t window = c.layer(il).window;
+        const std::int64_t rows = window > 0 ? std::min(window, r.cached) : r.cached;
+        out.cached_decode_cache_bytes += double(rows) * out.cache_bytes_per_token / double(c.n_attention_layers());
+    }
     out.stream_gb_per_s = measure_stream_gb_per_s(1.0);
     out.int8_dot_peak_gops = measure_int8_dot_peak_gops(0.5);
     measure_products(model, r.prefill, r.repeat, out);

@@ -27,6 +27,9 @@ struct inference_figures {
     double prefill_tokens_per_s = 0, decode_tokens_per_s = 0, cached_decode_tokens_per_s = 0;
     double weight_bytes = 0;       // every parameter once: what one decoded token streams
     double cache_bytes_per_token = 0;  // keys and values of one cached token, every layer
+    // Keys and values one token decoded after the long cache reads: every cached row of a global
+    // layer, only the last `window` of a sliding-window layer (Gemma 3's five of six).
+    double cached_decode_cache_bytes = 0;
     double stream_gb_per_s = 0;    // the machine's read bandwidth, all threads
     double int8_dot_peak_gops = 0;  // the integer dot instruction's peak, all threads (0: portable kernel)
     // One prefill-shaped product (ffn_up of layer 0, M = prefill rows) both ways (kernels/cpu/quant_matmul.h).
