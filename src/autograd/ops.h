@@ -21,7 +21,7 @@ var linear(context& ctx, const var& x, const var& w, std::string name);
 // Inference: the same product for rows that are each one sequence's next token (a serving batch),
 // every row of y what that row of x would get alone, whatever M is: quantised weights take the
 // integer products at every row count (kernels/cpu/quant_matmul.h switches to dequantised sgemm
-// from 16 rows, whose rounding differs); f32 weights as `linear`.
+// from 48 rows, whose rounding differs); f32 weights as `linear`.
 var linear_decode(context& ctx, const var& x, const var& w, std::string name);
 // y[i, :] = x[i, :] + b for every row (a bias vector [C] broadcast over the rows of x [N, C]).
 var add_bias(context& ctx, const var& x, const var& b, std::string name);

@@ -80,11 +80,13 @@ TEST(Architectures, EveryArchitectureMatchesLlamaCpp) {
 // the dequantised weights computes (1e-4, as above). llama.cpp instead rounds every activation
 // row to 8 bits before a quantised product (Q8_0 blocks), which moves these logits by up to 0.146
 // (measured; rms 0.025): within 0.3, and the same argmax at every position. Kept in blocks,
-// stretch's 40-row products take the dequantised-slab path (kernels/cpu/quant_matmul.h), the same
-// numbers as dequantised.
+// stretch's 40-row products take the integer path (kernels/cpu/quant_matmul.h: fewer than 48 rows)
+// and round the activations to 8 bits too, with an f32 block scale where llama.cpp's is f16: 0.139
+// from the float64 forward and 0.133 from llama.cpp (measured), within the same 0.3.
 TEST(Architectures, Gemma3WithQ5_0AndQ8_0Matrices) {
+    EXPECT_LT(compare("gemma3_q5_0", "logits_f64", quantized_weights::dequantize).max_abs, 1e-4);
+    EXPECT_LT(compare("gemma3_q5_0", "logits_f64", quantized_weights::keep).max_abs, 0.3);
     for (const quantized_weights weights : {quantized_weights::dequantize, quantized_weights::keep}) {
-        EXPECT_LT(compare("gemma3_q5_0", "logits_f64", weights).max_abs, 1e-4);
         const comparison llama_cpp = compare("gemma3_q5_0", "logits", weights);
         EXPECT_LT(llama_cpp.max_abs, 0.3);
         EXPECT_EQ(llama_cpp.argmax_agree, llama_cpp.rows);

@@ -215,9 +215,11 @@ void dot_rows_portable(const quantized_matrix& w, std::int64_t w_row, const q8_r
 namespace {
 
 // Many rows of x (a prefill) reuse every weight many times: then the BLAS's f32 sgemm on slabs of
-// dequantised weight rows beats the integer dot products (stretch bench --model measures both:
-// docs/performance.md), and the dequantisation, once per slab, costs a few percent.
-constexpr std::int64_t min_rows_for_sgemm = 16;
+// dequantised weight rows beats the integer dot products, and the dequantisation, once per slab,
+// costs a few percent. `stretch bench --model M --prefill R` measures both on layer 0's ffn_up: on
+// a Zen 4 the integer products won at 16 and 32 rows on SmolLM2 (Q4_1) and Gemma-3 (Q5_0), the two
+// were within 15 % of each other at 48 and 64, and the sgemm won from 128 (docs/performance.md).
+constexpr std::int64_t min_rows_for_sgemm = 48;
 constexpr std::int64_t slab_rows = 64;  // 64 x K f32 weights: well inside L2 for K up to 4096
 
 }  // namespace

@@ -54,8 +54,8 @@ const char* quant_kernel_name(quant_kernel kernel);
 double int8_dot_loop(quant_kernel kernel, std::int64_t iterations);
 
 // y[M, N] = x[M, K] W^T with N = w.rows, K = w.cols, split over the thread pool by output rows of W:
-// integer dot products for M < 16 (decode), f32 sgemm on dequantised slabs of W from M = 16 on,
-// where each weight is reused enough for the BLAS to win (measured: docs/performance.md).
+// integer dot products for M < 48 (decode, short prompts), f32 sgemm on dequantised slabs of W from
+// M = 48 on, where each weight is reused enough for the BLAS to win (measured: docs/performance.md).
 void quantized_linear_forward(const float* x, const quantized_matrix& w, float* y, std::int64_t m);
 // The two ways, for tests and benchmarks.
 void quantized_linear_integer(const float* x, const quantized_matrix& w, float* y, std::int64_t m,

@@ -146,14 +146,14 @@ TEST(QuantMatmul, ExactOnActivationsThatAreAlreadyOnTheGrid) {
 }
 
 // The prefill path multiplies f32 x by the dequantised weights: only f32 rounding, for every type,
-// from M = 16 on through quantized_linear_forward, on a thread split that leaves slabs part-full.
+// from M = 48 on through quantized_linear_forward, on a thread split that leaves slabs part-full.
 TEST(QuantMatmul, DequantizedPathIsTheF32ProductForManyRows) {
     test::thread_count_guard guard;
     set_threads(3);
     std::uint64_t seed = 40;
     for (const ggml_type type :
          {ggml_type::q8_0, ggml_type::q4_0, ggml_type::q4_1, ggml_type::q5_0, ggml_type::q4_k, ggml_type::q6_k})
-        for (const std::int64_t m : {16, 23}) {
+        for (const std::int64_t m : {48, 55}) {
             const std::int64_t k = 256, n = 70;
             const auto w = random_matrix(type, n, k, ++seed);
             const ref::vec x = test::random_vec(m * k, ++seed);
