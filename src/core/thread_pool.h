@@ -29,8 +29,9 @@ public:
 
     int size() const { return n_threads_; }
 
-    // fn(begin, end, thread_index) over a static partition of [0, n) into chunks of at least `grain`
-    // items (the last may be shorter when n < grain). A grain says how much work pays for a wake-up:
+    // fn(begin, end, thread_index) over a static partition of [0, n) into min(n_threads, n / grain)
+    // chunks, at least one (so fewer than 2 grains of work is one chunk, on the caller). A grain says
+    // how much work pays for a wake-up:
     // decoding one token makes hundreds of calls on a few hundred values each, where handing half of
     // them to a sleeping or spinning worker costs more than doing them.
     void parallel_for(std::int64_t n, const std::function<void(std::int64_t, std::int64_t, int)>& fn,
